@@ -1,0 +1,108 @@
+// sparsepose bench: pure model time — the input already in place, the output not decoded — measured
+// exactly as the HUD's "model" stage, with warm-up, reported as mean/p50/p90/p99/std/min.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "app/commands.h"
+#include "app/common.h"
+#include "app/latency_stats.h"
+
+namespace sp::app {
+namespace {
+
+struct BenchOptions {
+  EngineOptions engine;
+  int warmup = 10;
+  int iters = 50;
+  bool json = false;
+  bool profile = false;
+};
+
+// The benchmark input "lcg32-v1", identical to bench/ort_bench.js: byte b_i = top byte of a 32-bit LCG,
+// value b_i / 255, element i in CHW order. We store it NHWC (our engine's input layout), same values.
+void fill_bench_input(float* nhwc, int h, int w) {
+  uint32_t state = 0x2545F491u;
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        state = 1664525u * state + 1013904223u;
+        nhwc[(static_cast<int64_t>(y) * w + x) * 3 + c] = static_cast<float>(state >> 24) / 255.0f;
+      }
+    }
+  }
+}
+
+void print_profile(const Session& s) {
+  const auto& prof = s.profile();
+  int runs = std::max(1, s.profiled_runs());
+  double total = 0;
+  for (const auto& p : prof) total += p.total_ms;
+  std::printf("\n| # | node | op | kernel | ms | %% | GMAC/s |\n|---|---|---|---|---|---|---|\n");
+  for (size_t i = 0; i < prof.size(); ++i) {
+    const auto& p = prof[i];
+    double ms = p.total_ms / runs;
+    double gmacs = ms > 0 ? p.macs / (ms * 1e6) : 0;
+    std::printf("| %zu | %s | %s | %s | %.3f | %.1f | %.1f |\n", i, p.node.c_str(), p.op_type.c_str(), p.kernel.c_str(), ms,
+                100.0 * p.total_ms / std::max(total, 1e-9), gmacs);
+  }
+  std::printf("| | total | | | %.3f | 100 | %.1f |\n", total / runs, s.total_macs() / (total / runs * 1e6));
+}
+
+void run_bench(const BenchOptions& o) {
+  LoadedModel m = load_model(o.engine, o.profile);
+  models::PoseModel& model = *m.model;
+  fill_bench_input(model.input_nhwc(), model.input_height(), model.input_width());
+  for (int i = 0; i < o.warmup; ++i) model.infer();
+  model.session().reset_profile();
+  std::vector<double> ms;
+  ms.reserve(o.iters);
+  for (int i = 0; i < o.iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.infer();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  LatencyStats st = latency_stats(ms);
+  const Session& s = model.session();
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["model"] = m.path;
+    j["engine"] = m.engine;
+    j["isa"] = std::string(isa_name(m.isa));
+    j["threads"] = s.threads();
+    j["imgsz"] = model.input_width();
+    j["iters"] = o.iters;
+    j["warmup"] = o.warmup;
+    j["input"] = "lcg32-v1";
+    j["decode_path"] = model.decode_path();
+    j["latency_ms"] = {{"mean", st.mean}, {"p50", st.p50}, {"p90", st.p90}, {"p99", st.p99}, {"std", st.std}, {"min", st.min}};
+    j["gmacs"] = s.total_macs() / 1e9;
+    j["arena_mib"] = s.arena_bytes() / 1048576.0;
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("| model | engine | isa | threads | imgsz | iters | mean ms | p50 ms | p90 ms | p99 ms | std | min |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %s | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", m.path.c_str(),
+                m.engine.c_str(), std::string(isa_name(m.isa)).c_str(), s.threads(), model.input_width(), o.iters,
+                st.mean, st.p50, st.p90, st.p99, st.std, st.min);
+    std::printf("\n%.2f GMAC per run, %.1f GMAC/s at p50, arena %.1f MiB, %zu ops, decode path: %s\n", s.total_macs() / 1e9,
+                s.total_macs() / (st.p50 * 1e6), s.arena_bytes() / 1048576.0, s.num_ops(), model.decode_path());
+  }
+  if (o.profile) print_profile(s);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure pure model latency (no pre/post-processing)");
+  add_engine_options(*cmd, o->engine, true);
+  cmd->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
+  cmd->add_option("--iters", o->iters, "timed runs")->check(CLI::Range(1, 1000000));
+  cmd->add_flag("--json", o->json, "print one JSON object");
+  cmd->add_flag("--profile", o->profile, "per-layer times (kernel, ms, GMAC/s)");
+  cmd->callback([o] { run_bench(*o); });
+}
+
+}  // namespace sp::app

@@ -1,0 +1,42 @@
+// Options every engine-running command shares (--model, --engine, --threads, --isa, --imgsz), and the
+// bundled defaults.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "core/cpu_features.h"
+#include "models/pose_model.h"
+
+namespace sp::app {
+
+struct EngineOptions {
+  std::string model;          // empty: the bundled model
+  std::string engine = "auto";
+  int threads = 0;            // 0: one per core
+  std::string isa = "auto";
+  int imgsz = 0;              // 0: the model's own size
+};
+
+void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz);
+
+// The repository's assets/ directory, found next to the executable (build tree or install).
+std::string assets_dir();
+std::string default_model_path();
+std::string resolve_model_path(const std::string& model);
+
+struct LoadedModel {
+  std::string path;
+  Isa isa = Isa::kScalar;
+  std::string engine;
+  std::unique_ptr<models::PoseModel> model;
+};
+
+LoadedModel load_model(const EngineOptions& o, bool profile = false);
+
+// Hardware threads available to this process.
+int default_threads();
+
+}  // namespace sp::app

@@ -1,0 +1,190 @@
+#include "core/cpu_features.h"
+
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/error.h"
+
+namespace sp {
+namespace {
+
+constexpr int kArchReqXcompPerm = 0x1023;  // arch_prctl: ask the kernel for AMX tile state
+constexpr int kXfeatureTileData = 18;
+
+uint64_t xgetbv0() {
+  uint32_t eax = 0, edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  unsigned max_leaf = __get_cpuid_max(0, nullptr);
+  char vendor[13] = {};
+  __cpuid(0, a, b, c, d);
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  f.vendor = vendor;
+
+  __cpuid(1, a, b, c, d);
+  f.sse41 = c & bit_SSE4_1;
+  f.fma = c & bit_FMA;
+  f.avx = c & bit_AVX;
+  f.f16c = c & bit_F16C;
+  bool osxsave = c & bit_OSXSAVE;
+  uint64_t xcr0 = osxsave ? xgetbv0() : 0;
+  f.os_avx = (xcr0 & 0x6) == 0x6;                // XMM + YMM state
+  f.os_avx512 = f.os_avx && (xcr0 & 0xe0) == 0xe0;  // opmask + ZMM state
+
+  if (max_leaf >= 7) {
+    __cpuid_count(7, 0, a, b, c, d);
+    f.avx2 = b & bit_AVX2;
+    f.avx512f = b & bit_AVX512F;
+    f.avx512dq = b & bit_AVX512DQ;
+    f.avx512bw = b & bit_AVX512BW;
+    f.avx512vl = b & bit_AVX512VL;
+    f.avx512_vnni = c & (1u << 11);
+    f.amx_bf16 = d & (1u << 22);
+    f.amx_tile = d & (1u << 24);
+    f.amx_int8 = d & (1u << 25);
+    __cpuid_count(7, 1, a, b, c, d);
+    f.avx_vnni = a & (1u << 4);
+    f.avx512_bf16 = a & (1u << 5);
+  }
+  if (f.amx_tile && (xcr0 & (3ull << 17)) == (3ull << 17)) {
+    // Linux only hands out AMX tile state to processes that ask for it.
+    f.os_amx = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureTileData) == 0;
+  }
+
+  char brand[49] = {};
+  if (__get_cpuid_max(0x80000000, nullptr) >= 0x80000004) {
+    for (unsigned i = 0; i < 3; ++i) {
+      __cpuid(0x80000002 + i, a, b, c, d);
+      std::memcpy(brand + 16 * i, &a, 4);
+      std::memcpy(brand + 16 * i + 4, &b, 4);
+      std::memcpy(brand + 16 * i + 8, &c, 4);
+      std::memcpy(brand + 16 * i + 12, &d, 4);
+    }
+  }
+  f.brand = brand;
+  while (!f.brand.empty() && f.brand.back() == ' ') f.brand.pop_back();
+  return f;
+}
+
+}  // namespace
+
+const CpuFeatures& detect_cpu() {
+  static const CpuFeatures features = detect();
+  return features;
+}
+
+bool isa_supported(Isa isa, const CpuFeatures& f) {
+  bool avx2 = f.os_avx && f.avx2 && f.fma && f.f16c;
+  bool avx512 = avx2 && f.os_avx512 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2: return avx2;
+    case Isa::kAvx512: return avx512;
+    case Isa::kAvx512Vnni: return avx512 && f.avx512_vnni;
+    case Isa::kAvxVnni: return avx2 && f.avx_vnni;
+    case Isa::kAmx: return avx512 && f.avx512_vnni && f.amx_tile && f.amx_int8 && f.amx_bf16 && f.os_amx;
+  }
+  return false;
+}
+
+Isa best_isa(const CpuFeatures& f) {
+  for (Isa isa : {Isa::kAmx, Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvxVnni, Isa::kAvx2}) {
+    if (isa_supported(isa, f)) return isa;
+  }
+  return Isa::kScalar;
+}
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx512Vnni: return "avx512vnni";
+    case Isa::kAvxVnni: return "avxvnni";
+    case Isa::kAmx: return "amx";
+  }
+  return "?";
+}
+
+Isa parse_isa(std::string_view name) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kAmx}) {
+    if (name == isa_name(isa)) return isa;
+  }
+  throw Error("unknown ISA '" + std::string(name) +
+              "' (expected one of: scalar, avx2, avx512, avx512vnni, avxvnni, amx)");
+}
+
+Isa resolve_isa(std::string_view requested) {
+  if (requested.empty() || requested == "auto") return best_isa();
+  Isa isa = parse_isa(requested);
+  if (!isa_supported(isa)) {
+    throw Error("this CPU does not support ISA '" + std::string(requested) + "' (supported: " +
+                [] {
+                  std::string s;
+                  for (Isa i : supported_isas()) {
+                    if (!s.empty()) s += ", ";
+                    s += isa_name(i);
+                  }
+                  return s;
+                }() + ")");
+  }
+  return isa;
+}
+
+Isa float_isa(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return Isa::kScalar;
+    case Isa::kAvx2:
+    case Isa::kAvxVnni: return Isa::kAvx2;
+    case Isa::kAvx512:
+    case Isa::kAvx512Vnni:
+    case Isa::kAmx: return Isa::kAvx512;
+  }
+  return Isa::kScalar;
+}
+
+std::vector<Isa> supported_isas(const CpuFeatures& f) {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kAmx}) {
+    if (isa_supported(isa, f)) out.push_back(isa);
+  }
+  return out;
+}
+
+std::string cpu_feature_string(const CpuFeatures& f) {
+  std::string s;
+  auto add = [&](bool on, const char* name) {
+    if (!on) return;
+    if (!s.empty()) s += ' ';
+    s += name;
+  };
+  add(f.sse41, "sse4.1");
+  add(f.avx && f.os_avx, "avx");
+  add(f.avx2, "avx2");
+  add(f.fma, "fma");
+  add(f.f16c, "f16c");
+  add(f.avx512f && f.os_avx512, "avx512f");
+  add(f.avx512bw, "avx512bw");
+  add(f.avx512vl, "avx512vl");
+  add(f.avx512dq, "avx512dq");
+  add(f.avx512_vnni, "avx512_vnni");
+  add(f.avx512_bf16, "avx512_bf16");
+  add(f.avx_vnni, "avx_vnni");
+  add(f.amx_tile, "amx_tile");
+  add(f.amx_int8, "amx_int8");
+  add(f.amx_bf16, "amx_bf16");
+  if (f.amx_tile) add(true, f.os_amx ? "(amx enabled by OS)" : "(amx not enabled by OS)");
+  return s;
+}
+
+}  // namespace sp

@@ -1,0 +1,88 @@
+// Conv (NHWC) with fused bias, activation and residual add, on the float conv kernels.
+#include "core/kernels/conv_f32.h"
+#include "core/ops/op_factory.h"
+
+namespace sp {
+namespace {
+
+kernels::Activation parse_activation(const std::string& s, const OpBuildContext& ctx) {
+  if (s.empty() || s == "none") return kernels::Activation::kNone;
+  if (s == "relu") return kernels::Activation::kRelu;
+  if (s == "sigmoid") return kernels::Activation::kSigmoid;
+  if (s == "silu") return kernels::Activation::kSilu;
+  throw ctx.error("unknown fused activation '" + s + "'");
+}
+
+class ConvOp : public Op {
+ public:
+  void run(RunContext& ctx) override {
+    const RtValue& x = ctx.values[inputs[0]];
+    RtValue& y = ctx.values[outputs[0]];
+    kernels::ConvIO io;
+    io.input = x.data;
+    io.in_pixel_stride = x.pixel_stride;
+    io.output = y.data;
+    io.out_pixel_stride = y.pixel_stride;
+    if (residual_ >= 0) {
+      const RtValue& r = ctx.values[residual_];
+      io.residual = r.data;
+      io.residual_pixel_stride = r.pixel_stride;
+    }
+    conv_->run(io, ctx.pool);
+  }
+  std::string kernel() const override { return std::string(conv_->name()); }
+  int64_t macs() const override { return macs_; }
+
+  std::unique_ptr<kernels::Conv2dF32> conv_;
+  int residual_ = -1;
+  int64_t macs_ = 0;
+};
+
+OpPtr create_conv(const OpBuildContext& ctx) {
+  const RtValue& x = ctx.in(0);
+  const RtValue& w = ctx.in(1);
+  const RtValue& y = ctx.out(0);
+  if (!x.nhwc || !y.nhwc) throw ctx.error("convolution runs on NHWC activations of batch 1 only");
+  if (!w.constant || w.dtype != DType::kFloat32) throw ctx.error("weights must be a float constant");
+  const float* bias = nullptr;
+  if (ctx.has_in(2)) {
+    if (!ctx.in(2).constant || ctx.in(2).dtype != DType::kFloat32) throw ctx.error("bias must be a float constant");
+    bias = ctx.in(2).data;
+  }
+  const Node& n = ctx.node;
+  auto pads = n.attr_ints("pads", {0, 0, 0, 0});
+  auto strides = n.attr_ints("strides", {1, 1});
+  auto dil = n.attr_ints("dilations", {1, 1});
+  kernels::Conv2dDesc d;
+  d.in_h = static_cast<int>(x.height());
+  d.in_w = static_cast<int>(x.width());
+  d.in_c = static_cast<int>(x.channels());
+  d.out_c = static_cast<int>(y.channels());
+  d.kernel_h = static_cast<int>(w.shape[2]);
+  d.kernel_w = static_cast<int>(w.shape[3]);
+  d.stride_h = static_cast<int>(strides[0]);
+  d.stride_w = static_cast<int>(strides[1]);
+  d.dilation_h = static_cast<int>(dil[0]);
+  d.dilation_w = static_cast<int>(dil[1]);
+  d.pad_top = static_cast<int>(pads[0]);
+  d.pad_left = static_cast<int>(pads[1]);
+  d.pad_bottom = static_cast<int>(pads[2]);
+  d.pad_right = static_cast<int>(pads[3]);
+  d.groups = static_cast<int>(n.attr_int("group", 1));
+  d.activation = parse_activation(n.attr_string("activation", ""), ctx);
+  if (d.out_h() != y.height() || d.out_w() != y.width()) throw ctx.error("internal: output size mismatch");
+  auto op = make_op<ConvOp>(ctx);
+  op->conv_ = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);
+  if (n.attr_int("residual", 0) != 0) {
+    op->residual_ = n.inputs.at(3);
+    if (!ctx.in(3).nhwc || ctx.in(3).shape != y.shape) throw ctx.error("internal: residual must be NHWC of the output's shape");
+  }
+  op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+  return op;
+}
+
+}  // namespace
+
+void register_conv_ops(OpRegistry& r) { r["Conv"] = create_conv; }
+
+}  // namespace sp

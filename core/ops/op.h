@@ -1,0 +1,60 @@
+// Runtime ops: each compiled node is one small object created once per Session (weights packed then)
+// and run many times with no allocation. Ops read and write through RtValue views whose data
+// pointers the memory planner resolves before the first run.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/graph.h"
+#include "core/thread_pool.h"
+
+namespace sp {
+
+// A value as the runtime sees it. Float activations are either ONNX-layout (NCHW, contiguous) or
+// NHWC (batch 1) with a pixel stride, in which case they may be a channel slice of a wider buffer.
+struct RtValue {
+  std::string name;
+  DType dtype = DType::kFloat32;
+  Shape shape;  // logical ONNX shape, whatever the layout
+  bool nhwc = false;
+  int64_t pixel_stride = 0;    // NHWC: floats from one pixel to the next
+  int alias_of = -1;           // value whose buffer holds this one (Split/Concat/Reshape views)
+  int64_t alias_offset = 0;    // in elements, relative to alias_of's first element
+  const Tensor* constant = nullptr;
+  float* data = nullptr;       // resolved by the planner (constants: points into the Tensor)
+
+  int64_t channels() const { return shape.size() == 4 ? shape[1] : 0; }
+  int64_t height() const { return shape.size() == 4 ? shape[2] : 0; }
+  int64_t width() const { return shape.size() == 4 ? shape[3] : 0; }
+  int64_t numel() const { return shape_numel(shape); }
+  // Elements the buffer must hold (NHWC slices need room for the stride).
+  int64_t storage_elems() const { return nhwc ? height() * width() * pixel_stride : numel(); }
+};
+
+struct RunContext {
+  std::vector<RtValue>& values;
+  ThreadPool* pool;
+  Isa isa;
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual void run(RunContext& ctx) = 0;
+  // Which kernel runs, for profiles: e.g. "conv3x3s1-nhwc-avx512".
+  virtual std::string kernel() const = 0;
+  // Multiply-accumulates per run (0 for data movement), for GOP/s in profiles and `info`.
+  virtual int64_t macs() const { return 0; }
+
+  std::string node_name;
+  std::string op_type;
+  std::vector<int> inputs;   // RtValue ids
+  std::vector<int> outputs;
+};
+
+using OpPtr = std::unique_ptr<Op>;
+
+}  // namespace sp

@@ -1,0 +1,431 @@
+#include "core/session.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "core/error.h"
+#include "core/memory_planner.h"
+#include "core/ops/op_factory.h"
+#include "core/passes/passes.h"
+#include "core/shape_inference.h"
+
+namespace sp {
+
+// Turns a Graph into a Session: shapes, passes, layouts, aliases, arena, ops. One method per step.
+class SessionCompiler {
+ public:
+  SessionCompiler(Session& s, const Graph& model, const SessionOptions& o) : s_(s), g_(model), opt_(o) {}
+
+  void compile() {
+    cut_outputs();
+    specialize();
+    g_.remove_dead_nodes();
+    passes::fold_batchnorm(g_);
+    passes::fuse_fake_quant(g_);
+    passes::fuse_activations(g_);
+    passes::fuse_residual_add(g_);
+    g_.remove_dead_nodes();
+    make_values();
+    assign_layouts();
+    assign_aliases();
+    plan_memory();
+    create_ops();
+  }
+
+ private:
+  Session& s_;
+  Graph g_;
+  const SessionOptions& opt_;
+  std::vector<Node> exec_;                 // nodes in run order, incl. inserted layout conversions
+  std::vector<bool> noop_;                 // exec_[i] needs no op (its outputs are views)
+  std::map<std::pair<int, bool>, int> converted_;  // (value, to_nhwc) -> converted value
+  std::vector<TensorPtr> keep_alive_;
+
+  std::vector<RtValue>& values() { return s_.values_; }
+
+  void cut_outputs() {
+    if (!opt_.outputs.empty()) {
+      g_.outputs.clear();
+      for (const auto& name : opt_.outputs) {
+        int v = g_.find_value(name);
+        if (v < 0) throw Error("the model has no value named '" + name + "' to stop at");
+        g_.outputs.push_back(v);
+      }
+    }
+    g_.remove_dead_nodes();
+  }
+
+  void specialize() {
+    std::vector<Shape> shapes;
+    bool hw_applied = false;
+    for (int in : g_.inputs) {
+      Shape s = g_.values[in].shape;
+      if (s.size() == 4 && !opt_.input_hw.empty() && !hw_applied) {
+        if (opt_.input_hw.size() != 2 || opt_.input_hw[0] <= 0 || opt_.input_hw[1] <= 0) {
+          throw Error("invalid input size for input '" + g_.values[in].name + "'");
+        }
+        s[2] = opt_.input_hw[0];
+        s[3] = opt_.input_hw[1];
+        hw_applied = true;
+      }
+      for (size_t d = 0; d < s.size(); ++d) {
+        if (s[d] >= 0) continue;
+        if (d == 0) s[d] = 1;  // batch
+        else throw Error("input '" + g_.values[in].name + "' has a dynamic size " + shape_string(g_.values[in].shape) + "; give the input size (--imgsz)");
+      }
+      shapes.push_back(s);
+    }
+    specialize_shapes(g_, shapes);
+  }
+
+  void make_values() {
+    values().resize(g_.values.size());
+    for (size_t i = 0; i < g_.values.size(); ++i) {
+      const Value& v = g_.values[i];
+      RtValue& r = values()[i];
+      r.name = v.name;
+      r.dtype = v.dtype;
+      r.shape = v.shape;
+      if (v.constant) {
+        keep_alive_.push_back(v.constant);
+        r.constant = v.constant.get();
+        if (v.constant->dtype == DType::kFloat32) r.data = const_cast<float*>(v.constant->data<float>());
+      }
+    }
+    for (int in : g_.inputs) {
+      RtValue& r = values()[in];
+      if (r.dtype != DType::kFloat32) throw Error("input '" + r.name + "' is " + dtype_name(r.dtype) + "; only float inputs are supported");
+      if (opt_.nhwc_input && r.shape.size() == 4 && r.shape[0] == 1) {
+        r.nhwc = true;
+        r.pixel_stride = r.channels();
+      }
+    }
+    s_.inputs_ = g_.inputs;
+  }
+
+  // --- layouts -------------------------------------------------------------------------------------
+  bool activation4d(int v) {
+    if (v < 0) return false;
+    const RtValue& r = values()[v];
+    return !r.constant && r.dtype == DType::kFloat32 && r.shape.size() == 4 && r.shape[0] == 1;
+  }
+
+  bool any_nhwc_input(const Node& n) {
+    for (int v : n.inputs) {
+      if (activation4d(v) && values()[v].nhwc) return true;
+    }
+    return false;
+  }
+
+  bool per_channel_or_scalar(int v, int64_t channels) {
+    const RtValue& r = values()[v];
+    if (!r.constant || r.dtype != DType::kFloat32) return false;
+    if (r.numel() == 1) return true;
+    // [C,1,1] or [1,C,1,1]
+    const Shape& s = r.shape;
+    if (r.numel() != channels || s.size() < 3) return false;
+    return s[s.size() - 1] == 1 && s[s.size() - 2] == 1;
+  }
+
+  bool wants_nhwc(const Node& n) {
+    const std::string& op = n.op_type;
+    int out = n.outputs.empty() ? -1 : n.outputs[0];
+    if (!activation4d(out)) return false;
+    if (op == "Conv" || op == "MaxPool") return activation4d(n.inputs[0]);
+    if (op == "Resize") {
+      const Shape& a = values()[n.inputs[0]].shape;
+      const Shape& b = values()[out].shape;
+      return n.attr_string("mode", "nearest") == "nearest" && a[0] == b[0] && a[1] == b[1] &&
+             n.attr_string("coordinate_transformation_mode", "half_pixel") == "asymmetric" &&
+             n.attr_string("nearest_mode", "round_prefer_floor") == "floor";
+    }
+    if (op == "Sigmoid" || op == "Relu" || op == "SiLU" || op == "FakeQuant" || op == "Identity" ||
+        op == "LeakyRelu" || op == "HardSigmoid" || op == "HardSwish" || op == "Tanh") {
+      return any_nhwc_input(n);
+    }
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+      for (int v : n.inputs) {
+        bool ok = activation4d(v) ? values()[v].shape == values()[out].shape : per_channel_or_scalar(v, values()[out].channels());
+        if (!ok) return false;
+      }
+      return any_nhwc_input(n);
+    }
+    if (op == "Concat") {
+      int64_t axis = n.attr_int("axis", 0);
+      if (axis != 1 && axis != -3) return false;
+      for (int v : n.inputs) if (!activation4d(v)) return false;
+      return any_nhwc_input(n);
+    }
+    if (op == "Split") {
+      int64_t axis = n.attr_int("axis", 0);
+      return (axis == 1 || axis == -3) && values()[n.inputs[0]].nhwc;
+    }
+    return false;
+  }
+
+  int convert(int v, bool to_nhwc) {
+    auto key = std::make_pair(v, to_nhwc);
+    auto it = converted_.find(key);
+    if (it != converted_.end()) return it->second;
+    RtValue r = values()[v];
+    r.name += to_nhwc ? "#nhwc" : "#nchw";
+    r.nhwc = to_nhwc;
+    r.pixel_stride = to_nhwc ? r.channels() : 0;
+    r.alias_of = -1;
+    r.alias_offset = 0;
+    values().push_back(r);
+    int id = static_cast<int>(values().size()) - 1;
+    Node c;
+    c.name = values()[v].name + (to_nhwc ? "/to_nhwc" : "/to_nchw");
+    c.op_type = to_nhwc ? "LayoutToNHWC" : "LayoutToNCHW";
+    c.inputs = {v};
+    c.outputs = {id};
+    exec_.push_back(c);
+    converted_[key] = id;
+    return id;
+  }
+
+  void assign_layouts() {
+    for (const Node& node : g_.nodes) {
+      if (node.removed) continue;
+      Node n = node;
+      bool nhwc = wants_nhwc(n);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        int v = n.inputs[i];
+        if (!activation4d(v)) continue;
+        if (n.op_type == "Conv" && (i == 1 || i == 2)) continue;
+        if (values()[v].nhwc != nhwc) n.inputs[i] = convert(v, nhwc);
+      }
+      for (int o : n.outputs) {
+        if (!activation4d(o)) continue;
+        values()[o].nhwc = nhwc;
+        values()[o].pixel_stride = nhwc ? values()[o].channels() : 0;
+      }
+      exec_.push_back(n);
+    }
+    for (int o : g_.outputs) {
+      int v = o;
+      if (values()[v].nhwc && !opt_.nhwc_outputs) v = convert(v, false);
+      s_.outputs_.push_back(v);
+      s_.output_names_.push_back(g_.values[o].name);
+    }
+    noop_.assign(exec_.size(), false);
+  }
+
+  // --- zero-copy views -----------------------------------------------------------------------------
+  int root_of(int v, int64_t* offset) {
+    int64_t off = 0;
+    while (values()[v].alias_of >= 0) {
+      off += values()[v].alias_offset;
+      v = values()[v].alias_of;
+    }
+    if (offset) *offset = off;
+    return v;
+  }
+
+  bool is_io(int v) {
+    return std::find(s_.inputs_.begin(), s_.inputs_.end(), v) != s_.inputs_.end() ||
+           std::find(s_.outputs_.begin(), s_.outputs_.end(), v) != s_.outputs_.end();
+  }
+
+  void assign_aliases() {
+    for (size_t i = 0; i < exec_.size(); ++i) {
+      Node& n = exec_[i];
+      const std::string& op = n.op_type;
+      if (op == "Split") noop_[i] = alias_split(n);
+      else if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity") {
+        noop_[i] = alias_reshape(n);
+      } else if (op == "Concat" && values()[n.outputs[0]].nhwc) {
+        place_concat_inputs(n);
+      }
+    }
+  }
+
+  bool alias_split(const Node& n) {
+    const RtValue& x = values()[n.inputs[0]];
+    if (x.constant || is_io(n.inputs[0])) return false;
+    auto sizes = n.attr_ints("split");
+    int64_t axis = n.attr_int("axis", 0);
+    if (axis < 0) axis += static_cast<int64_t>(x.shape.size());
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+    for (size_t d = axis + 1; d < x.shape.size(); ++d) inner *= x.shape[d];
+    if (!x.nhwc && outer != 1) return false;  // NCHW slices are contiguous only when nothing is outside the axis
+    int64_t start = 0;
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      if (is_io(n.outputs[k])) return false;
+    }
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      RtValue& o = values()[n.outputs[k]];
+      o.alias_of = n.inputs[0];
+      o.alias_offset = x.nhwc ? start : start * inner;
+      start += sizes[k];
+    }
+    return true;
+  }
+
+  bool alias_reshape(const Node& n) {
+    int in = n.inputs[0], out = n.outputs[0];
+    const RtValue& x = values()[in];
+    if (x.constant || is_io(out) || values()[out].nhwc != x.nhwc) return false;
+    if (x.nhwc && values()[out].shape != x.shape) return false;
+    values()[out].alias_of = in;
+    values()[out].alias_offset = 0;
+    return true;
+  }
+
+  // Producers write straight into their channel slice of the concat buffer when it is safe: the
+  // value (or the buffer it is a slice of) must land entirely on concat inputs that are its own slices,
+  // so nothing it holds is overwritten by another input.
+  void place_concat_inputs(Node& n) {
+    int out = n.outputs[0];
+    std::vector<int64_t> start;
+    int64_t c = 0;
+    for (int v : n.inputs) {
+      start.push_back(c);
+      c += values()[v].channels();
+    }
+    std::vector<int> placed(n.inputs.size(), 0);
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      int v = n.inputs[j];
+      if (is_io(v) || values()[v].constant || !values()[v].nhwc) continue;
+      int64_t off = 0;
+      int r = root_of(v, &off);
+      if (r == out) {
+        placed[j] = 1;  // already there through another input of the same buffer
+        continue;
+      }
+      if (values()[r].alias_of >= 0 || is_io(r) || values()[r].constant || !values()[r].nhwc || r == root_of(out, nullptr)) continue;
+      int64_t q = start[j] - off, cr = values()[r].channels();
+      if (q < 0 || q + cr > values()[out].channels()) continue;
+      // Every channel of r's span must be covered by inputs that are slices of r at matching places.
+      int64_t covered = 0;
+      for (size_t k = 0; k < n.inputs.size(); ++k) {
+        int64_t ok_off = 0;
+        int rk = root_of(n.inputs[k], &ok_off);
+        int64_t lo = start[k], hi = start[k] + values()[n.inputs[k]].channels();
+        bool overlaps = lo < q + cr && hi > q;
+        if (!overlaps) continue;
+        if (rk != r || ok_off + q != start[k]) {
+          covered = -1;
+          break;
+        }
+        covered += hi - lo;
+      }
+      if (covered != cr) continue;
+      values()[r].alias_of = out;
+      values()[r].alias_offset = q;
+      for (size_t k = 0; k < n.inputs.size(); ++k) {
+        if (root_of(n.inputs[k], nullptr) == out) placed[k] = 1;
+      }
+    }
+    Attribute a;
+    a.kind = Attribute::Kind::kInts;
+    a.ints.assign(placed.begin(), placed.end());
+    n.attrs["in_place"] = a;  // the concat op copies only the inputs not already in place
+  }
+
+  // --- memory --------------------------------------------------------------------------------------
+  void plan_memory() {
+    const int end_step = static_cast<int>(exec_.size());
+    std::map<int, BufferRequest> roots;  // root value -> request
+    auto touch = [&](int v, int step, bool write) {
+      if (v < 0 || values()[v].constant) return;
+      int r = root_of(v, nullptr);
+      auto [it, fresh] = roots.try_emplace(r, BufferRequest{0, step, step});
+      BufferRequest& req = it->second;
+      if (fresh && !write) req.first_step = 0;  // read before any write here: an input
+      req.first_step = std::min(req.first_step, step);
+      req.last_step = std::max(req.last_step, step);
+    };
+    for (int in : s_.inputs_) touch(in, 0, true);
+    for (int step = 0; step < end_step; ++step) {
+      for (int v : exec_[step].inputs) touch(v, step, false);
+      for (int v : exec_[step].outputs) touch(v, step, true);
+    }
+    for (int o : s_.outputs_) touch(o, end_step, false);
+
+    std::vector<int> order;
+    std::vector<BufferRequest> requests;
+    for (auto& [r, req] : roots) {
+      req.bytes = static_cast<size_t>(values()[r].storage_elems()) * dtype_size(values()[r].dtype);
+      order.push_back(r);
+      requests.push_back(req);
+    }
+    ArenaPlan plan = plan_arena(requests);
+    s_.arena_bytes_ = plan.total_bytes;
+    s_.arena_ = static_cast<float*>(std::aligned_alloc(kArenaAlignment, std::max<size_t>(plan.total_bytes, kArenaAlignment)));
+    if (!s_.arena_) throw Error("cannot allocate the " + std::to_string(plan.total_bytes >> 20) + " MiB activation arena");
+    std::map<int, float*> base;
+    for (size_t i = 0; i < order.size(); ++i) base[order[i]] = s_.arena_ + plan.offsets[i] / sizeof(float);
+    for (size_t v = 0; v < values().size(); ++v) {
+      RtValue& r = values()[v];
+      if (r.constant) continue;
+      int64_t off = 0;
+      int root = root_of(static_cast<int>(v), &off);
+      auto it = base.find(root);
+      if (it == base.end()) continue;  // never used
+      r.data = it->second + off;
+      if (r.nhwc) r.pixel_stride = values()[root].channels();
+    }
+  }
+
+  void create_ops() {
+    for (size_t i = 0; i < exec_.size(); ++i) {
+      if (noop_[i]) continue;
+      OpBuildContext ctx{exec_[i], values(), s_.isa_};
+      s_.ops_.push_back(create_op(ctx));
+      const Op& op = *s_.ops_.back();
+      s_.profile_.push_back(OpProfile{op.node_name, op.op_type, op.kernel(), op.macs(), 0.0});
+    }
+  }
+};
+
+Session::Session(const Graph& model, const SessionOptions& options)
+    : isa_(options.isa), profiling_(options.profile) {
+  if (!isa_supported(isa_)) throw Error("this CPU does not support ISA '" + std::string(isa_name(isa_)) + "'");
+  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads > 256) throw Error("too many threads: " + std::to_string(threads));
+  pool_ = std::make_unique<ThreadPool>(threads);
+  SessionCompiler(*this, model, options).compile();
+}
+
+Session::~Session() { std::free(arena_); }
+
+float* Session::input_data(size_t i) { return values_.at(inputs_.at(i)).data; }
+const Shape& Session::input_shape(size_t i) const { return values_.at(inputs_.at(i)).shape; }
+const float* Session::output_data(size_t i) const { return values_.at(outputs_.at(i)).data; }
+const Shape& Session::output_shape(size_t i) const { return values_.at(outputs_.at(i)).shape; }
+const std::string& Session::output_name(size_t i) const { return output_names_.at(i); }
+bool Session::output_nhwc(size_t i) const { return values_.at(outputs_.at(i)).nhwc; }
+int64_t Session::output_pixel_stride(size_t i) const { return values_.at(outputs_.at(i)).pixel_stride; }
+
+int64_t Session::total_macs() const {
+  int64_t m = 0;
+  for (const auto& op : ops_) m += op->macs();
+  return m;
+}
+
+void Session::reset_profile() {
+  for (auto& p : profile_) p.total_ms = 0;
+  profiled_runs_ = 0;
+}
+
+void Session::run() {
+  RunContext ctx{values_, pool_.get(), isa_};
+  if (!profiling_) {
+    for (auto& op : ops_) op->run(ctx);
+    return;
+  }
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ops_[i]->run(ctx);
+    profile_[i].total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  ++profiled_runs_;
+}
+
+}  // namespace sp

@@ -1,0 +1,77 @@
+// A Session compiles a model once for a fixed input size, ISA and thread count — shapes inferred,
+// constants folded, graph fused, layouts chosen, one arena planned, kernels created with packed
+// weights — and then runs many times with no allocation (XNNPACK's create/setup/run discipline).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/graph.h"
+#include "core/ops/op.h"
+#include "core/thread_pool.h"
+
+namespace sp {
+
+struct SessionOptions {
+  int threads = 0;                   // 0: one per hardware thread
+  Isa isa = best_isa();
+  std::vector<int64_t> input_hw;     // {h, w} for the image input; empty: the size the model was exported with
+  std::vector<std::string> outputs;  // cut the graph at these values; empty: the model's own outputs
+  bool nhwc_input = false;           // the caller writes the image input as NHWC ([H][W][C]), skipping a transpose
+  bool nhwc_outputs = false;         // 4-D outputs stay NHWC with a pixel stride (see output_pixel_stride)
+  bool profile = false;              // time every op (adds a clock read per op)
+};
+
+struct OpProfile {
+  std::string node, op_type, kernel;
+  int64_t macs = 0;
+  double total_ms = 0;  // summed over runs since reset_profile()
+};
+
+class Session {
+ public:
+  Session(const Graph& model, const SessionOptions& options);
+  ~Session();
+
+  size_t num_inputs() const { return inputs_.size(); }
+  size_t num_outputs() const { return outputs_.size(); }
+  // The input buffer to fill before run(): NCHW float, or NHWC when options.nhwc_input.
+  float* input_data(size_t i);
+  const Shape& input_shape(size_t i) const;  // logical NCHW shape
+  const float* output_data(size_t i) const;
+  const Shape& output_shape(size_t i) const;  // logical NCHW shape
+  const std::string& output_name(size_t i) const;
+  bool output_nhwc(size_t i) const;
+  int64_t output_pixel_stride(size_t i) const;  // NHWC outputs: floats between pixels
+
+  void run();
+
+  int threads() const { return pool_->num_threads(); }
+  Isa isa() const { return isa_; }
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t num_ops() const { return ops_.size(); }
+  int64_t total_macs() const;
+  const std::vector<OpProfile>& profile() const { return profile_; }
+  int profiled_runs() const { return profiled_runs_; }
+  void reset_profile();
+
+ private:
+  std::unique_ptr<ThreadPool> pool_;
+  Isa isa_;
+  bool profiling_;
+  std::vector<RtValue> values_;
+  std::vector<OpPtr> ops_;
+  std::vector<int> inputs_, outputs_;
+  std::vector<std::string> output_names_;
+  float* arena_ = nullptr;
+  size_t arena_bytes_ = 0;
+  std::vector<OpProfile> profile_;
+  int profiled_runs_ = 0;
+
+  friend class SessionCompiler;
+};
+
+}  // namespace sp

@@ -1,0 +1,60 @@
+// A pose model ready to run: the graph loaded once, the head found, a Session compiled for the input
+// size, and the decode (head branches in float, or the exported output as a fallback) + NMS + mapping
+// back to original pixels. The caller letterboxes straight into input_nhwc().
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/session.h"
+#include "models/letterbox.h"
+#include "models/nms.h"
+#include "models/pose_decode.h"
+#include "models/pose_head.h"
+
+namespace sp::models {
+
+struct PoseModelOptions {
+  int threads = 0;
+  Isa isa = best_isa();
+  int imgsz = 0;                   // square input side; 0: the size the model was exported with (640 if dynamic)
+  bool use_exported_output = false;  // decode the graph's [1, 56, N] output instead of the head branches
+  bool profile = false;
+};
+
+class PoseModel {
+ public:
+  PoseModel(const Graph& graph, const PoseModelOptions& options);
+
+  int input_width() const { return input_w_; }
+  int input_height() const { return input_h_; }
+  // NHWC [H][W][3] RGB floats in 0..1, to be filled before infer().
+  float* input_nhwc() { return session_->input_data(0); }
+
+  // Runs the engine only: this is the pure model time that `bench` and the HUD report.
+  void infer() { session_->run(); }
+
+  // Decodes the last infer() into detections in original-image pixels (NMS applied).
+  void decode(float conf_threshold, const NmsOptions& nms, const LetterboxGeometry& geometry,
+              std::vector<PoseDetection>& out);
+
+  // "head" (branches decoded in float) or "exported-output".
+  const char* decode_path() const { return head_ ? "head" : "exported-output"; }
+  const std::optional<PoseHead>& head() const { return head_; }
+  Session& session() { return *session_; }
+  const Session& session() const { return *session_; }
+
+ private:
+  std::optional<PoseHead> head_;
+  std::unique_ptr<Session> session_;
+  int input_w_ = 0, input_h_ = 0;
+  NonMaxSuppression nms_;
+};
+
+// Loads a model file and checks that it looks like a pose model. Throws sp::Error.
+Graph load_pose_graph(const std::string& path);
+
+}  // namespace sp::models
