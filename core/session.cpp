@@ -42,7 +42,6 @@ class SessionCompiler {
   std::vector<Node> exec_;                 // nodes in run order, incl. inserted layout conversions
   std::vector<bool> noop_;                 // exec_[i] needs no op (its outputs are views)
   std::map<std::pair<int, bool>, int> converted_;  // (value, to_nhwc) -> converted value
-  std::vector<TensorPtr> keep_alive_;
 
   std::vector<RtValue>& values() { return s_.values_; }
 
@@ -90,7 +89,7 @@ class SessionCompiler {
       r.dtype = v.dtype;
       r.shape = v.shape;
       if (v.constant) {
-        keep_alive_.push_back(v.constant);
+        s_.constants_.push_back(v.constant);
         r.constant = v.constant.get();
         if (v.constant->dtype == DType::kFloat32) r.data = const_cast<float*>(v.constant->data<float>());
       }

@@ -63,6 +63,7 @@ class Session {
   Isa isa_;
   bool profiling_;
   std::vector<RtValue> values_;
+  std::vector<TensorPtr> constants_;  // owns every constant the ops point into (weights, folded values)
   std::vector<OpPtr> ops_;
   std::vector<int> inputs_, outputs_;
   std::vector<std::string> output_names_;
