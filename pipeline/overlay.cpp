@@ -1,0 +1,96 @@
+#include "pipeline/overlay.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+#include "models/skeleton.h"
+
+namespace sp::pipeline {
+namespace {
+
+constexpr int kShift = 4;  // sub-pixel bits for anti-aliased drawing
+constexpr double kOne = 1 << kShift;
+
+// Coordinates far outside any image are clamped so the fixed-point conversion cannot overflow.
+int to_fixed(float v) { return static_cast<int>(std::lround(std::clamp(static_cast<double>(v), -1e6, 1e6) * kOne)); }
+cv::Point fixed_point(float x, float y) { return {to_fixed(x), to_fixed(y)}; }
+
+cv::Scalar scalar(models::Color c) { return cv::Scalar(c.b, c.g, c.r); }
+
+// Whether a keypoint can be drawn: confident enough, finite, and not on the image border (Ultralytics
+// skips keypoints whose coordinate is 0 modulo the image size: clipped or missing points).
+bool drawable(const models::Keypoint& k, float threshold, int w, int h) {
+  if (!(k.conf >= threshold)) return false;
+  if (!std::isfinite(k.x) || !std::isfinite(k.y)) return false;
+  return k.x > 0.0f && k.y > 0.0f && k.x < static_cast<float>(w) && k.y < static_cast<float>(h);
+}
+
+void draw_box_label(cv::Mat& im, const models::PoseDetection& d, const OverlayOptions& o, int lw) {
+  const cv::Scalar color = scalar(models::kPersonBoxColor);
+  const models::Box& b = d.box;
+  if (!std::isfinite(b.x1) || !std::isfinite(b.y1) || !std::isfinite(b.x2) || !std::isfinite(b.y2)) return;
+  cv::rectangle(im, fixed_point(b.x1, b.y1), fixed_point(b.x2, b.y2), color, lw, cv::LINE_AA, kShift);
+  if (!o.draw_labels) return;
+
+  char score[32];
+  std::snprintf(score, sizeof(score), "%.2f", static_cast<double>(d.score));
+  const std::string text = o.label.empty() ? std::string(score) : o.label + " " + score;
+  const int tf = std::max(lw - 1, 1);
+  const double sf = lw / 3.0;
+  int baseline = 0;
+  const cv::Size ts = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, sf, tf, &baseline);
+  cv::Point p1(static_cast<int>(std::clamp(b.x1, -1e6f, 1e6f)), static_cast<int>(std::clamp(b.y1, -1e6f, 1e6f)));
+  p1.x = std::clamp(p1.x, 0, std::max(0, im.cols - ts.width));
+  const bool outside = p1.y >= ts.height + 3;  // room above the box for the label
+  const cv::Point p2(p1.x + ts.width, outside ? p1.y - ts.height - 3 : p1.y + ts.height + 3);
+  cv::rectangle(im, p1, p2, color, cv::FILLED, cv::LINE_AA);
+  cv::putText(im, text, cv::Point(p1.x, outside ? p1.y - 2 : p1.y + ts.height + 2), cv::FONT_HERSHEY_SIMPLEX,
+              sf, cv::Scalar(255, 255, 255), tf, cv::LINE_AA);
+}
+
+}  // namespace
+
+int default_line_width(int width, int height) {
+  const double v = (static_cast<double>(height) + width + 3) / 2.0 * 0.003;
+  return std::max(static_cast<int>(std::nearbyint(v)), 2);
+}
+
+void draw_detections(cv::Mat& bgr, std::span<const models::PoseDetection> detections,
+                     const OverlayOptions& o) {
+  if (bgr.empty()) throw Error("overlay: the image is empty");
+  if (bgr.type() != CV_8UC3)
+    throw Error("overlay: expected an 8-bit 3-channel BGR image (CV_8UC3), got " + cv::typeToString(bgr.type()));
+  const int lw = o.line_width > 0 ? o.line_width : default_line_width(bgr.cols, bgr.rows);
+  const int limb_thickness = (lw + 1) / 2;  // ceil(lw / 2), as Ultralytics
+  const int radius = o.keypoint_radius > 0 ? o.keypoint_radius : lw + 3;
+  const float thr = o.keypoint_conf_threshold;
+
+  for (const models::PoseDetection& d : detections) {
+    if (o.draw_boxes) draw_box_label(bgr, d, o, lw);
+    if (o.draw_limbs) {
+      for (int i = 0; i < models::kNumLimbs; ++i) {
+        const models::Limb limb = models::kSkeleton[i];
+        const models::Keypoint& a = d.keypoints[limb.a];
+        const models::Keypoint& b = d.keypoints[limb.b];
+        if (!drawable(a, thr, bgr.cols, bgr.rows) || !drawable(b, thr, bgr.cols, bgr.rows)) continue;
+        cv::line(bgr, fixed_point(a.x, a.y), fixed_point(b.x, b.y), scalar(models::limb_color(i)),
+                 limb_thickness, cv::LINE_AA, kShift);
+      }
+    }
+    if (o.draw_keypoints) {
+      // Drawn after the limbs so the joints stay visible.
+      for (int k = 0; k < models::kNumKeypoints; ++k) {
+        const models::Keypoint& p = d.keypoints[k];
+        if (!drawable(p, thr, bgr.cols, bgr.rows)) continue;
+        cv::circle(bgr, fixed_point(p.x, p.y), radius << kShift, scalar(models::keypoint_color(k)), cv::FILLED,
+                   cv::LINE_AA, kShift);
+      }
+    }
+  }
+}
+
+}  // namespace sp::pipeline

@@ -1,0 +1,33 @@
+// Drawing pose detections on a BGR frame in Ultralytics' style: person boxes with "person 0.87"
+// labels, limbs in the pose palette, keypoints above a confidence threshold; anti-aliased, line width
+// scaled with the image size.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <span>
+#include <string>
+
+#include "models/pose_types.h"
+
+namespace sp::pipeline {
+
+struct OverlayOptions {
+  float keypoint_conf_threshold = 0.5f;  // keypoints (and limbs whose two ends are) below are not drawn
+  bool draw_boxes = true;
+  bool draw_labels = true;  // "<label> <score>" above each box (needs draw_boxes)
+  bool draw_limbs = true;
+  bool draw_keypoints = true;
+  int line_width = 0;      // 0: default_line_width(image)
+  int keypoint_radius = 0; // 0: line width + 3 (5 at 640 x 480, as Ultralytics)
+  std::string label = "person";
+};
+
+// Ultralytics' Annotator default: max(round((h + w + 3) / 2 * 0.003), 2) for an h x w x 3 image.
+int default_line_width(int width, int height);
+
+// Draws in place on `bgr` (CV_8UC3; throws sp::Error otherwise). Coordinates are image pixels.
+void draw_detections(cv::Mat& bgr, std::span<const models::PoseDetection> detections,
+                     const OverlayOptions& options = {});
+
+}  // namespace sp::pipeline
