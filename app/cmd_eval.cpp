@@ -25,6 +25,7 @@ struct EvalOptions {
   bool json = false;
   float conf = 0.001f;
   float iou = 0.7f;
+  bool clip = false;
 };
 
 void run_eval(const EvalOptions& o) {
@@ -49,7 +50,7 @@ void run_eval(const EvalOptions& o) {
     auto t0 = std::chrono::steady_clock::now();
     model.infer();
     model_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    model.decode(o.conf, nms, geom, dets);
+    model.decode(o.conf, nms, geom, dets, o.clip);
     for (const auto& d : dets) all.push_back(coco::make_coco_detection(im.id, d));
   }
   double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
@@ -77,6 +78,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--results", o->results_path, "write the detections as a COCO results file");
   cmd->add_flag("--json", o->json, "print the summary as JSON");
   cmd->add_option("--conf", o->conf, "confidence threshold (COCO evaluation uses 0.001)");
+  cmd->add_flag("--clip", o->clip, "clip boxes and keypoints to the image (the reference protocol does not)");
   cmd->callback([o] { run_eval(*o); });
 }
 

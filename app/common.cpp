@@ -18,6 +18,9 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz) {
   cmd.add_option("--threads", o.threads, "worker threads (default: number of cores)")->check(CLI::Range(1, 256));
   cmd.add_option("--isa", o.isa, "scalar|avx2|avx512|avx512vnni|avxvnni|amx (default: the best the CPU has)");
   if (with_imgsz) cmd.add_option("--imgsz", o.imgsz, "square input size, multiple of 32 (default: the model's)");
+  cmd.add_option("--decode", o.decode, "head: cut the graph at the head branches and decode them in float (default); "
+                 "exported: run the whole graph and decode its [1,56,N] output")
+      ->check(CLI::IsMember({"head", "exported"}));
 }
 
 std::string assets_dir() {
@@ -60,6 +63,7 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   po.isa = m.isa;
   po.imgsz = o.imgsz;
   po.profile = profile;
+  po.use_exported_output = o.decode == "exported";
   m.model = std::make_unique<models::PoseModel>(g, po);
   return m;
 }

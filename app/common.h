@@ -18,6 +18,7 @@ struct EngineOptions {
   int threads = 0;            // 0: one per core
   std::string isa = "auto";
   int imgsz = 0;              // 0: the model's own size
+  std::string decode = "head";  // head: decode the head branches in float; exported: the graph's own output
 };
 
 void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz);

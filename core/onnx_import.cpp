@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -245,6 +246,8 @@ Graph load_onnx_bytes(const void* data, size_t size, const std::string& origin) 
 }
 
 Graph load_onnx_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error("model path '" + path + "' is a directory, not an ONNX file");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error("cannot open model file '" + path + "'");
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

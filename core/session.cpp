@@ -340,7 +340,11 @@ class SessionCompiler {
       req.first_step = std::min(req.first_step, step);
       req.last_step = std::max(req.last_step, step);
     };
-    for (int in : s_.inputs_) touch(in, 0, true);
+    // Inputs belong to the caller between runs: alive from the first step to the last, never reused.
+    for (int in : s_.inputs_) {
+      touch(in, 0, true);
+      touch(in, end_step, false);
+    }
     for (int step = 0; step < end_step; ++step) {
       for (int v : exec_[step].inputs) touch(v, step, false);
       for (int v : exec_[step].outputs) touch(v, step, true);

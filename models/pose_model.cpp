@@ -46,7 +46,7 @@ PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
 }
 
 void PoseModel::decode(float conf_threshold, const NmsOptions& nms, const LetterboxGeometry& geometry,
-                       std::vector<PoseDetection>& out) {
+                       std::vector<PoseDetection>& out, bool clip) {
   if (head_) {
     HeadScale scales[3];
     DecodeOptions opt;
@@ -74,7 +74,7 @@ void PoseModel::decode(float conf_threshold, const NmsOptions& nms, const Letter
   }
   nms_.set_options(nms);
   nms_.run(out);
-  to_original(geometry, std::span<PoseDetection>(out));
+  to_original(geometry, std::span<PoseDetection>(out), clip);
 }
 
 }  // namespace sp::models

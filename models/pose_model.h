@@ -37,9 +37,11 @@ class PoseModel {
   // Runs the engine only: this is the pure model time that `bench` and the HUD report.
   void infer() { session_->run(); }
 
-  // Decodes the last infer() into detections in original-image pixels (NMS applied).
+  // Decodes the last infer() into detections in original-image pixels (NMS applied). `clip` keeps
+  // boxes and keypoints inside the image (Ultralytics); COCO evaluation of the reference protocol
+  // does not clip.
   void decode(float conf_threshold, const NmsOptions& nms, const LetterboxGeometry& geometry,
-              std::vector<PoseDetection>& out);
+              std::vector<PoseDetection>& out, bool clip = true);
 
   // "head" (branches decoded in float) or "exported-output".
   const char* decode_path() const { return head_ ? "head" : "exported-output"; }

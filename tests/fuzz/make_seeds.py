@@ -53,3 +53,15 @@ m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 onnx.checker.check_model(m)
 onnx.save(m, os.path.join(here, "shape_math.onnx"))
 print("wrote seeds to", here)
+
+# A valid model with an op the engine does not run, for the command-line error tests.
+data_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+os.makedirs(data_dir, exist_ok=True)
+g = helper.make_graph([helper.make_node("Conv", ["images", "w"], ["c"], name="stem"),
+                       helper.make_node("Gelu", ["c"], ["output0"], name="head_gelu")],
+                      "unsupported", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])],
+                      [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 4, 64, 64])],
+                      [init("w", rng.standard_normal((4, 3, 1, 1)).astype(np.float32))])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)])
+onnx.save(m, os.path.join(data_dir, "unsupported_op.onnx"))
+print("wrote", os.path.join(data_dir, "unsupported_op.onnx"))

@@ -38,8 +38,8 @@ TEST(ThreadPool, UsesMoreThanOneThread) {
   for (int i = 0; i < 200 && !seen_other; ++i) {
     pool.parallel_for(64, [&](int64_t) {
       if (std::this_thread::get_id() != main_id) seen_other = 1;
-      for (volatile int k = 0; k < 2000; ++k) {
-      }
+      volatile int sink = 0;
+      for (int k = 0; k < 2000; ++k) sink = sink + k;  // some work, so both threads get tasks
     });
   }
   EXPECT_EQ(seen_other.load(), 1);
