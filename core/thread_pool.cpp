@@ -19,67 +19,65 @@ inline void cpu_relax() {
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
-    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_tasks() {
+void ThreadPool::run_tasks(uint32_t generation) {
+  uint64_t s = state_.load(std::memory_order_acquire);
   for (;;) {
-    int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= num_tasks_) break;
-    (*job_)(task);
+    if (generation_of(s) != generation) return;  // a newer job: ours is finished
+    uint64_t next = s & kTaskMask, tasks = (s >> kTaskBits) & kTaskMask;
+    if (next >= tasks) return;
+    if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    // The claim succeeded while this job still had unclaimed tasks, so the caller is still waiting for
+    // it and job_ is this job's (it is replaced only after every task is done).
+    (*job_.load(std::memory_order_acquire))(static_cast<int64_t>(next));
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    s = state_.load(std::memory_order_acquire);
   }
 }
 
 void ThreadPool::parallel_for(int64_t num_tasks, FunctionRef<void(int64_t)> fn) {
   if (num_tasks <= 0) return;
-  if (workers_.empty() || num_tasks == 1) {
+  if (workers_.empty() || num_tasks == 1 || static_cast<uint64_t>(num_tasks) > kTaskMask) {
     for (int64_t t = 0; t < num_tasks; ++t) fn(t);
     return;
   }
+  uint32_t generation = (generation_of(state_.load(std::memory_order_relaxed)) + 1) & kGenerationMask;
+  // The previous job's tasks are all done, so nothing reads job_ until the new state is published.
+  job_.store(&fn, std::memory_order_release);
+  done_.store(0, std::memory_order_release);
+  state_.store(pack(generation, static_cast<uint64_t>(num_tasks), 0), std::memory_order_release);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    num_tasks_ = num_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    active_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(mutex_);  // pairs with the sleepers' predicate check
   }
   wake_.notify_all();
-  run_tasks();
-  // Wait for the workers to finish their last task (they may still be inside fn).
-  while (active_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
+  run_tasks(generation);
+  while (done_.load(std::memory_order_acquire) != num_tasks) cpu_relax();
 }
 
-void ThreadPool::worker_loop(int /*index*/) {
-  uint64_t seen = 0;
+void ThreadPool::worker_loop() {
+  uint32_t seen = 0;
   for (;;) {
+    auto current = [&] { return generation_of(state_.load(std::memory_order_acquire)); };
     auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
-    while (generation_.load(std::memory_order_acquire) == seen &&
-           std::chrono::steady_clock::now() < spin_until) {
-      cpu_relax();
-    }
-    if (generation_.load(std::memory_order_acquire) == seen) {
+    while (current() == seen && std::chrono::steady_clock::now() < spin_until) cpu_relax();
+    if (current() == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-    }
-    {
-      // Taking the lock orders our reads of job_/num_tasks_ after the writer's.
-      std::lock_guard<std::mutex> lock(mutex_);
-      seen = generation_.load(std::memory_order_acquire);
+      wake_.wait(lock, [&] { return stop_ || current() != seen; });
       if (stop_) return;
     }
-    run_tasks();
-    active_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    seen = current();
+    run_tasks(seen);
   }
 }
 

@@ -15,17 +15,17 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 if [ "${SP_QUICK:-0}" = "1" ]; then exit 0; fi
 
 echo "== ASan+UBSan build + unit tests"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=address -DSP_BUILD_APP=OFF >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=address -DSP_BUILD_APP=OFF -DSP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit
 
 echo "== TSan build + thread pool / concurrency tests"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=thread -DSP_BUILD_APP=OFF >/dev/null
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=thread -DSP_BUILD_APP=OFF -DSP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-tsan -j"$jobs" --target test_thread_pool
 ctest --test-dir build-tsan --output-on-failure -R 'ThreadPool'
 
 echo "== fuzz the ONNX loader (libFuzzer, short run)"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_FUZZ=ON -DSP_BUILD_APP=OFF -DSP_BUILD_TESTS=OFF >/dev/null
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_FUZZ=ON -DSP_BUILD_APP=OFF -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_onnx_loader
 mkdir -p build-fuzz/corpus
 ./build-fuzz/tests/fuzz/fuzz_onnx_loader -max_total_time="${SP_FUZZ_SECONDS:-60}" -rss_limit_mb=2048 \
