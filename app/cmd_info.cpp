@@ -32,7 +32,10 @@ void run_info(const EngineOptions& o) {
   std::printf("model:      %s\n", path.c_str());
   std::printf("opset:      %lld\n", static_cast<long long>(g.opset));
   for (int in : g.inputs) std::printf("input:      %s %s\n", g.values[in].name.c_str(), shape_string(g.values[in].shape).c_str());
-  for (int out : g.outputs) std::printf("output:     %s %s\n", g.values[out].name.c_str(), shape_string(g.values[out].shape).c_str());
+  for (int out : g.outputs) {
+    const Value& v = g.values[out];
+    std::printf("output:     %s %s\n", v.name.c_str(), v.shape.empty() ? "(shape not stored in the file)" : shape_string(v.shape).c_str());
+  }
   std::printf("nodes:      %zu\n", g.nodes.size());
   std::string op_list;
   for (const auto& [op, count] : ops) op_list += op + " " + std::to_string(count) + ", ";

@@ -224,6 +224,11 @@ Graph convert_model(const onnx::ModelProto& model, const std::string& origin) {
     auto it = by_name.find(out.name());
     if (it == by_name.end()) throw Error(origin + ": graph output '" + out.name() + "' is never produced");
     g.outputs.push_back(it->second);
+    // The declared shape, for display only: shape inference decides the real one for a Session.
+    Value& v = g.values[it->second];
+    if (!v.shape_known && v.shape.empty() && out.type().tensor_type().has_shape()) {
+      for (const auto& d : out.type().tensor_type().shape().dim()) v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    }
   }
   if (g.outputs.empty()) throw Error(origin + ": the graph has no outputs");
   return g;

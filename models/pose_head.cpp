@@ -1,7 +1,7 @@
 #include "models/pose_head.h"
 
 #include <map>
-#include <regex>
+#include <cstdio>
 
 #include "core/error.h"
 #include "core/shape_inference.h"
@@ -13,12 +13,12 @@ namespace {
 bool parse_kpt_shape(const Graph& g, int& k, int& dims) {
   auto it = g.metadata.find("kpt_shape");
   if (it == g.metadata.end()) return false;
-  std::smatch m;
-  static const std::regex re(R"(\[\s*(\d+)\s*,\s*(\d+)\s*\])");
-  if (!std::regex_search(it->second, m, re)) return false;
-  k = std::stoi(m[1]);
-  dims = std::stoi(m[2]);
-  return k > 0 && (dims == 2 || dims == 3);
+  int a = 0, b = 0;
+  if (std::sscanf(it->second.c_str(), " [ %d , %d ]", &a, &b) != 2) return false;
+  if (a <= 0 || a > 1000 || (b != 2 && b != 3)) return false;
+  k = a;
+  dims = b;
+  return true;
 }
 
 // Follows a value through single-consumer QuantizeLinear/DequantizeLinear nodes.
