@@ -65,17 +65,17 @@ TensorPtr convert_tensor(const onnx::TensorProto& tp, const std::string& where) 
   };
   if (tp.has_raw_data()) {
     if (tp.raw_data().size() != t->bytes.size()) throw mismatch(tp.raw_data().size() / elem);
-    std::memcpy(t->bytes.data(), tp.raw_data().data(), t->bytes.size());
+    if (n > 0) std::memcpy(t->bytes.data(), tp.raw_data().data(), t->bytes.size());
     return t;
   }
   switch (t->dtype) {
     case DType::kFloat32:
       if (tp.float_data_size() != n) throw mismatch(tp.float_data_size());
-      std::memcpy(t->bytes.data(), tp.float_data().data(), t->bytes.size());
+      if (n > 0) std::memcpy(t->bytes.data(), tp.float_data().data(), t->bytes.size());
       break;
     case DType::kInt64:
       if (tp.int64_data_size() != n) throw mismatch(tp.int64_data_size());
-      std::memcpy(t->bytes.data(), tp.int64_data().data(), t->bytes.size());
+      if (n > 0) std::memcpy(t->bytes.data(), tp.int64_data().data(), t->bytes.size());
       break;
     case DType::kInt32:
     case DType::kInt8:

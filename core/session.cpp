@@ -359,11 +359,16 @@ class SessionCompiler {
       requests.push_back(req);
     }
     ArenaPlan plan = plan_arena(requests);
+    if (plan.total_bytes > opt_.max_arena_bytes) {
+      throw Error("the model needs " + std::to_string(plan.total_bytes >> 20) + " MiB of activation memory at this input size, more than the " +
+                  std::to_string(opt_.max_arena_bytes >> 20) + " MiB limit");
+    }
     s_.arena_bytes_ = plan.total_bytes;
-    s_.arena_ = static_cast<float*>(std::aligned_alloc(kArenaAlignment, std::max<size_t>(plan.total_bytes, kArenaAlignment)));
+    size_t bytes = (std::max<size_t>(plan.total_bytes, kArenaAlignment) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+    s_.arena_.reset(static_cast<float*>(std::aligned_alloc(kArenaAlignment, bytes)));
     if (!s_.arena_) throw Error("cannot allocate the " + std::to_string(plan.total_bytes >> 20) + " MiB activation arena");
     std::map<int, float*> base;
-    for (size_t i = 0; i < order.size(); ++i) base[order[i]] = s_.arena_ + plan.offsets[i] / sizeof(float);
+    for (size_t i = 0; i < order.size(); ++i) base[order[i]] = s_.arena_.get() + plan.offsets[i] / sizeof(float);
     for (size_t v = 0; v < values().size(); ++v) {
       RtValue& r = values()[v];
       if (r.constant) continue;
@@ -396,7 +401,7 @@ Session::Session(const Graph& model, const SessionOptions& options)
   SessionCompiler(*this, model, options).compile();
 }
 
-Session::~Session() { std::free(arena_); }
+Session::~Session() = default;
 
 float* Session::input_data(size_t i) { return values_.at(inputs_.at(i)).data; }
 const Shape& Session::input_shape(size_t i) const { return values_.at(inputs_.at(i)).shape; }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct SessionOptions {
   bool nhwc_input = false;           // the caller writes the image input as NHWC ([H][W][C]), skipping a transpose
   bool nhwc_outputs = false;         // 4-D outputs stay NHWC with a pixel stride (see output_pixel_stride)
   bool profile = false;              // time every op (adds a clock read per op)
+  size_t max_arena_bytes = size_t{8} << 30;  // refuse models whose activations need more memory than this
 };
 
 struct OpProfile {
@@ -67,7 +69,10 @@ class Session {
   std::vector<OpPtr> ops_;
   std::vector<int> inputs_, outputs_;
   std::vector<std::string> output_names_;
-  float* arena_ = nullptr;
+  struct FreeDeleter {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, FreeDeleter> arena_;  // owned even if compilation throws after allocating it
   size_t arena_bytes_ = 0;
   std::vector<OpProfile> profile_;
   int profiled_runs_ = 0;

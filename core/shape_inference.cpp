@@ -105,21 +105,23 @@ Shape respecialize_reshape(const Shape& in, const Shape& target, const std::pair
     size_t i0 = i, j0 = j;
     ++i, ++j;
     while (pi != pj && (i < in.size() || j < target.size())) {
-      if ((pi < pj && i < in.size()) || j >= target.size()) pi *= in[i++];
-      else pj *= target[j++];
+      if ((pi < pj && i < in.size()) || j >= target.size()) pi = saturating_mul(pi, in[i++]);
+      else pj = saturating_mul(pj, target[j++]);
     }
     if (pi == pj) continue;
     // Sizes differ: the rest is one changed group.
     int64_t rest = 1;
-    for (size_t k = i0; k < in.size(); ++k) rest *= in[k];
+    for (size_t k = i0; k < in.size(); ++k) rest = saturating_mul(rest, in[k]);
     size_t nt = target.size() - j0;
     if (nt == 1) {
       out[j0] = rest;
       return out;
     }
     if (nt == 2) {
-      int64_t h = std::llround(target[j0] * scale.first), w = std::llround(target[j0 + 1] * scale.second);
-      if (h * w == rest) {
+      double hd = std::round(target[j0] * scale.first), wd = std::round(target[j0 + 1] * scale.second);
+      int64_t h = hd >= 0 && hd <= kMaxElements ? static_cast<int64_t>(hd) : -1;
+      int64_t w = wd >= 0 && wd <= kMaxElements ? static_cast<int64_t>(wd) : -1;
+      if (h >= 0 && w >= 0 && saturating_mul(h, w) == rest) {
         out[j0] = h;
         out[j0 + 1] = w;
         return out;
@@ -213,7 +215,9 @@ void infer_node_shapes(Graph& g, Node& n, const std::pair<double, double>& spati
       int64_t each = (s[axis] + parts - 1) / parts;
       for (int64_t p = 0, left = s[axis]; p < parts; ++p, left -= each) sizes.push_back(std::min(each, left));
     }
-    if (sizes.size() != n.outputs.size() || std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != s[axis]) {
+    int64_t total = 0;
+    for (int64_t v : sizes) total = (v < 0 || v > kMaxElements || total < 0) ? -1 : total + v;
+    if (sizes.size() != n.outputs.size() || total != s[axis]) {
       throw node_error(n, "split sizes do not add up to the axis length " + std::to_string(s[axis]));
     }
     Attribute a;
@@ -241,7 +245,7 @@ void infer_node_shapes(Graph& g, Node& n, const std::pair<double, double>& spati
       } else if (target[i] < 0) {
         throw node_error(n, "invalid target dimension " + std::to_string(target[i]));
       } else {
-        known *= target[i];
+        known = saturating_mul(known, target[i]);
       }
     }
     int64_t total = shape_numel(s);
@@ -293,7 +297,11 @@ void infer_node_shapes(Graph& g, Node& n, const std::pair<double, double>& spati
       out = sizes->as_int64();
     } else if (scales && scales->numel() == static_cast<int64_t>(s.size())) {
       auto sc = scales->as_float();
-      for (size_t i = 0; i < s.size(); ++i) out[i] = static_cast<int64_t>(std::floor(s[i] * sc[i]));
+      for (size_t i = 0; i < s.size(); ++i) {
+        double v = std::floor(static_cast<double>(s[i]) * sc[i]);
+        if (!(v >= 0 && v <= static_cast<double>(kMaxElements))) throw node_error(n, "invalid resize scale");
+        out[i] = static_cast<int64_t>(v);
+      }
     } else {
       throw node_error(n, "needs constant scales or sizes");
     }
@@ -411,6 +419,7 @@ void specialize_shapes(Graph& g, const std::vector<Shape>& input_shapes) {
     for (size_t d = 0; d < want.size(); ++d) {
       if (want[d] <= 0) throw Error("input '" + v.name + "': invalid size " + shape_string(want));
     }
+    if (shape_numel(want) > kMaxElements) throw Error("input '" + v.name + "': size " + shape_string(want) + " is too large");
     if (i == 0 && want.size() == 4 && v.shape[2] > 0 && v.shape[3] > 0) {
       scale = {static_cast<double>(want[2]) / v.shape[2], static_cast<double>(want[3]) / v.shape[3]};
     }

@@ -28,9 +28,15 @@ const char* dtype_name(DType t) {
   return "?";
 }
 
+int64_t saturating_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) return INT64_MAX;
+  return r;
+}
+
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) n = saturating_mul(n, d);
   return n;
 }
 
@@ -75,13 +81,13 @@ std::vector<float> Tensor::as_float() const {
 
 TensorPtr make_int64_tensor(const std::vector<int64_t>& values, Shape shape) {
   auto t = std::make_shared<Tensor>(DType::kInt64, std::move(shape));
-  std::memcpy(t->bytes.data(), values.data(), values.size() * sizeof(int64_t));
+  if (!values.empty()) std::memcpy(t->bytes.data(), values.data(), values.size() * sizeof(int64_t));
   return t;
 }
 
 TensorPtr make_float_tensor(const std::vector<float>& values, Shape shape) {
   auto t = std::make_shared<Tensor>(DType::kFloat32, std::move(shape));
-  std::memcpy(t->bytes.data(), values.data(), values.size() * sizeof(float));
+  if (!values.empty()) std::memcpy(t->bytes.data(), values.data(), values.size() * sizeof(float));
   return t;
 }
 

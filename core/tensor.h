@@ -17,6 +17,9 @@ const char* dtype_name(DType t);
 
 using Shape = std::vector<int64_t>;
 
+// a * b for non-negative sizes, saturating at INT64_MAX instead of overflowing (corrupt files claim
+// absurd shapes; the saturated value then fails every size check downstream).
+int64_t saturating_mul(int64_t a, int64_t b);
 int64_t shape_numel(const Shape& s);
 std::string shape_string(const Shape& s);
 
