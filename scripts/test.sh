@@ -21,8 +21,8 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$
 
 echo "== TSan build + thread pool / concurrency tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=thread -DSP_BUILD_APP=OFF -DSP_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j"$jobs" --target test_thread_pool
-ctest --test-dir build-tsan --output-on-failure -R 'ThreadPool'
+cmake --build build-tsan -j"$jobs" --target test_thread_pool test_spsc_ring
+ctest --test-dir build-tsan --output-on-failure -R 'ThreadPool|SpscRing'
 
 echo "== fuzz the ONNX loader (libFuzzer, short run)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_FUZZ=ON -DSP_BUILD_APP=OFF -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF >/dev/null

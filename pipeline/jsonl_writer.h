@@ -1,0 +1,65 @@
+// JSON-lines sink for `run --json`, and the end-of-run summary (`run --summary` file and the stderr
+// table). One line per frame (ARCHITECTURE.md section 6):
+//   {"frame", "pts_ms", "persons": [{"box": [x1, y1, x2, y2], "score", "keypoints": [[x, y, conf] x17]}],
+//    "timing_ms": {"capture", "queue_wait", "preprocess", "model", "decode", "render", "end_to_end"}}
+// Coordinates are original-frame pixels rounded to 2 decimals, scores to 5, keypoint confidences to 4,
+// milliseconds to 3 (persons formatted by pipeline/detections_json.h, shared with `predict --json`).
+//
+// Each line goes to the kernel with one write() as soon as it is formatted (no user-space buffer), so
+// a run stopped by Ctrl-C, a crash or a kill between frames leaves a file whose every line is complete
+// JSON. Errors throw sp::Error naming the path.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "pipeline/frame.h"
+#include "pipeline/stage_stats.h"
+
+namespace sp::pipeline {
+
+class JsonlWriter {
+ public:
+  // Creates or truncates `path`. Throws sp::Error if it cannot be opened.
+  explicit JsonlWriter(std::string path);
+  ~JsonlWriter();  // closes; never throws (call close() to see a close error)
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+
+  // One line for a finished frame: frame.index, pts_ms (frame.pts_ns / 1e6; when the source gives no
+  // timestamp, milliseconds since the first written frame's capture time), frame.persons, frame.times.
+  void write(const Frame& frame);
+
+  // The same line from its parts (pts_ms as given).
+  void write(int64_t frame_index, double pts_ms, std::span<const models::PoseDetection> persons,
+             const StageTimes& times);
+
+  void close();  // throws sp::Error on failure; further writes throw
+  const std::string& path() const { return path_; }
+  int64_t lines_written() const { return lines_; }
+
+ private:
+  void write_line(const std::string& line);
+
+  std::string path_;
+  int fd_ = -1;
+  int64_t lines_ = 0;
+  std::optional<Clock::time_point> first_captured_;
+};
+
+// The line JsonlWriter writes, without the trailing newline (for tests and other sinks).
+std::string frame_json_line(int64_t frame_index, double pts_ms, std::span<const models::PoseDetection> persons,
+                            const StageTimes& times);
+
+// {"frames_in", "frames_processed", "frames_dropped", "fps", "fps_in", "duration_s",
+//  "stages_ms": {stage: {"p50", "p95", "p99", "mean", "max", "count"}}} — ms rounded to 3 decimals, fps to 2.
+std::string summary_json(const RunSummary& summary);
+void write_summary_json(const std::string& path, const RunSummary& summary);  // throws sp::Error
+
+// The same as a short aligned table (for stderr at the end of a run).
+void print_summary(std::FILE* out, const RunSummary& summary);
+
+}  // namespace sp::pipeline
