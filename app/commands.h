@@ -9,8 +9,10 @@ void add_predict_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
+  add_run_command(app);
   add_predict_command(app);
   add_bench_command(app);
   add_eval_command(app);

@@ -101,5 +101,75 @@ assert 0.6 < j["bbox"]["AP"] <= 1.0, j["bbox"]["AP"]
 print("subset keypoint AP", j["keypoints"]["AP"], "box AP", j["bbox"]["AP"])
 PY
 
+# --- the video pipeline
+# File mode is lossless: frames in = processed = JSON lines = frames in the finalized, playable video.
+expect_ok "run on the bundled clip" -- "$bin" run --quiet --save "$tmp/run.mp4" --json "$tmp/run.jsonl" --summary "$tmp/run.json"
+python3 - "$tmp" <<'PY' && ok "run: frames in = processed = json lines = video frames (120)" || bad "run accounting"
+import json, subprocess, sys
+t = sys.argv[1]
+s = json.load(open(t + "/run.json"))
+lines = [json.loads(l) for l in open(t + "/run.jsonl")]
+assert s["frames_in"] == s["frames_processed"] == len(lines) == 120, (s["frames_in"], s["frames_processed"], len(lines))
+assert s["frames_dropped"] == 0
+assert [l["frame"] for l in lines] == list(range(120))
+for l in lines:
+    assert set(l) >= {"frame", "pts_ms", "persons", "timing_ms"}
+    for p in l["persons"]:
+        assert len(p["box"]) == 4 and len(p["keypoints"]) == 17
+assert sum(1 for l in lines if l["persons"]) >= 110, "the dancer should be found in nearly every frame"
+for k in ["capture", "queue_wait", "preprocess", "model", "decode", "render", "end_to_end"]:
+    assert k in s["stages_ms"] and "p50" in s["stages_ms"][k], k
+# the video plays: discoverer reads a 4 s duration, and decoding it back gives every frame
+out = subprocess.run(["gst-discoverer-1.0", t + "/run.mp4"], capture_output=True, text=True, timeout=60).stdout
+assert "Duration: 0:00:04" in out or "Duration: 0:00:03.9" in out, out
+n = subprocess.run(["gst-launch-1.0", "-v", "filesrc", "location=" + t + "/run.mp4", "!", "decodebin", "!",
+                    "fakesink", "silent=false"], capture_output=True, text=True, timeout=60).stdout.count("chain")
+assert n == 120, n
+PY
+
+# A live source: frames in = processed + dropped, and the run ends at --max-frames.
+expect_ok "run on the live test source" -- "$bin" run --quiet --source test --max-frames 45 --summary "$tmp/live.json" --json "$tmp/live.jsonl"
+python3 - "$tmp" <<'PY' && ok "run live: frames in = processed + dropped" || bad "live accounting"
+import json, sys
+s = json.load(open(sys.argv[1] + "/live.json"))
+lines = sum(1 for _ in open(sys.argv[1] + "/live.jsonl"))
+assert s["frames_in"] == s["frames_processed"] + s["frames_dropped"], s
+assert s["frames_processed"] == lines > 0, (s, lines)
+assert s["frames_in"] == 45, s
+PY
+
+# Ctrl-C in the middle of a file run leaves a playable video and complete JSON lines.
+"$bin" run --quiet --source "$root/../shared/videos/intel_one_by_one_person_768x432.mp4" --save "$tmp/int.mp4" --json "$tmp/int.jsonl" >/dev/null 2>"$tmp/int.err" &
+pid=$!
+if [ -f "$root/../shared/videos/intel_one_by_one_person_768x432.mp4" ]; then
+  sleep 6
+  kill -INT $pid
+  timeout 60 tail --pid=$pid -f /dev/null
+  wait $pid
+  rc=$?
+  python3 - "$tmp" "$rc" <<'PY' && ok "Ctrl-C: exit 130, playable video, complete JSON lines" || { bad "Ctrl-C run"; cat "$tmp/int.err"; }
+import json, subprocess, sys
+t, rc = sys.argv[1], int(sys.argv[2])
+assert rc == 130, rc
+lines = [json.loads(l) for l in open(t + "/int.jsonl")]  # every line complete
+assert len(lines) > 5, len(lines)
+out = subprocess.run(["gst-discoverer-1.0", t + "/int.mp4"], capture_output=True, text=True, timeout=60).stdout
+assert "Duration: 0:00:00.000" not in out and "Duration:" in out, out
+PY
+else
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null
+  echo "skip Ctrl-C test: ../shared is absent"
+fi
+
+# Bad sources: a clear error within seconds, never a hang.
+expect_error "run: missing file" "nope.mp4" -- "$bin" run --source "$tmp/nope.mp4"
+echo "not a video" >"$tmp/text.mp4"
+expect_error "run: text file as video" "text.mp4" -- "$bin" run --source "$tmp/text.mp4"
+expect_error "run: absent camera" "video9" -- "$bin" run --source /dev/video9
+expect_error "run: unreachable rtsp" "rtsp://127.0.0.1:9/x" -- "$bin" run --source rtsp://127.0.0.1:9/x
+expect_error "run: bad gst pipeline" "appsink name=sink" -- "$bin" run --source "gst:videotestsrc ! fakesink"
+env -u DISPLAY -u WAYLAND_DISPLAY "$bin" run --show --max-frames 1 >/dev/null 2>"$tmp/show.err"; rc=$?
+{ [ $rc -ne 0 ] && grep -q "no display" "$tmp/show.err"; } && ok "run --show without a display" || bad "run --show without a display"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

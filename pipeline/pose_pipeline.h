@@ -1,0 +1,49 @@
+// The live pipeline: capture thread → lock-free ring → inference thread (letterbox, engine, decode +
+// NMS) → ring → render/sink thread (overlay, HUD, window, video file, JSON lines, statistics).
+// Capture and drawing overlap with the model, so throughput is bounded by the slowest stage rather
+// than the sum of all stages. Live sources keep the newest frame (drops counted); files are lossless
+// unless paced with `realtime`.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "models/pose_model.h"
+#include "pipeline/stage_stats.h"
+
+namespace sp::pipeline {
+
+struct PosePipelineOptions {
+  std::string source;             // see VideoSource::open
+  bool realtime = false;          // pace a file like a camera
+  int64_t max_frames = 0;         // stop after this many captured frames; 0: until the source ends
+  float conf = 0.25f;
+  float iou = 0.7f;
+  bool show = false;              // a window (needs a display)
+  bool hud = true;                // the latency HUD on the window and the saved video
+  std::string save_path;          // annotated H.264 video; empty: none
+  std::string json_path;          // JSON lines, one per processed frame; empty: none
+  std::string engine_label = "fp32";
+  std::string isa_label;
+  int threads = 0;
+  bool quiet = false;             // no progress line on stderr
+};
+
+struct PipelineResult {
+  RunSummary summary;
+  uint64_t frames_in = 0;         // frames the source delivered
+  uint64_t frames_processed = 0;  // frames that went through the model and reached the sinks
+  uint64_t frames_dropped = 0;    // frames the queues (or the source's appsink) dropped to stay live
+  int64_t video_frames = 0;       // frames in the saved video
+  int64_t json_lines = 0;
+  std::string ended;              // why the run ended ("end of stream", "interrupted", an error, ...)
+  bool source_error = false;      // the source failed (the run still finalized every output)
+};
+
+// Runs until the source ends, `stop` becomes true (Ctrl-C, `q` in the window) or max_frames. Outputs
+// are always finalized, also when a stage throws; the first error is rethrown after finalizing.
+PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOptions& options,
+                                  std::atomic<bool>& stop);
+
+}  // namespace sp::pipeline
