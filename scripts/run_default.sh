@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The main job on the bundled defaults: install, build, then detect poses in the bundled images with
-# the bundled model, writing annotated images and JSON to out/.
+# The main job on the bundled defaults: install, build, then run the pose pipeline on the bundled sample
+# clip with the bundled model, writing the annotated video, per-frame JSON lines and a run summary to out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 mkdir -p out
-./build/app/sparsepose predict --save out/predict --json out/predict.json assets/images/*.jpg
-echo "annotated images: out/predict/   detections: out/predict.json"
+./build/app/sparsepose run --save out/run.mp4 --json out/run.jsonl --summary out/run-summary.json
+echo "annotated video: out/run.mp4   per-frame detections: out/run.jsonl   summary: out/run-summary.json"
