@@ -591,7 +591,9 @@ struct VideoSource::Impl {
   }
 
   // Copies one sample into `out` (respecting the stride), numbers it and counts appsink drops.
+  // The capture stage's work: from a decoded sample in hand to a frame of our own (map, copy, stamp).
   void deliver(GstSample* sample, Frame& out) {
+    const Clock::time_point start = Clock::now();
     update_caps(sample);
     GstBuffer* buffer = gst_sample_get_buffer(sample);
     if (!buffer) throw Error(label + ": a sample arrived without a buffer");
@@ -639,6 +641,7 @@ struct VideoSource::Impl {
     }
     out.index = delivered.fetch_add(1);
     out.captured = Clock::now();
+    out.times[Stage::kCapture] = ms_between(start, out.captured);
     last_frame = out.captured;
     if (attempts > 0 && std::chrono::duration<double>(out.captured - last_reconnect).count() > options.retry_reset_s) {
       attempts = 0;  // healthy again for a while: refill the retry budget
