@@ -46,18 +46,6 @@ TensorPtr from_double(const std::vector<double>& v, DType t, const Shape& shape)
   return out;
 }
 
-// Element strides of `in` viewed with broadcasting as `out` (0 where broadcast).
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t s = 1;
-  for (size_t k = 0; k < in.size(); ++k) {
-    size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
-    strides[o] = in[i] == 1 ? 0 : s;
-    s *= in[i];
-  }
-  return strides;
-}
-
 // Calls fn(output index, input offsets...) over `out` for inputs broadcast to it.
 void for_each_broadcast(const Shape& out, const std::vector<Shape>& ins,
                         const std::function<void(int64_t, const std::vector<int64_t>&)>& fn) {
@@ -75,12 +63,6 @@ void for_each_broadcast(const Shape& out, const std::vector<Shape>& ins,
       idx[d] = 0;
     }
   }
-}
-
-std::vector<int64_t> row_major_strides(const Shape& s) {
-  std::vector<int64_t> st(s.size(), 1);
-  for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
-  return st;
 }
 
 double apply_binary(const std::string& op, double a, double b, bool integer) {

@@ -40,6 +40,23 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
+std::vector<int64_t> row_major_strides(const Shape& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
+  return st;
+}
+
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t s = 1;
+  for (size_t k = 0; k < in.size(); ++k) {
+    size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
+    strides[o] = in[i] == 1 ? 0 : s;
+    s *= in[i];
+  }
+  return strides;
+}
+
 std::string shape_string(const Shape& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) {

@@ -21,6 +21,11 @@ using Shape = std::vector<int64_t>;
 // absurd shapes; the saturated value then fails every size check downstream).
 int64_t saturating_mul(int64_t a, int64_t b);
 int64_t shape_numel(const Shape& s);
+// Element strides of a contiguous row-major tensor of shape `s`.
+std::vector<int64_t> row_major_strides(const Shape& s);
+// Element strides of a contiguous tensor of shape `in` read as if broadcast (ONNX rules) to `out`:
+// 0 on broadcast axes. `in` must broadcast to `out`.
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 std::string shape_string(const Shape& s);
 
 // A constant tensor: an initializer, a Constant node or a folded value. Immutable once built.

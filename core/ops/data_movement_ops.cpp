@@ -8,12 +8,6 @@
 namespace sp {
 namespace {
 
-std::vector<int64_t> row_major_strides(const Shape& s) {
-  std::vector<int64_t> st(s.size(), 1);
-  for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
-  return st;
-}
-
 class LayoutOp : public Op {
  public:
   void run(RunContext& ctx) override {

@@ -20,18 +20,6 @@ View2d view2d(const RtValue& v) {
   return {v.data, v.numel(), 1, v.numel()};
 }
 
-// Element strides of `in` broadcast to `out` (0 on broadcast axes), NCHW contiguous.
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t s = 1;
-  for (size_t k = 0; k < in.size(); ++k) {
-    size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
-    strides[o] = in[i] == 1 ? 0 : s;
-    s *= in[i];
-  }
-  return strides;
-}
-
 class BinaryNhwcOp : public Op {
  public:
   void run(RunContext& ctx) override {
