@@ -101,6 +101,24 @@ assert 0.6 < j["bbox"]["AP"] <= 1.0, j["bbox"]["AP"]
 print("subset keypoint AP", j["keypoints"]["AP"], "box AP", j["bbox"]["AP"])
 PY
 
+# --- every ISA the CPU has, through the command line, against the scalar path
+isas=$("$bin" info 2>/dev/null | sed -n 's/^ISAs: *//p')
+for isa in $isas; do
+  expect_ok "predict --isa $isa" -- "$bin" predict --isa "$isa" --threads 2 --json "$tmp/isa_$isa.json" "$root/assets/images/bus.jpg" "$root/assets/images/zidane.jpg"
+done
+python3 - "$tmp" $isas <<'PY' && ok "every ISA gives the scalar path's detections ($isas)" || bad "ISA paths disagree"
+import json, sys
+t, isas = sys.argv[1], sys.argv[2:]
+ref = json.load(open(f"{t}/isa_scalar.json"))["images"]
+for isa in isas:
+    got = json.load(open(f"{t}/isa_{isa}.json"))["images"]
+    for a, b in zip(ref, got):
+        assert len(a["persons"]) == len(b["persons"]), (isa, a["image"])
+        for p, q in zip(a["persons"], b["persons"]):
+            assert all(abs(x - y) < 0.5 for x, y in zip(p["box"], q["box"])), (isa, p["box"], q["box"])
+            assert abs(p["score"] - q["score"]) < 1e-3, isa
+PY
+
 # --- the video pipeline
 # File mode is lossless: frames in = processed = JSON lines = frames in the finalized, playable video.
 expect_ok "run on the bundled clip" -- "$bin" run --quiet --save "$tmp/run.mp4" --json "$tmp/run.jsonl" --summary "$tmp/run.json"
