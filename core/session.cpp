@@ -294,7 +294,7 @@ class SessionCompiler {
       int64_t off = 0;
       int r = root_of(v, &off);
       if (r == out) {
-        placed[j] = 1;  // already there through another input of the same buffer
+        placed[j] = off == start[j];  // already there through another input of the same buffer (or elsewhere: copy)
         continue;
       }
       if (values()[r].alias_of >= 0 || is_io(r) || values()[r].constant || !values()[r].nhwc || r == root_of(out, nullptr)) continue;
@@ -318,7 +318,8 @@ class SessionCompiler {
       values()[r].alias_of = out;
       values()[r].alias_offset = q;
       for (size_t k = 0; k < n.inputs.size(); ++k) {
-        if (root_of(n.inputs[k], nullptr) == out) placed[k] = 1;
+        int64_t ok = 0;
+        if (root_of(n.inputs[k], &ok) == out && ok == start[k]) placed[k] = 1;
       }
     }
     Attribute a;

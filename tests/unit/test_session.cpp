@@ -255,6 +255,28 @@ TEST(Session, StaticReshapeTargetsFollowTheInputSize) {
   EXPECT_EQ(s.output_shape(0), (Shape{1, 16, 2, 6}));
 }
 
+// The same value twice in one Concat: it can live in only one of the two slices; the other is copied.
+TEST(Session, ConcatOfTheSameValueTwice) {
+  Vec w = random_vec(3 * 2, 21), x = random_vec(2 * 4 * 4, 22);
+  test::OnnxBuilder b;
+  b.input("x", {1, 2, 4, 4});
+  b.floats("w", {3, 2, 1, 1}, w);
+  b.floats("b", {3}, {0, 0, 0});
+  b.node("Conv", {"x", "w", "b"}, {"c"});
+  auto* cat = b.node("Concat", {"c", "c"}, {"y"});
+  test::OnnxBuilder::attr(cat, "axis", int64_t{1});
+  b.output("y");
+  SessionOptions o;
+  o.threads = 1;
+  Session s(b.graph(), o);
+  std::copy(x.begin(), x.end(), s.input_data(0));
+  s.run();
+  Vec c = ref_conv(x, 2, 4, 4, w, {0, 0, 0}, 3, 1, 1, 0);
+  Vec want = c;
+  want.insert(want.end(), c.begin(), c.end());
+  expect_close(s.output_data(0), want, 1e-5f, "concat(c, c)");
+}
+
 TEST(Session, UnknownCutPointIsAClearError) {
   BlockFixture f;
   SessionOptions o;
