@@ -1,0 +1,89 @@
+// Integer 2-D convolution (the quantized Conv of a QDQ graph), NHWC, batch 1. Created once per Conv node
+// and ISA (weights packed then), run many times with no allocation — the same discipline and the same
+// pixel-stride convention as conv_f32.h (a tensor may be a channel slice of a wider buffer).
+//
+// Semantics:
+//   input  x: u8, per-tensor scale sx and zero point zx;
+//   weights w: s8 OIHW, symmetric (zero point 0), per-output-channel scale sw[o];
+//   bias   b: int32 (scale sx * sw[o], as in ONNX QLinearConv / QDQ);
+//   acc[o] = b[o] + sum over taps and input channels of (x - zx) * w          (int32)
+//   Padding taps read the value zx, i.e. contribute 0.
+// Output, per desc.output:
+//   kU8:  y = clamp(round(acc * m[o]) + zy, 0, 255),  m[o] = sx * sw[o] / sy          (no activation)
+//         y = clamp(round(silu(acc * d[o]) * (1 / sy)) + zy, 0, 255), d[o] = sx * sw[o]  (SiLU)
+//   kF32: y = acc * d[o]  or  silu(acc * d[o]).
+// m[o], d[o] and 1/sy are computed once in float at create time (m[o] = float(double(sx)*sw[o]/sy),
+// d[o] = sx * sw[o] in float). The float product acc * m uses float(acc) (round to nearest even).
+//
+// ROUNDING: round half to nearest EVEN (the rounding of ONNX QuantizeLinear), done in float, with the
+// clamp applied before the rounding (equivalent, since the bounds are integers). Requires the default
+// floating-point environment (round-to-nearest, no FTZ/DAZ), which the engine never changes.
+// SiLU is x / (1 + e^-x) with e^-x from one fixed sequence of IEEE operations (see
+// conv_s8_internal.h: silu_exact), so every ISA's output is BIT-IDENTICAL to the scalar reference —
+// the unit test checks that. (It is accurate to ~1e-6 relative, not bit-equal to std::exp.)
+//
+// Supported: groups == 1, any kernel size, stride, dilation and padding. Depthwise/grouped convolution
+// is rejected with sp::Error (not yet written).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/kernels/activation.h"
+
+namespace sp {
+class ThreadPool;
+}
+
+namespace sp::kernels {
+
+enum class QuantOutput : uint8_t {
+  kU8,   // requantized u8 (output_scale, output_zero_point)
+  kF32,  // dequantized float, for layers that feed float consumers (e.g. the pose head)
+};
+
+struct Conv2dS8Desc {
+  int in_h = 0, in_w = 0, in_c = 0;
+  int out_c = 0;
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int groups = 1;  // only 1 for now
+
+  float input_scale = 1.0f;            // sx
+  uint8_t input_zero_point = 0;        // zx
+  std::vector<float> weight_scales;    // sw[o], out_c positive finite values
+  QuantOutput output = QuantOutput::kU8;
+  float output_scale = 1.0f;           // sy (kU8 only)
+  uint8_t output_zero_point = 0;       // zy (kU8 only)
+  Activation activation = Activation::kNone;  // kNone or kSilu
+
+  int out_h() const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
+  int out_w() const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
+};
+
+class Conv2dS8 {
+ public:
+  virtual ~Conv2dS8() = default;
+  // in: u8 NHWC, in_pixel_stride >= in_c bytes. out: uint8_t* (kU8) or float* (kF32), out_pixel_stride
+  // >= out_c elements of that type. Only the out_c channels of each output pixel are written. `pool` may
+  // be null. Input and output must not overlap.
+  virtual void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
+                   ThreadPool* pool) const = 0;
+  // What runs, e.g. "conv3x3s2-s8-u8-avx512vnni".
+  virtual std::string_view name() const = 0;
+};
+
+// weights_oihw: out_c x in_c x kernel_h x kernel_w int8. bias: out_c int32 or null (zero).
+// isa: kAvx512Vnni and kAmx use the AVX-512 vpdpbusd kernel; kAvx2, kAvx512 and kAvxVnni the AVX2
+// vpmaddwd kernel (no AVX-VNNI or AVX-512BW-specific kernel yet); kScalar the reference. name() says
+// which. Throws sp::Error for a descriptor
+// it cannot run or an ISA the CPU lacks.
+std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
+                                           const int32_t* bias, Isa isa);
+
+}  // namespace sp::kernels

@@ -1,0 +1,213 @@
+// AVX2 integer convolution (compiled with -mavx2 -mfma; only called when the CPU has them). The u8 input
+// and the s8 weights are both used as int16 pairs (2 input channels per int32 lane) and multiplied with
+// vpmaddwd, which is exact: |x * w| <= 255 * 128, and a pair sum fits int32 easily. (vpmaddubsw would be
+// faster but its int16 pair sum saturates for u8 x s8.) The zero point is removed by the per-channel
+// compensation folded into the packed bias, as in the VNNI kernel. Output channels in the 8 lanes of a
+// ymm, sub-blocks of up to 16 channels (2 ymm), 6 output pixels per micro-tile.
+//
+// The epilogue mirrors silu_exact() and the scalar requantization operation by operation, so the output
+// is bit-identical to conv_s8_scalar.cpp: conversions use the MXCSR rounding (nearest even by default);
+// 2^n is built in the exponent field; an empty asm keeps the compiler from contracting p * 2^n + 1 into
+// an FMA (which would round once instead of twice).
+//
+// Everything but the entry point is in an anonymous namespace; no std:: templates.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "core/kernels/conv_s8_internal.h"
+
+#define SP_INLINE inline __attribute__((always_inline))
+
+namespace sp::kernels::conv_s8_internal {
+namespace {
+
+constexpr int kMr = kAvx2TilePixels;
+constexpr int kRne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
+SP_INLINE int32_t pair(const uint8_t* p) { return static_cast<int32_t>(p[0]) | (static_cast<int32_t>(p[1]) << 16); }
+
+SP_INLINE __m256 silu_ps(__m256 x) {
+  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(-1.44269504088896341f)), kRne);
+  const __m256 t = _mm256_fmadd_ps(n, _mm256_set1_ps(0x1.62E430p-1f), xc);
+  __m256 p = _mm256_fnmadd_ps(t, _mm256_set1_ps(0x1.0F9F9Cp-7f), _mm256_set1_ps(0x1.573A1Ap-5f));
+  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.555A80p-3f));
+  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.FFFDC6p-2f));
+  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.FFFFF6p-1f));
+  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(1.0f));
+  // n in [-127, 127]. For n <= -25, p * 2^n + 1 rounds to 1 whatever p * 2^n is, so clamping n at -126
+  // (the smallest normal exponent) changes nothing and keeps 2^n a normal float.
+  const __m256i ni = _mm256_max_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(-126));
+  const __m256 pow2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23));
+  __m256 prod = _mm256_mul_ps(p, pow2);
+  __asm__("" : "+x"(prod));  // no FMA contraction with the add below
+  const __m256 d = _mm256_add_ps(prod, _mm256_set1_ps(1.0f));
+  return _mm256_div_ps(x, d);
+}
+
+template <int NV>
+__attribute__((noinline)) void store_tile(const S8Plan& plan, const __m256i (&acc)[kMr][NV], int m, void* out,
+                                          int64_t ops, int64_t pixel0, int oc0, int count) {
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(-plan.zy));
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(255 - plan.zy));
+  const __m256 inv_sy = _mm256_set1_ps(plan.inv_out_scale);
+  const __m256i zy = _mm256_set1_epi32(plan.zy);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int j = 0; j < m; ++j) {
+    const int64_t base = (pixel0 + j) * ops + oc0;
+    for (int v = 0; v < NV; ++v) {
+      const int left = count - v * 8;
+      const int n = left < 8 ? left : 8;
+      const __m256 f0 = _mm256_cvtepi32_ps(acc[j][v]);
+      if (plan.out_f32) {
+        __m256 f = _mm256_mul_ps(f0, _mm256_load_ps(plan.dequant + oc0 + v * 8));
+        if (plan.silu) f = silu_ps(f);
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+        _mm256_maskstore_ps(static_cast<float*>(out) + base + v * 8, mask, f);
+      } else {
+        __m256 f;
+        if (plan.silu) {
+          f = silu_ps(_mm256_mul_ps(f0, _mm256_load_ps(plan.dequant + oc0 + v * 8)));
+          f = _mm256_mul_ps(f, inv_sy);
+        } else {
+          f = _mm256_mul_ps(f0, _mm256_load_ps(plan.requant + oc0 + v * 8));
+        }
+        f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
+        const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(f), zy);
+        const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        const __m128i b8 = _mm_packus_epi16(w16, w16);
+        uint8_t* dst = static_cast<uint8_t*>(out) + base + v * 8;
+        if (n == 8) {
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), b8);
+        } else {
+          alignas(16) uint8_t tmp[16];
+          _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
+          for (int i = 0; i < n; ++i) dst[i] = tmp[i];
+        }
+      }
+    }
+  }
+}
+
+template <int NV>
+void run_sub_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, int64_t ops, const int16_t* wsub,
+                   int oc0, int count, int64_t p_begin, int64_t p_end) {
+  const int full = plan.in_c / 2;
+  const bool odd = (plan.in_c & 1) != 0;
+  const int taps = plan.kernel_h * plan.kernel_w;
+  // Byte indices for vpshufb (-1 = zero): each dword becomes (x0, 0, x1, 0) or (x2, 0, x3, 0).
+  const __m256i shuf_lo = _mm256_set1_epi32(static_cast<int32_t>(0x80018000u));
+  const __m256i shuf_hi = _mm256_set1_epi32(static_cast<int32_t>(0x80038002u));
+  __m256i bias[NV];
+  #pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) bias[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(plan.bias + oc0 + v * 8));
+
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += kMr) {
+    const int m = p_end - p0 < kMr ? static_cast<int>(p_end - p0) : kMr;
+    int ih0[kMr], iw0[kMr];
+    #pragma GCC unroll 8
+    for (int j = 0; j < kMr; ++j) {
+      const int64_t p = p0 + (j < m ? j : 0);
+      const int oh = static_cast<int>(p / plan.out_w);
+      const int ow = static_cast<int>(p - static_cast<int64_t>(oh) * plan.out_w);
+      ih0[j] = oh * plan.stride_h - plan.pad_top;
+      iw0[j] = ow * plan.stride_w - plan.pad_left;
+    }
+    __m256i acc[kMr][NV];
+    #pragma GCC unroll 8
+    for (int j = 0; j < kMr; ++j)
+      #pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[j][v] = bias[v];
+
+    const int16_t* w = wsub;
+    for (int tap = 0; tap < taps; ++tap) {
+      const int kh = tap / plan.kernel_w;
+      const int kw = tap - kh * plan.kernel_w;
+      const uint8_t* a[kMr];
+      #pragma GCC unroll 8
+      for (int j = 0; j < kMr; ++j) {
+        const int ih = ih0[j] + kh * plan.dilation_h;
+        const int iw = iw0[j] + kw * plan.dilation_w;
+        a[j] = (ih >= 0 && ih < plan.in_h && iw >= 0 && iw < plan.in_w)
+                   ? in + (static_cast<int64_t>(ih) * plan.in_w + iw) * ips
+                   : plan.zx_pixel;
+      }
+      // Two pairs (4 input channels) per step: one 4-byte broadcast, then vpshufb spreads bytes 0,1 and
+      // 2,3 into the int16 halves of every lane (zero-extended: the shuffle zeroes the high bytes).
+      int g = 0;
+      for (; g + 1 < full; g += 2) {
+        __m256i wa[NV], wb[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) {
+          wa[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + v * 16));
+          wb[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + NV * 16 + v * 16));
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < kMr; ++j) {
+          int32_t four;
+          __builtin_memcpy(&four, a[j] + g * 2, 4);
+          const __m256i x4 = _mm256_set1_epi32(four);
+          const __m256i xa = _mm256_shuffle_epi8(x4, shuf_lo);
+          const __m256i xb = _mm256_shuffle_epi8(x4, shuf_hi);
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) {
+            acc[j][v] = _mm256_add_epi32(acc[j][v], _mm256_madd_epi16(xa, wa[v]));
+            acc[j][v] = _mm256_add_epi32(acc[j][v], _mm256_madd_epi16(xb, wb[v]));
+          }
+        }
+        w += 2 * NV * 16;
+      }
+      for (; g < full; ++g) {
+        __m256i wv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) wv[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + v * 16));
+#pragma GCC unroll 8
+        for (int j = 0; j < kMr; ++j) {
+          const __m256i x = _mm256_set1_epi32(pair(a[j] + g * 2));
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[j][v] = _mm256_add_epi32(acc[j][v], _mm256_madd_epi16(x, wv[v]));
+        }
+        w += NV * 16;
+      }
+      if (odd) {
+        __m256i wv[NV];
+        #pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) wv[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + v * 16));
+        #pragma GCC unroll 8
+        for (int j = 0; j < kMr; ++j) {
+          const __m256i x = _mm256_set1_epi32(static_cast<int32_t>(a[j][full * 2]));
+          #pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[j][v] = _mm256_add_epi32(acc[j][v], _mm256_madd_epi16(x, wv[v]));
+        }
+        w += NV * 16;
+      }
+    }
+    // A copy for the out-of-line epilogue, so the accumulators stay in registers in the hot loop.
+    __m256i res[kMr][NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < kMr; ++j)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) res[j][v] = acc[j][v];
+    store_tile<NV>(plan, res, m, out, ops, p0, oc0, count);
+  }
+}
+
+}  // namespace
+
+void conv_s8_avx2_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                       int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end) {
+  const int oc0 = block * kBlockChannels;
+  const int count = plan.out_c - oc0 < kBlockChannels ? plan.out_c - oc0 : kBlockChannels;
+  const int64_t sub_stride = static_cast<int64_t>(plan.kernel_h) * plan.kernel_w * plan.k2 * 64;  // bytes
+  for (int sb = 0; sb * 16 < count; ++sb) {
+    const int sc = count - sb * 16 < 16 ? count - sb * 16 : 16;
+    const int16_t* wsub = reinterpret_cast<const int16_t*>(plan.weights + block * plan.block_stride + sb * sub_stride);
+    if (sc > 8)
+      run_sub_block<2>(plan, in, in_pixel_stride, out, out_pixel_stride, wsub, oc0 + sb * 16, sc, p_begin, p_end);
+    else
+      run_sub_block<1>(plan, in, in_pixel_stride, out, out_pixel_stride, wsub, oc0 + sb * 16, sc, p_begin, p_end);
+  }
+}
+
+}  // namespace sp::kernels::conv_s8_internal

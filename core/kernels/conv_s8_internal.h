@@ -1,0 +1,78 @@
+// Internal to the integer convolution: the plain-data plan that conv_s8.cpp (baseline code) builds at
+// create() time and the ISA translation units execute. Only plain structs and out-of-line function
+// declarations here (no inline functions, no templates), for the reason given in conv_f32_internal.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/kernels/conv_s8.h"
+
+namespace sp::kernels::conv_s8_internal {
+
+// Output channels are computed in blocks of up to kBlockChannels (4 zmm vectors of 16 int32 lanes).
+constexpr int kBlockChannels = 64;
+
+// Packed weights of block b start at weights + b * block_stride bytes. Input channels past in_c and
+// output channels past out_c are zero. Two layouts:
+//  - AVX-512 VNNI: s8 [kernel_h][kernel_w][k4][nr][4]: for each tap and each group of 4 input channels,
+//    nr output channels (the block's count rounded up to 16) of 4 consecutive input-channel weights —
+//    one zmm per 16 channels, the operand layout of vpdpbusd.
+//  - AVX2: the block is split in sub-blocks of 16 channels, each int16
+//    [kernel_h][kernel_w][k2][nr16][2] (nr16 = the sub-block's count rounded up to 8, sub-blocks
+//    kAvx2SubStride bytes apart): pairs of input channels widened to int16 for vpmaddwd, which is exact
+//    for u8 x s8 (unlike vpmaddubsw, whose int16 pair sums saturate).
+struct S8Plan {
+  int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0;
+  int k4 = 0;                 // ceil(in_c / 4)
+  int k2 = 0;                 // ceil(in_c / 2)
+  bool out_f32 = false;       // QuantOutput::kF32
+  bool silu = false;
+  int zy = 0;                 // output zero point
+  float inv_out_scale = 1.0f; // 1 / sy (SiLU path)
+  int num_blocks = 0;
+  int64_t block_stride = 0;   // bytes between blocks' packed weights
+  const int8_t* weights = nullptr;  // 64-byte aligned
+  // Per output channel, num_blocks * kBlockChannels entries, zero padded:
+  const int32_t* bias = nullptr;    // bias[o] - zx * sum(w[o]) (the vpdpbusd compensation folded in)
+  const float* requant = nullptr;   // m[o] = sx * sw[o] / sy
+  const float* dequant = nullptr;   // d[o] = sx * sw[o]
+  const uint8_t* zx_pixel = nullptr;  // k4 * 4 bytes of zx: stands in for padded taps
+};
+
+// Computes output pixels [p_begin, p_end) (row-major) of output-channel block `block`.
+// p_begin must be a multiple of kVnniTilePixels.
+void conv_s8_avx512vnni_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                             int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+constexpr int kVnniTilePixels = 6;
+
+// The AVX2 (vpmaddwd) kernel; same contract. Sub-blocks of 16 channels are S8Plan::kernel_h * kernel_w *
+// k2 * 64 bytes apart within a block.
+void conv_s8_avx2_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                       int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+constexpr int kAvx2TilePixels = 6;
+
+// The exact SiLU every path uses (defined in conv_s8_scalar.cpp, baseline code). In IEEE float,
+// with fma = one rounding:
+//   xc = min(max(x, -88), 88); n = rne(xc * -log2(e)); t = fma(n, ln2, xc);
+//   p = fma(-t, c5, c4); p = fma(-t, p, c3); p = fma(-t, p, c2); p = fma(-t, p, c1); p = fma(-t, p, 1);
+//   silu = x / (p * 2^n + 1)
+// (XNNPACK's rr1-p5 constants, as in conv_f32_avx512.cpp). ISA kernels mirror it operation by operation.
+float silu_exact(float x);
+
+// The reference (conv_s8_scalar.cpp): plain int32 loops over the OIHW weights.
+std::unique_ptr<Conv2dS8> create_conv2d_s8_scalar(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
+                                                  const int32_t* bias);
+
+// Shared checks (conv_s8.cpp); throw sp::Error with a one-line message.
+void validate_conv2d_s8_desc(const Conv2dS8Desc& desc);
+void validate_conv2d_s8_io(const Conv2dS8Desc& desc, const uint8_t* in, int64_t in_pixel_stride, const void* out,
+                           int64_t out_pixel_stride);
+// Per-channel float factors, computed once so every path uses the very same values.
+float requant_multiplier(const Conv2dS8Desc& desc, int o);  // sx * sw[o] / sy
+float dequant_multiplier(const Conv2dS8Desc& desc, int o);  // sx * sw[o]
+float inverse_output_scale(const Conv2dS8Desc& desc);       // 1 / sy
+
+}  // namespace sp::kernels::conv_s8_internal

@@ -1,0 +1,289 @@
+// Integer convolution: the scalar reference against a textbook int64 computation written here, and every
+// other ISA path the CPU supports bit-exact against the scalar reference.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "core/kernels/conv_s8.h"
+#include "core/thread_pool.h"
+
+namespace sp::kernels {
+namespace {
+
+struct Case {
+  int in_h, in_w, in_c, out_c, k, stride, pad;
+  int in_extra, out_extra;  // pixel stride = channels + extra
+  QuantOutput output;
+  Activation act;
+};
+
+struct Problem {
+  Conv2dS8Desc desc;
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias;
+  std::vector<uint8_t> in;
+  int64_t ips = 0, ops = 0;
+};
+
+Problem make_problem(const Case& c, uint32_t seed, bool unit_scales = false) {
+  std::mt19937 rng(seed);
+  Problem p;
+  Conv2dS8Desc& d = p.desc;
+  d.in_h = c.in_h, d.in_w = c.in_w, d.in_c = c.in_c, d.out_c = c.out_c;
+  d.kernel_h = d.kernel_w = c.k;
+  d.stride_h = d.stride_w = c.stride;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = c.pad;
+  d.input_zero_point = static_cast<uint8_t>(rng() % 256);
+  d.input_scale = unit_scales ? 1.0f : 0.01f + 0.05f * static_cast<float>(rng() % 1000) / 1000.0f;
+  d.output = c.output;
+  d.activation = c.act;
+  d.output_zero_point = static_cast<uint8_t>(rng() % 256);
+  const int taps = c.k * c.k * c.in_c;
+  // Output scale so that the accumulators span a few hundred output steps: exercises clamping too.
+  d.output_scale = d.input_scale * 0.02f * std::sqrt(static_cast<float>(taps)) * 127.0f * 64.0f / 100.0f;
+  for (int o = 0; o < c.out_c; ++o)
+    d.weight_scales.push_back(unit_scales ? 1.0f : 0.001f + 0.02f * static_cast<float>(rng() % 1000) / 1000.0f);
+  p.w.resize(static_cast<size_t>(c.out_c) * taps);
+  for (auto& v : p.w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  p.bias.resize(static_cast<size_t>(c.out_c));
+  for (auto& v : p.bias) v = static_cast<int32_t>(rng() % 20001) - 10000;
+  p.ips = c.in_c + c.in_extra;
+  p.ops = c.out_c + c.out_extra;
+  p.in.resize(static_cast<size_t>(c.in_h) * c.in_w * p.ips);
+  for (auto& v : p.in) v = static_cast<uint8_t>(rng() % 256);
+  return p;
+}
+
+// Textbook: padded input is zx; int64 accumulation.
+std::vector<int64_t> textbook_acc(const Problem& p) {
+  const Conv2dS8Desc& d = p.desc;
+  const int oh_n = d.out_h(), ow_n = d.out_w();
+  std::vector<int64_t> acc(static_cast<size_t>(oh_n) * ow_n * d.out_c);
+  for (int oh = 0; oh < oh_n; ++oh)
+    for (int ow = 0; ow < ow_n; ++ow)
+      for (int o = 0; o < d.out_c; ++o) {
+        int64_t s = p.bias[o];
+        for (int c = 0; c < d.in_c; ++c)
+          for (int kh = 0; kh < d.kernel_h; ++kh)
+            for (int kw = 0; kw < d.kernel_w; ++kw) {
+              const int ih = oh * d.stride_h - d.pad_top + kh, iw = ow * d.stride_w - d.pad_left + kw;
+              const int64_t x = (ih < 0 || ih >= d.in_h || iw < 0 || iw >= d.in_w)
+                                    ? d.input_zero_point
+                                    : p.in[(static_cast<size_t>(ih) * d.in_w + iw) * p.ips + c];
+              s += (x - d.input_zero_point) * p.w[((static_cast<size_t>(o) * d.in_c + c) * d.kernel_h + kh) * d.kernel_w + kw];
+            }
+        acc[(static_cast<size_t>(oh) * ow_n + ow) * d.out_c + o] = s;
+      }
+  return acc;
+}
+
+constexpr uint8_t kCanary = 0xA5;
+constexpr int kGuard = 64;  // bytes before and after the output buffer
+
+// Runs `conv` into a canary-filled buffer; returns the bytes (guards included) and checks the canaries.
+std::vector<uint8_t> run_checked(const Conv2dS8& conv, const Problem& p, ThreadPool* pool) {
+  const Conv2dS8Desc& d = p.desc;
+  const size_t elem = d.output == QuantOutput::kU8 ? 1 : 4;
+  const size_t pixels = static_cast<size_t>(d.out_h()) * d.out_w();
+  std::vector<uint8_t> buf(pixels * p.ops * elem + 2 * kGuard, kCanary);
+  // Float output needs 4-byte alignment: kGuard is a multiple of 4 and vector data is malloc-aligned.
+  conv.run(p.in.data(), p.ips, buf.data() + kGuard, p.ops, pool);
+  for (int i = 0; i < kGuard; ++i) {
+    EXPECT_EQ(buf[i], kCanary) << "guard before output clobbered";
+    EXPECT_EQ(buf[buf.size() - 1 - i], kCanary) << "guard after output clobbered";
+  }
+  for (size_t px = 0; px < pixels; ++px)
+    for (size_t b = d.out_c * elem; b < p.ops * elem; ++b)
+      if (buf[kGuard + px * p.ops * elem + b] != kCanary) {
+        ADD_FAILURE() << "channel padding of pixel " << px << " clobbered at byte " << b;
+        return buf;
+      }
+  return buf;
+}
+
+float out_f32(const std::vector<uint8_t>& buf, const Problem& p, size_t px, int o) {
+  float v;
+  std::memcpy(&v, buf.data() + kGuard + (px * p.ops + o) * 4, 4);
+  return v;
+}
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> kCases = {
+      {7, 9, 3, 5, 3, 1, 1, 0, 0, QuantOutput::kU8, Activation::kNone},
+      {8, 8, 16, 16, 1, 1, 0, 0, 0, QuantOutput::kU8, Activation::kNone},
+      {9, 7, 13, 37, 3, 2, 1, 5, 3, QuantOutput::kU8, Activation::kNone},
+      {10, 11, 21, 70, 3, 1, 1, 3, 7, QuantOutput::kU8, Activation::kSilu},
+      {6, 13, 17, 19, 1, 2, 0, 2, 1, QuantOutput::kU8, Activation::kSilu},
+      {9, 9, 32, 64, 3, 2, 1, 0, 0, QuantOutput::kF32, Activation::kNone},
+      {5, 12, 7, 33, 3, 1, 1, 9, 2, QuantOutput::kF32, Activation::kSilu},
+      {11, 5, 65, 129, 1, 1, 0, 1, 5, QuantOutput::kF32, Activation::kSilu},
+      {4, 4, 2, 3, 3, 1, 2, 1, 1, QuantOutput::kU8, Activation::kSilu},  // padding 2: whole taps padded
+      {12, 12, 24, 48, 3, 1, 1, 8, 16, QuantOutput::kU8, Activation::kSilu},
+  };
+  return kCases;
+}
+
+double silu_d(double x) { return x / (1.0 + std::exp(-x)); }
+
+TEST(ConvS8, ScalarAccumulatorsMatchTextbook) {
+  // Unit scales and float output: the output is float(acc), exact while |acc| < 2^24.
+  uint32_t seed = 1;
+  for (Case c : cases()) {
+    c.output = QuantOutput::kF32;
+    c.act = Activation::kNone;
+    const Problem p = make_problem(c, seed++, /*unit_scales=*/true);
+    const auto acc = textbook_acc(p);
+    auto conv = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), Isa::kScalar);
+    const auto buf = run_checked(*conv, p, nullptr);
+    for (size_t px = 0; px < acc.size() / c.out_c; ++px)
+      for (int o = 0; o < c.out_c; ++o) {
+        const int64_t want = acc[px * c.out_c + o];
+        ASSERT_LT(std::llabs(want), int64_t{1} << 24);
+        ASSERT_EQ(out_f32(buf, p, px, o), static_cast<float>(want)) << "pixel " << px << " channel " << o;
+      }
+  }
+}
+
+TEST(ConvS8, ScalarEpilogueMatchesTextbook) {
+  uint32_t seed = 100;
+  for (const Case& c : cases()) {
+    const Problem p = make_problem(c, seed++);
+    const Conv2dS8Desc& d = p.desc;
+    const auto acc = textbook_acc(p);
+    auto conv = create_conv2d_s8(d, p.w.data(), p.bias.data(), Isa::kScalar);
+    const auto buf = run_checked(*conv, p, nullptr);
+    int clamped = 0;
+    for (size_t px = 0; px < acc.size() / c.out_c; ++px)
+      for (int o = 0; o < c.out_c; ++o) {
+        double f = static_cast<double>(acc[px * c.out_c + o]) * d.input_scale * d.weight_scales[o];
+        if (c.act == Activation::kSilu) f = silu_d(f);
+        if (c.output == QuantOutput::kF32) {
+          ASSERT_NEAR(out_f32(buf, p, px, o), f, 1e-5 * std::fabs(f) + 1e-6) << "pixel " << px << " channel " << o;
+        } else {
+          const double q = std::nearbyint(f / d.output_scale) + d.output_zero_point;
+          const double want = q < 0 ? 0 : (q > 255 ? 255 : q);
+          clamped += (q < 0 || q > 255);
+          const int got = buf[kGuard + px * p.ops + o];
+          // Float vs double products may land on opposite sides of a rounding boundary: 1 step allowed.
+          ASSERT_LE(std::fabs(got - want), 1.0) << "pixel " << px << " channel " << o;
+        }
+      }
+    EXPECT_LT(clamped * 2, static_cast<int>(acc.size())) << "test data mostly saturates: scales need fixing";
+  }
+}
+
+TEST(ConvS8, RoundsHalfToEven) {
+  // 1x1, one input channel, weight 1, unit scales, output scale 2: acc/2 lands exactly on halves.
+  Conv2dS8Desc d;
+  d.in_h = 1, d.in_w = 8, d.in_c = 1, d.out_c = 1;
+  d.weight_scales = {1.0f};
+  d.output_scale = 2.0f;
+  d.output_zero_point = 10;
+  const int8_t w = 1;
+  const uint8_t in[8] = {1, 3, 5, 7, 0, 2, 4, 6};
+  const uint8_t want[8] = {10, 12, 12, 14, 10, 11, 12, 13};  // 0.5->0, 1.5->2, 2.5->2, 3.5->4
+  for (Isa isa : supported_isas()) {
+    auto conv = create_conv2d_s8(d, &w, nullptr, isa);
+    uint8_t out[8] = {};
+    conv->run(in, 1, out, 1, nullptr);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(out[i], want[i]) << conv->name() << " at " << i;
+  }
+}
+
+class ConvS8Isa : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!isa_supported(GetParam()))
+      GTEST_SKIP() << "ISA " << isa_name(GetParam()) << " not supported by this CPU: integer conv path not tested";
+  }
+};
+
+TEST_P(ConvS8Isa, BitExactAgainstScalar) {
+  const Isa isa = GetParam();
+  ThreadPool pool(2);
+  uint32_t seed = 1000;
+  for (const Case& c : cases()) {
+    const Problem p = make_problem(c, seed++);
+    auto ref = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), Isa::kScalar);
+    auto conv = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), isa);
+    const auto want = run_checked(*ref, p, nullptr);
+    for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      const auto got = run_checked(*conv, p, tp);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << conv->name() << " differs at byte " << static_cast<int64_t>(i) - kGuard
+                                   << " (case in_c=" << c.in_c << " out_c=" << c.out_c << " k=" << c.k
+                                   << " s=" << c.stride << (tp ? ", 2 threads" : "") << ")";
+    }
+  }
+  std::printf("[          ] %s uses %s\n", std::string(isa_name(isa)).c_str(),
+              std::string(create_conv2d_s8(make_problem(cases()[2], 1).desc, make_problem(cases()[2], 1).w.data(),
+                                           nullptr, isa)->name()).c_str());
+}
+
+// SiLU over a dense range of pre-activations (|x| from ~1e-4 to thousands, through the clamp at +-88): float output
+// bit-exact against the scalar reference.
+TEST_P(ConvS8Isa, SiluSweepBitExact) {
+  const Isa isa = GetParam();
+  Conv2dS8Desc d;
+  d.in_h = 1, d.in_w = 256, d.in_c = 1, d.out_c = 40;
+  d.input_zero_point = 128;
+  d.output = QuantOutput::kF32;
+  d.activation = Activation::kSilu;
+  std::vector<int8_t> w(40);
+  std::vector<int32_t> bias(40);
+  for (int o = 0; o < 40; ++o) {
+    w[o] = static_cast<int8_t>(o % 2 ? 127 : -128);
+    bias[o] = (o - 20) * 977;
+    d.weight_scales.push_back(0.0001f * static_cast<float>(1 + o * o));
+  }
+  std::vector<uint8_t> in(256);
+  for (int i = 0; i < 256; ++i) in[i] = static_cast<uint8_t>(i);
+  std::vector<float> want(256 * 40), got(256 * 40);
+  create_conv2d_s8(d, w.data(), bias.data(), Isa::kScalar)->run(in.data(), 1, want.data(), 40, nullptr);
+  create_conv2d_s8(d, w.data(), bias.data(), isa)->run(in.data(), 1, got.data(), 40, nullptr);
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0) << "pixel " << i / 40 << " channel " << i % 40 << ": " << got[i]
+                                                    << " vs " << want[i];
+  // And the reference is a SiLU: spot-check against double precision.
+  for (size_t i = 0; i < want.size(); ++i) {
+    const int o = static_cast<int>(i % 40), x = static_cast<int>(i / 40);
+    const double pre = (bias[o] + (x - 128.0) * w[o]) * static_cast<double>(d.input_scale * d.weight_scales[o]);
+    ASSERT_NEAR(want[i], silu_d(pre), 2e-6 * std::fabs(silu_d(pre)) + 1e-7) << "pre-activation " << pre;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, ConvS8Isa,
+                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni,
+                                           Isa::kAmx),
+                         [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
+
+TEST(ConvS8, RejectsWhatItCannotRun) {
+  Conv2dS8Desc d;
+  d.in_h = d.in_w = 4, d.in_c = d.out_c = 8;
+  d.kernel_h = d.kernel_w = 3;
+  d.weight_scales.assign(8, 0.1f);
+  std::vector<int8_t> w(8 * 8 * 9, 1);
+  d.groups = 8;
+  EXPECT_THROW(create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar), Error);  // depthwise: not yet
+  d.groups = 1;
+  d.activation = Activation::kSigmoid;
+  EXPECT_THROW(create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar), Error);
+  d.activation = Activation::kNone;
+  d.weight_scales.pop_back();
+  EXPECT_THROW(create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar), Error);
+  d.weight_scales.push_back(0.1f);
+  auto conv = create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar);
+  std::vector<uint8_t> in(4 * 4 * 8), out(2 * 2 * 8);
+  EXPECT_THROW(conv->run(in.data(), 7, out.data(), 8, nullptr), Error);
+}
+
+}  // namespace
+}  // namespace sp::kernels
