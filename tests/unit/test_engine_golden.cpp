@@ -122,6 +122,14 @@ class GoldenIsa : public ::testing::TestWithParam<Isa> {
   Graph graph_;
 };
 
+// The manifest entry of a golden file.
+const json& file_entry(const std::string& file) {
+  for (const auto& f : manifest()["files"]) {
+    if (f["file"] == file) return f;
+  }
+  throw std::runtime_error("no golden file " + file);
+}
+
 std::vector<std::string> branch_names(const std::string& case_name, std::vector<std::string>* files = nullptr) {
   std::vector<std::string> names;
   for (const auto& f : manifest()["files"]) {
@@ -161,10 +169,7 @@ TEST_P(GoldenIsa, HeadBranchesAt640MatchOnnxRuntime) {
   ASSERT_EQ(names.size(), 9u);
   auto s = session("assets/models/yolo11n-pose.onnx", 640, names);
   for (size_t i = 0; i < names.size(); ++i) {
-    int scale = static_cast<int>(i / 3);
-    for (const auto& f : manifest()["files"]) {
-      if (f["file"] == files[i]) scale = f["scale"];
-    }
+    int scale = file_entry(files[i])["scale"];
     auto ours = subsample(*s, i, c["subsample"]["positions_per_scale"][scale]);
     Diff d = compare(ours, read_floats(files[i]), 2e-3, 2e-3);
     EXPECT_EQ(d.outside, 0u) << names[i] << ": max |diff| " << d.max_abs;
@@ -184,14 +189,8 @@ TEST_P(GoldenIsa, Int8QdqBranchesAsCloseToQdqSemanticsAsOnnxRuntimeInt8) {
   ASSERT_EQ(names.size(), 9u);
   auto s = session("assets/models/yolo11n-pose_int8.onnx", 640, names);
   for (size_t i = 0; i < names.size(); ++i) {
-    int scale = 0;
-    std::string branch;
-    for (const auto& f : manifest()["files"]) {
-      if (f["file"] == files[i]) {
-        scale = f["scale"];
-        branch = f["file"].get<std::string>().substr(std::string("int8_640_ref.").size(), 5);  // "cv2.0"
-      }
-    }
+    int scale = file_entry(files[i])["scale"];
+    std::string branch = files[i].substr(std::string("int8_640_ref.").size(), 5);  // "cv2.0"
     const json& ort = c["vs_int8_640"][branch];
     auto ours = subsample(*s, i, c["subsample"]["positions_per_scale"][scale]);
     Diff d = compare(ours, read_floats(files[i]), 0, 0);
