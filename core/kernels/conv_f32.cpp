@@ -62,10 +62,28 @@ void validate_conv_io(const Conv2dDesc& d, const ConvIO& io) {
 
 namespace {
 
+using conv_internal::ConvWindow;
 using conv_internal::DepthwisePlan;
 using conv_internal::DirectPlan;
 using conv_internal::IsaConvKernels;
 using conv_internal::OcBlock;
+
+ConvWindow conv_window(const Conv2dDesc& d) {
+  ConvWindow w;
+  w.in_h = d.in_h;
+  w.in_w = d.in_w;
+  w.out_h = d.out_h();
+  w.out_w = d.out_w();
+  w.kernel_h = d.kernel_h;
+  w.kernel_w = d.kernel_w;
+  w.stride_h = d.stride_h;
+  w.stride_w = d.stride_w;
+  w.dilation_h = d.dilation_h;
+  w.dilation_w = d.dilation_w;
+  w.pad_top = d.pad_top;
+  w.pad_left = d.pad_left;
+  return w;
+}
 
 // Tasks per thread a parallel run aims for: enough that dynamic hand-out evens out the threads.
 constexpr int kTasksPerThread = 8;
@@ -173,18 +191,7 @@ class DirectConv2d final : public Conv2dF32 {
     }
 
     DirectPlan& p = plan_;
-    p.in_h = d.in_h;
-    p.in_w = d.in_w;
-    p.out_h = d.out_h();
-    p.out_w = d.out_w();
-    p.kernel_h = d.kernel_h;
-    p.kernel_w = d.kernel_w;
-    p.stride_h = d.stride_h;
-    p.stride_w = d.stride_w;
-    p.dilation_h = d.dilation_h;
-    p.dilation_w = d.dilation_w;
-    p.pad_top = d.pad_top;
-    p.pad_left = d.pad_left;
+    static_cast<ConvWindow&>(p) = conv_window(d);
     p.ic_g = ic_g;
     interior_range(d.in_h, p.out_h, d.kernel_h, d.stride_h, d.dilation_h, d.pad_top, &p.oh_lo, &p.oh_hi);
     interior_range(d.in_w, p.out_w, d.kernel_w, d.stride_w, d.dilation_w, d.pad_left, &p.ow_lo, &p.ow_hi);
@@ -241,19 +248,8 @@ class DepthwiseConv2d final : public Conv2dF32 {
       : desc_(d), k_(k) {
     const int taps = d.kernel_h * d.kernel_w;
     DepthwisePlan& p = plan_;
-    p.in_h = d.in_h;
-    p.in_w = d.in_w;
-    p.out_h = d.out_h();
-    p.out_w = d.out_w();
+    static_cast<ConvWindow&>(p) = conv_window(d);
     p.channels = d.in_c;
-    p.kernel_h = d.kernel_h;
-    p.kernel_w = d.kernel_w;
-    p.stride_h = d.stride_h;
-    p.stride_w = d.stride_w;
-    p.dilation_h = d.dilation_h;
-    p.dilation_w = d.dilation_w;
-    p.pad_top = d.pad_top;
-    p.pad_left = d.pad_left;
     interior_range(d.in_w, p.out_w, d.kernel_w, d.stride_w, d.dilation_w, d.pad_left, &p.ow_lo, &p.ow_hi);
     p.channels_padded = static_cast<int>(ceil_div(d.in_c, k.lanes) * k.lanes);
     p.activation = d.activation;

@@ -36,10 +36,14 @@ struct OcBlock {
   int64_t bias_offset = 0;     // floats into DirectPlan::bias (nr floats, zero padded)
 };
 
-struct DirectPlan {
+// The sliding-window geometry both plans share, copied once from the Conv2dDesc.
+struct ConvWindow {
   int in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int pad_top = 0, pad_left = 0;
+};
+
+struct DirectPlan : ConvWindow {
   int ic_g = 0;  // input channels per group (the reduction length per tap)
   // Output rows [oh_lo, oh_hi) and columns [ow_lo, ow_hi) whose taps all land inside the input.
   int oh_lo = 0, oh_hi = 0, ow_lo = 0, ow_hi = 0;
@@ -61,10 +65,8 @@ using DirectTaskFn = void (*)(const DirectPlan& plan, const ConvIO& io, int bloc
 //
 // Channels in the vector lanes; weights packed [kh][kw][channels rounded up to the lane count].
 
-struct DepthwisePlan {
-  int in_h = 0, in_w = 0, out_h = 0, out_w = 0, channels = 0;
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int pad_top = 0, pad_left = 0;
+struct DepthwisePlan : ConvWindow {
+  int channels = 0;
   int ow_lo = 0, ow_hi = 0;  // output columns whose taps all land inside the input width
   int channels_padded = 0;   // channels rounded up to the lane count (row length of the packed weights)
   Activation activation = Activation::kNone;
