@@ -7,19 +7,13 @@
 #include <cmath>
 #include <vector>
 
+#include "pipeline/stage_stats.h"  // nearest_rank: the one definition of a percentile in the project
+
 namespace sp::app {
 
 struct LatencyStats {
   double mean = 0, p50 = 0, p90 = 0, p99 = 0, std = 0, min = 0, max = 0;
 };
-
-inline double nearest_rank(const std::vector<double>& sorted, int p) {
-  if (sorted.empty()) return 0;
-  long n = static_cast<long>(sorted.size());
-  long k = (p * n + 99) / 100;
-  k = std::clamp(k, 1L, n);
-  return sorted[k - 1];
-}
 
 inline LatencyStats latency_stats(std::vector<double> ms) {
   LatencyStats s;
@@ -33,9 +27,9 @@ inline LatencyStats latency_stats(std::vector<double> ms) {
   s.std = std::sqrt(var / ms.size());
   s.min = ms.front();
   s.max = ms.back();
-  s.p50 = nearest_rank(ms, 50);
-  s.p90 = nearest_rank(ms, 90);
-  s.p99 = nearest_rank(ms, 99);
+  s.p50 = pipeline::nearest_rank(ms, 50);
+  s.p90 = pipeline::nearest_rank(ms, 90);
+  s.p99 = pipeline::nearest_rank(ms, 99);
   return s;
 }
 
