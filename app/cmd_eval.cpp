@@ -44,9 +44,7 @@ void run_eval(const EvalOptions& o) {
   for (const auto& im : gt.images) {
     std::string path = (fs::path(o.images) / im.file_name).string();
     cv::Mat img = pipeline::load_image(path);
-    size_t n = static_cast<size_t>(model.input_width()) * model.input_height() * 3;
-    auto geom = pre.run(img, model.input_width(), model.input_height(), std::span<float>(model.input_nhwc(), n),
-                        pipeline::TensorLayout::NHWC);
+    auto geom = pipeline::letterbox_into(pre, img, model);
     auto t0 = std::chrono::steady_clock::now();
     model.infer();
     model_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -53,9 +53,7 @@ void run_predict(const PredictOptions& o) {
       continue;
     }
     auto t0 = std::chrono::steady_clock::now();
-    size_t n = static_cast<size_t>(model.input_width()) * model.input_height() * 3;
-    auto geom = pre.run(img, model.input_width(), model.input_height(), std::span<float>(model.input_nhwc(), n),
-                        pipeline::TensorLayout::NHWC);
+    auto geom = pipeline::letterbox_into(pre, img, model);
     double t_pre = ms_since(t0);
     t0 = std::chrono::steady_clock::now();
     model.infer();

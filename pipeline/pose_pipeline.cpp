@@ -124,13 +124,11 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
       Preprocessor pre;
       models::NmsOptions nms;
       nms.iou_threshold = o.iou;
-      const size_t input_floats = static_cast<size_t>(model.input_width()) * model.input_height() * 3;
       Frame f;
       while (captured.pop(f)) {
         auto t0 = Clock::now();
         f.times[Stage::kQueueWait] = ms_between(f.enqueued, t0);
-        auto geom = pre.run(f.bgr, model.input_width(), model.input_height(),
-                            std::span<float>(model.input_nhwc(), input_floats), TensorLayout::NHWC);
+        auto geom = letterbox_into(pre, f.bgr, model);
         auto t1 = Clock::now();
         model.infer();
         auto t2 = Clock::now();

@@ -134,4 +134,10 @@ models::LetterboxGeometry preprocess(const cv::Mat& bgr, int target_w, int targe
   return p.run(bgr, target_w, target_h, dst, layout);
 }
 
+models::LetterboxGeometry letterbox_into(Preprocessor& pre, const cv::Mat& bgr, models::PoseModel& model) {
+  const size_t floats = static_cast<size_t>(model.input_width()) * model.input_height() * 3;
+  return pre.run(bgr, model.input_width(), model.input_height(), std::span<float>(model.input_nhwc(), floats),
+                 TensorLayout::NHWC);
+}
+
 }  // namespace sp::pipeline

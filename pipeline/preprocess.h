@@ -7,6 +7,7 @@
 #include <span>
 
 #include "models/letterbox.h"
+#include "models/pose_model.h"
 
 namespace sp::pipeline {
 
@@ -33,6 +34,10 @@ class Preprocessor {
   const cv::Mat& resized(const cv::Mat& bgr, const models::LetterboxGeometry& g);
   cv::Mat resized_;
 };
+
+// Letterboxes `bgr` straight into the model's NHWC input buffer, at the model's input size: what every
+// command that feeds a PoseModel does before infer().
+models::LetterboxGeometry letterbox_into(Preprocessor& pre, const cv::Mat& bgr, models::PoseModel& model);
 
 // One-shot convenience (allocates the scratch).
 models::LetterboxGeometry preprocess(const cv::Mat& bgr, int target_w, int target_h, std::span<float> dst,
