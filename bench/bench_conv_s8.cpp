@@ -1,13 +1,17 @@
 // Micro-benchmark of the integer convolution against the float one on one shape: 3x3, stride 1, pad 1,
-// 64 -> 64 channels at 80x80 (a YOLO11n-pose backbone layer), 1 thread, warm caches.
+// 64 -> 64 channels at 80x80 (a YOLO11n-pose backbone layer), and depthwise 3x3 layers, 1 thread, warm
+// caches.
 //
 //   BM_ConvS8/<isa>/<silu>   u8 in, requantized u8 out (silu = 0/1); reports GOP/s (1 MAC = 2 ops)
 //   BM_ConvF32/<silu>        create_conv2d_f32 at the best float ISA on the same shape (GFLOP/s)
+//   BM_ConvS8Shape/<isa>/<shape>  u8 -> u8 with SiLU on YOLO11n-pose layers (pixel stride = channels):
+//                            shape 0 = the first layer, 3x3 s2 pad 1, 3 -> 16 at 640x640 (packed RGB);
+//                            1 = 3x3 s1 16 -> 8 at 160x160; 2 = 3x3 s1 8 -> 16 at 160x160;
+//                            3 = 3x3 s2 64 -> 128 at 80x80; 4 = 3x3 s2 16 -> 32 at 320x320; GOP/s
+//   BM_DwConvS8/<isa>/<shape>/<silu>  depthwise 3x3, u8 -> u8: shape 0 = stride 1 on 64 ch @ 80x80,
+//                            shape 1 = stride 2 on 128 ch @ 40x40 (pad 1); GOP/s as above
 //
-// ISAs the CPU lacks are skipped. Not wired into bench/CMakeLists.txt; to build it there add:
-//   add_executable(bench_conv_s8 bench_conv_s8.cpp)
-//   target_link_libraries(bench_conv_s8 PRIVATE sp_core benchmark::benchmark benchmark::benchmark_main)
-//   sp_target_warnings(bench_conv_s8)
+// ISAs the CPU lacks are skipped.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -85,12 +89,109 @@ void BM_ConvF32(benchmark::State& state) {
                                                benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+struct DenseShape {
+  int hw, in_c, out_c, stride;
+};
+constexpr DenseShape kDenseShapes[] = {{640, 3, 16, 2}, {160, 16, 8, 1}, {160, 8, 16, 1}, {80, 64, 128, 2},
+                                       {320, 16, 32, 2}};
+
+void BM_ConvS8Shape(benchmark::State& state) {
+  const sp::Isa isa = static_cast<sp::Isa>(state.range(0));
+  if (!sp::isa_supported(isa)) {
+    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
+    return;
+  }
+  const DenseShape& sh = kDenseShapes[state.range(1)];
+  Conv2dS8Desc d;
+  d.in_h = d.in_w = sh.hw, d.in_c = sh.in_c, d.out_c = sh.out_c;
+  d.kernel_h = d.kernel_w = 3;
+  d.stride_h = d.stride_w = sh.stride;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = 1;
+  d.input_scale = 0.02f;
+  d.input_zero_point = 3;
+  d.weight_scales.assign(sh.out_c, 0.01f);
+  d.output_scale = 0.05f;
+  d.output_zero_point = 10;
+  d.activation = Activation::kSilu;
+  std::mt19937 rng(7);
+  std::vector<int8_t> w(static_cast<size_t>(sh.out_c) * sh.in_c * 9);
+  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  std::vector<int32_t> bias(sh.out_c, 100);
+  const int64_t out_pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
+  std::vector<uint8_t> in(static_cast<size_t>(sh.hw) * sh.hw * sh.in_c), out(out_pixels * sh.out_c);
+  for (auto& v : in) v = static_cast<uint8_t>(rng() % 256);
+  auto conv = create_conv2d_s8(d, w.data(), bias.data(), isa);
+  state.SetLabel(std::string(conv->name()));
+  for (auto _ : state) {
+    conv->run(in.data(), sh.in_c, out.data(), sh.out_c, nullptr);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double ops = 2.0 * static_cast<double>(out_pixels) * sh.out_c * sh.in_c * 9;
+  state.counters["GOP/s"] = benchmark::Counter(ops * static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+struct DwShape {
+  int hw, channels, stride;
+};
+constexpr DwShape kDwShapes[] = {{80, 64, 1}, {40, 128, 2}};
+
+void BM_DwConvS8(benchmark::State& state) {
+  const sp::Isa isa = static_cast<sp::Isa>(state.range(0));
+  if (!sp::isa_supported(isa)) {
+    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
+    return;
+  }
+  const DwShape& sh = kDwShapes[state.range(1)];
+  Conv2dS8Desc d;
+  d.in_h = d.in_w = sh.hw;
+  d.in_c = d.out_c = d.groups = sh.channels;
+  d.kernel_h = d.kernel_w = 3;
+  d.stride_h = d.stride_w = sh.stride;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = 1;
+  d.input_scale = 0.02f;
+  d.input_zero_point = 3;
+  d.weight_scales.assign(sh.channels, 0.01f);
+  d.output_scale = 0.05f;
+  d.output_zero_point = 10;
+  d.activation = state.range(2) ? Activation::kSilu : Activation::kNone;
+  std::mt19937 rng(7);
+  std::vector<int8_t> w(static_cast<size_t>(sh.channels) * 9);
+  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  std::vector<int32_t> bias(sh.channels, 100);
+  const int64_t out_pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
+  std::vector<uint8_t> in(static_cast<size_t>(sh.hw) * sh.hw * sh.channels), out(out_pixels * sh.channels);
+  for (auto& v : in) v = static_cast<uint8_t>(rng() % 256);
+  auto conv = create_conv2d_s8(d, w.data(), bias.data(), isa);
+  state.SetLabel(std::string(conv->name()));
+  for (auto _ : state) {
+    conv->run(in.data(), sh.channels, out.data(), sh.channels, nullptr);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double ops = 2.0 * static_cast<double>(out_pixels) * sh.channels * 9;
+  state.counters["GOP/s"] = benchmark::Counter(ops * static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
 BENCHMARK(BM_ConvS8)
     ->ArgNames({"isa", "silu"})
     ->ArgsProduct({{static_cast<int>(sp::Isa::kScalar), static_cast<int>(sp::Isa::kAvx2),
                     static_cast<int>(sp::Isa::kAvx512Vnni)},
                    {0, 1}})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ConvS8Shape)
+    ->ArgNames({"isa", "shape"})
+    ->ArgsProduct({{static_cast<int>(sp::Isa::kAvx2), static_cast<int>(sp::Isa::kAvx512Vnni)}, {0, 1, 2, 3, 4}})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvF32)->ArgNames({"silu"})->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DwConvS8)
+    ->ArgNames({"isa", "shape", "silu"})
+    ->ArgsProduct({{static_cast<int>(sp::Isa::kScalar), static_cast<int>(sp::Isa::kAvx2),
+                    static_cast<int>(sp::Isa::kAvx512)},
+                   {0, 1},
+                   {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Integer convolution: descriptor checks, weight packing and dispatch (baseline code). The arithmetic
 // lives in conv_s8_scalar.cpp (reference), conv_s8_avx512vnni.cpp (vpdpbusd) and conv_s8_avx2.cpp
-// (vpmaddwd).
+// (vpmaddwd); depthwise convolution in conv_s8_dw.cpp (packing) and conv_s8_dw_{avx2,avx512}.cpp.
 #include "core/kernels/conv_s8.h"
 
 #include <cmath>
@@ -21,9 +21,12 @@ namespace conv_s8_internal {
 
 void validate_conv2d_s8_desc(const Conv2dS8Desc& d) {
   const std::string where = "integer Conv: ";
-  if (d.groups != 1) throw Error(where + "groups=" + std::to_string(d.groups) + " not supported yet (only groups=1)");
   if (d.in_h <= 0 || d.in_w <= 0 || d.in_c <= 0 || d.out_c <= 0)
     throw Error(where + "non-positive shape");
+  if (d.groups != 1 && !is_depthwise(d))
+    throw Error(where + "groups=" + std::to_string(d.groups) + " with in_c=" + std::to_string(d.in_c) +
+                " and out_c=" + std::to_string(d.out_c) +
+                " not supported (only groups=1 or depthwise groups=in_c=out_c)");
   if (d.kernel_h <= 0 || d.kernel_w <= 0 || d.stride_h <= 0 || d.stride_w <= 0 || d.dilation_h <= 0 ||
       d.dilation_w <= 0)
     throw Error(where + "kernel, stride and dilation must be positive");
@@ -46,6 +49,23 @@ void validate_conv2d_s8_io(const Conv2dS8Desc& d, const uint8_t* in, int64_t in_
   if (!in || !out) throw Error("integer Conv: null input or output");
   if (in_pixel_stride < d.in_c) throw Error("integer Conv: input pixel stride below in_c");
   if (out_pixel_stride < d.out_c) throw Error("integer Conv: output pixel stride below out_c");
+}
+
+void AlignedFree::operator()(void* p) const { std::free(p); }
+
+AlignedBytes aligned_zero_bytes(int64_t bytes) {
+  const size_t n = static_cast<size_t>(bytes > 0 ? (bytes + 63) / 64 * 64 : 64);
+  void* p = std::aligned_alloc(64, n);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, n);
+  return AlignedBytes(static_cast<uint8_t*>(p));
+}
+
+bool is_depthwise(const Conv2dS8Desc& d) { return d.groups > 1 && d.groups == d.in_c && d.in_c == d.out_c; }
+
+std::string kernel_name_prefix(const Conv2dS8Desc& d) {
+  return std::string(is_depthwise(d) ? "dwconv" : "conv") + std::to_string(d.kernel_h) + "x" +
+         std::to_string(d.kernel_w) + "s" + std::to_string(d.stride_h);
 }
 
 float requant_multiplier(const Conv2dS8Desc& d, int o) {
@@ -158,8 +178,8 @@ class Conv2dS8Simd final : public Conv2dS8 {
     p.requant = requant_.get();
     p.dequant = dequant_.get();
     p.zx_pixel = zx_pixel_.get();
-    name_ = "conv" + std::to_string(d.kernel_h) + "x" + std::to_string(d.kernel_w) + "s" + std::to_string(d.stride_h) +
-            "-s8-" + (p.out_f32 ? "f32" : "u8") + (kind == SimdKind::kAvx2 ? "-avx2" : "-avx512vnni");
+    name_ = kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") +
+            (kind == SimdKind::kAvx2 ? "-avx2" : "-avx512vnni");
   }
 
   void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
@@ -204,6 +224,12 @@ std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_
   validate_conv2d_s8_desc(desc);
   if (!weights_oihw) throw Error("integer Conv: null weights");
   if (!isa_supported(isa)) throw Error(std::string("integer Conv: ISA ") + std::string(isa_name(isa)) + " not supported by this CPU");
+  if (is_depthwise(desc)) {
+    // VNNI's 4-channel dot products do not apply (one input channel per output): AVX-512BW it is.
+    if (isa == Isa::kScalar) return create_conv2d_s8_scalar(desc, weights_oihw, bias);
+    const bool avx512 = isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni || isa == Isa::kAmx;
+    return create_conv2d_s8_dw_simd(desc, weights_oihw, bias, avx512);
+  }
   if (isa == Isa::kAvx512Vnni || (isa == Isa::kAmx && isa_supported(Isa::kAvx512Vnni)))
     return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, SimdKind::kAvx512Vnni);
   if (isa != Isa::kScalar && isa_supported(Isa::kAvx2))

@@ -22,8 +22,10 @@
 // conv_s8_internal.h: silu_exact), so every ISA's output is BIT-IDENTICAL to the scalar reference —
 // the unit test checks that. (It is accurate to ~1e-6 relative, not bit-equal to std::exp.)
 //
-// Supported: groups == 1, any kernel size, stride, dilation and padding. Depthwise/grouped convolution
-// is rejected with sp::Error (not yet written).
+// Supported: any kernel size, stride, dilation and padding, with groups == 1 (dense) or
+// groups == in_c == out_c (depthwise, channel multiplier 1: weights out_c x 1 x kh x kw, acc[c] sums the
+// taps of input channel c only; same epilogue). Other grouped convolutions (1 < groups < in_c, or a
+// channel multiplier > 1) are rejected with sp::Error.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +54,7 @@ struct Conv2dS8Desc {
   int stride_h = 1, stride_w = 1;
   int dilation_h = 1, dilation_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  int groups = 1;  // only 1 for now
+  int groups = 1;  // 1, or in_c == out_c (depthwise)
 
   float input_scale = 1.0f;            // sx
   uint8_t input_zero_point = 0;        // zx
@@ -74,15 +76,15 @@ class Conv2dS8 {
   // be null. Input and output must not overlap.
   virtual void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
                    ThreadPool* pool) const = 0;
-  // What runs, e.g. "conv3x3s2-s8-u8-avx512vnni".
+  // What runs, e.g. "conv3x3s2-s8-u8-avx512vnni" or "dwconv3x3s1-s8-f32-avx512".
   virtual std::string_view name() const = 0;
 };
 
-// weights_oihw: out_c x in_c x kernel_h x kernel_w int8. bias: out_c int32 or null (zero).
-// isa: kAvx512Vnni and kAmx use the AVX-512 vpdpbusd kernel; kAvx2, kAvx512 and kAvxVnni the AVX2
-// vpmaddwd kernel (no AVX-VNNI or AVX-512BW-specific kernel yet); kScalar the reference. name() says
-// which. Throws sp::Error for a descriptor
-// it cannot run or an ISA the CPU lacks.
+// weights_oihw: out_c x (in_c / groups) x kernel_h x kernel_w int8. bias: out_c int32 or null (zero).
+// isa, dense: kAvx512Vnni and kAmx use the AVX-512 vpdpbusd kernel; kAvx2, kAvx512 and kAvxVnni the
+// AVX2 vpmaddwd kernel (no AVX-VNNI or AVX-512BW-specific kernel yet). Depthwise: kAvx512, kAvx512Vnni
+// and kAmx use the AVX-512BW kernel, kAvx2 and kAvxVnni the AVX2 one. kScalar is the reference. name()
+// says which. Throws sp::Error for a descriptor it cannot run or an ISA the CPU lacks.
 std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
                                            const int32_t* bias, Isa isa);
 

@@ -5,10 +5,9 @@
 // compensation folded into the packed bias, as in the VNNI kernel. Output channels in the 8 lanes of a
 // ymm, sub-blocks of up to 16 channels (2 ymm), 6 output pixels per micro-tile.
 //
-// The epilogue mirrors silu_exact() and the scalar requantization operation by operation, so the output
-// is bit-identical to conv_s8_scalar.cpp: conversions use the MXCSR rounding (nearest even by default);
-// 2^n is built in the exponent field; an empty asm keeps the compiler from contracting p * 2^n + 1 into
-// an FMA (which would round once instead of twice).
+// The epilogue mirrors silu_exact() (conv_s8_silu_avx2.inc) and the scalar requantization operation by
+// operation, so the output is bit-identical to conv_s8_scalar.cpp: conversions use the MXCSR rounding
+// (nearest even by default).
 //
 // Everything but the entry point is in an anonymous namespace; no std:: templates.
 #include <immintrin.h>
@@ -23,28 +22,10 @@ namespace sp::kernels::conv_s8_internal {
 namespace {
 
 constexpr int kMr = kAvx2TilePixels;
-constexpr int kRne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 
 SP_INLINE int32_t pair(const uint8_t* p) { return static_cast<int32_t>(p[0]) | (static_cast<int32_t>(p[1]) << 16); }
 
-SP_INLINE __m256 silu_ps(__m256 x) {
-  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(-1.44269504088896341f)), kRne);
-  const __m256 t = _mm256_fmadd_ps(n, _mm256_set1_ps(0x1.62E430p-1f), xc);
-  __m256 p = _mm256_fnmadd_ps(t, _mm256_set1_ps(0x1.0F9F9Cp-7f), _mm256_set1_ps(0x1.573A1Ap-5f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.555A80p-3f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.FFFDC6p-2f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.FFFFF6p-1f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(1.0f));
-  // n in [-127, 127]. For n <= -25, p * 2^n + 1 rounds to 1 whatever p * 2^n is, so clamping n at -126
-  // (the smallest normal exponent) changes nothing and keeps 2^n a normal float.
-  const __m256i ni = _mm256_max_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(-126));
-  const __m256 pow2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23));
-  __m256 prod = _mm256_mul_ps(p, pow2);
-  __asm__("" : "+x"(prod));  // no FMA contraction with the add below
-  const __m256 d = _mm256_add_ps(prod, _mm256_set1_ps(1.0f));
-  return _mm256_div_ps(x, d);
-}
+#include "core/kernels/conv_s8_silu_avx2.inc"
 
 template <int NV>
 __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m256i (&acc)[kMr][NV], int m, void* out,

@@ -47,19 +47,7 @@ SP_INLINE void dpbusd(__m512i& acc, __m512i x_u8, __m512i w_s8) {
   __asm__("vpdpbusd %[w], %[x], %[acc]" : [acc] "+v"(acc) : [x] "v"(x_u8), [w] "v"(w_s8));
 }
 
-// Mirrors silu_exact() in conv_s8_scalar.cpp operation by operation.
-SP_INLINE __m512 silu_ps(__m512 x) {
-  const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(-1.44269504088896341f)), kRne);
-  const __m512 t = _mm512_fmadd_ps(n, _mm512_set1_ps(0x1.62E430p-1f), xc);
-  __m512 p = _mm512_fnmadd_ps(t, _mm512_set1_ps(0x1.0F9F9Cp-7f), _mm512_set1_ps(0x1.573A1Ap-5f));
-  p = _mm512_fnmadd_ps(t, p, _mm512_set1_ps(0x1.555A80p-3f));
-  p = _mm512_fnmadd_ps(t, p, _mm512_set1_ps(0x1.FFFDC6p-2f));
-  p = _mm512_fnmadd_ps(t, p, _mm512_set1_ps(0x1.FFFFF6p-1f));
-  p = _mm512_fnmadd_ps(t, p, _mm512_set1_ps(1.0f));
-  const __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, n), _mm512_set1_ps(1.0f));
-  return _mm512_div_ps(x, d);
-}
+#include "core/kernels/conv_s8_silu_avx512.inc"
 
 template <int NV>
 __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&acc)[kMr][NV], int m, void* out,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/kernels/conv_s8.h"
 
@@ -53,6 +54,53 @@ constexpr int kVnniTilePixels = 6;
 void conv_s8_avx2_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
                        int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
 constexpr int kAvx2TilePixels = 6;
+
+// Depthwise convolution (groups == in_c == out_c): channels in vector lanes, one int32 lane per channel.
+// Weights are widened to int32 (sign-extended) so that vpmaddwd against the zero-extended u8 input
+// yields x * w exactly (the input's high int16 half is 0, so the weight's high half never counts).
+// The zero point is folded into the bias like the dense kernel: bias[c] - zx * sum(w[c]) (mod 2^32);
+// taps in the padding read zx from zx_pixel, so they add zx * w and cancel that term exactly.
+struct DwPlan {
+  int in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0;
+  // Output pixels [oh_lo, oh_hi) x [ow_lo, ow_hi) read no padding (possibly empty ranges): they run
+  // without per-tap bounds checks.
+  int oh_lo = 0, oh_hi = 0, ow_lo = 0, ow_hi = 0;
+  bool out_f32 = false;
+  bool silu = false;
+  int zy = 0;
+  float inv_out_scale = 1.0f;
+  int padded_c = 0;                   // channels rounded up to kDwChannelAlign
+  const int32_t* weights = nullptr;   // [kernel_h * kernel_w][padded_c], zero padded, 64-byte aligned
+  const int32_t* bias = nullptr;      // [padded_c], compensation folded in
+  const float* requant = nullptr;     // [padded_c]
+  const float* dequant = nullptr;     // [padded_c]
+  const uint8_t* zx_pixel = nullptr;  // padded_c bytes of zx
+};
+constexpr int kDwChannelAlign = 64;
+
+// Output rows [oh_begin, oh_end), all channels. Same output conventions as the dense tasks.
+void conv_s8_dw_avx2_rows(const DwPlan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                          int64_t out_pixel_stride, int oh_begin, int oh_end);
+void conv_s8_dw_avx512_rows(const DwPlan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                            int64_t out_pixel_stride, int oh_begin, int oh_end);
+
+// 64-byte aligned, zero-filled storage for packed weights (defined in conv_s8.cpp).
+struct AlignedFree {
+  void operator()(void* p) const;
+};
+using AlignedBytes = std::unique_ptr<uint8_t[], AlignedFree>;
+AlignedBytes aligned_zero_bytes(int64_t bytes);
+
+// True for the depthwise case the kernels support: groups == in_c == out_c (and > 1, or a 1-channel
+// conv written with groups=1 stays dense).
+bool is_depthwise(const Conv2dS8Desc& desc);
+// The SIMD depthwise kernel for AVX2 (avx512 = false) or AVX-512BW (conv_s8_dw.cpp, baseline code).
+std::unique_ptr<Conv2dS8> create_conv2d_s8_dw_simd(const Conv2dS8Desc& desc, const int8_t* weights_oi1hw,
+                                                   const int32_t* bias, bool avx512);
+// "conv3x3s2" or "dwconv3x3s2": the start of every name().
+std::string kernel_name_prefix(const Conv2dS8Desc& desc);
 
 // The exact SiLU every path uses (defined in conv_s8_scalar.cpp, baseline code). In IEEE float,
 // with fma = one rounding:

@@ -1,5 +1,7 @@
 // The integer convolution reference: plain int32 loops over the OIHW weights, (x - zx) * w, padding taps
-// skipped (they contribute (zx - zx) * w = 0). Every ISA kernel is tested bit-exact against it.
+// skipped (they contribute (zx - zx) * w = 0). Written for any group count (output channel o reads the
+// in_c / groups input channels of its group), so it covers dense and depthwise convolution alike. Every
+// ISA kernel is tested bit-exact against it.
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -30,7 +32,8 @@ class Conv2dS8Scalar final : public Conv2dS8 {
  public:
   Conv2dS8Scalar(const Conv2dS8Desc& desc, const int8_t* weights, const int32_t* bias)
       : desc_(desc),
-        weights_(weights, weights + static_cast<int64_t>(desc.out_c) * desc.in_c * desc.kernel_h * desc.kernel_w),
+        group_in_c_(desc.in_c / desc.groups),
+        weights_(weights, weights + static_cast<int64_t>(desc.out_c) * group_in_c_ * desc.kernel_h * desc.kernel_w),
         bias_(static_cast<size_t>(desc.out_c), 0),
         requant_(static_cast<size_t>(desc.out_c)),
         dequant_(static_cast<size_t>(desc.out_c)),
@@ -40,8 +43,7 @@ class Conv2dS8Scalar final : public Conv2dS8 {
       requant_[o] = requant_multiplier(desc, o);
       dequant_[o] = dequant_multiplier(desc, o);
     }
-    name_ = "conv" + std::to_string(desc.kernel_h) + "x" + std::to_string(desc.kernel_w) + "s" +
-            std::to_string(desc.stride_h) + "-s8-" + (desc.output == QuantOutput::kU8 ? "u8" : "f32") + "-scalar";
+    name_ = kernel_name_prefix(desc) + "-s8-" + (desc.output == QuantOutput::kU8 ? "u8" : "f32") + "-scalar";
   }
 
   void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
@@ -64,9 +66,12 @@ class Conv2dS8Scalar final : public Conv2dS8 {
     const int32_t zx = d.input_zero_point;
     const int zy = d.output_zero_point;
     const bool silu = d.activation == Activation::kSilu;
+    const int icg = group_in_c_;
+    const int ocg = d.out_c / d.groups;
     for (int ow = 0; ow < ow_n; ++ow) {
       const int64_t pixel = static_cast<int64_t>(oh) * ow_n + ow;
       for (int o = 0; o < d.out_c; ++o) {
+        const int c0 = (o / ocg) * icg;  // first input channel of o's group
         int32_t acc = bias_[o];
         for (int kh = 0; kh < d.kernel_h; ++kh) {
           const int ih = oh * d.stride_h - d.pad_top + kh * d.dilation_h;
@@ -75,9 +80,9 @@ class Conv2dS8Scalar final : public Conv2dS8 {
             const int iw = ow * d.stride_w - d.pad_left + kw * d.dilation_w;
             if (iw < 0 || iw >= d.in_w) continue;
             const uint8_t* x = in + (static_cast<int64_t>(ih) * d.in_w + iw) * ips;
-            for (int c = 0; c < d.in_c; ++c) {
-              const int8_t w = weights_[((static_cast<int64_t>(o) * d.in_c + c) * d.kernel_h + kh) * d.kernel_w + kw];
-              acc += (static_cast<int32_t>(x[c]) - zx) * static_cast<int32_t>(w);
+            for (int c = 0; c < icg; ++c) {
+              const int8_t w = weights_[((static_cast<int64_t>(o) * icg + c) * d.kernel_h + kh) * d.kernel_w + kw];
+              acc += (static_cast<int32_t>(x[c0 + c]) - zx) * static_cast<int32_t>(w);
             }
           }
         }
@@ -102,6 +107,7 @@ class Conv2dS8Scalar final : public Conv2dS8 {
   }
 
   Conv2dS8Desc desc_;
+  int group_in_c_;
   std::vector<int8_t> weights_;
   std::vector<int32_t> bias_;
   std::vector<float> requant_, dequant_;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -265,14 +266,205 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, ConvS8Isa,
                                            Isa::kAmx),
                          [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
 
+// ---- depthwise (groups == in_c == out_c) ------------------------------------------------------------
+
+struct DwCase {
+  int in_h, in_w, channels, kh, kw, stride_h, stride_w, dil_h, dil_w;
+  int pad_t, pad_l, pad_b, pad_r;
+  int in_extra, out_extra;
+  QuantOutput output;
+  Activation act;
+};
+
+std::string describe(const DwCase& c) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%dx%dx%d k%dx%d s%dx%d d%dx%d pads %d,%d,%d,%d strides +%d/+%d %s%s", c.in_h, c.in_w,
+                c.channels, c.kh, c.kw, c.stride_h, c.stride_w, c.dil_h, c.dil_w, c.pad_t, c.pad_l, c.pad_b, c.pad_r,
+                c.in_extra, c.out_extra, c.output == QuantOutput::kU8 ? "u8" : "f32",
+                c.act == Activation::kSilu ? " silu" : "");
+  return buf;
+}
+
+Problem make_dw_problem(const DwCase& c, uint32_t seed, bool unit_scales = false) {
+  std::mt19937 rng(seed);
+  Problem p;
+  Conv2dS8Desc& d = p.desc;
+  d.in_h = c.in_h, d.in_w = c.in_w, d.in_c = d.out_c = d.groups = c.channels;
+  d.kernel_h = c.kh, d.kernel_w = c.kw, d.stride_h = c.stride_h, d.stride_w = c.stride_w;
+  d.dilation_h = c.dil_h, d.dilation_w = c.dil_w;
+  d.pad_top = c.pad_t, d.pad_left = c.pad_l, d.pad_bottom = c.pad_b, d.pad_right = c.pad_r;
+  d.input_zero_point = static_cast<uint8_t>(rng() % 256);
+  d.input_scale = unit_scales ? 1.0f : 0.01f + 0.05f * static_cast<float>(rng() % 1000) / 1000.0f;
+  d.output = c.output;
+  d.activation = c.act;
+  d.output_zero_point = static_cast<uint8_t>(rng() % 256);
+  const int taps = c.kh * c.kw;
+  d.output_scale = d.input_scale * 0.02f * std::sqrt(static_cast<float>(taps)) * 127.0f * 64.0f / 100.0f;
+  for (int o = 0; o < c.channels; ++o)
+    d.weight_scales.push_back(unit_scales ? 1.0f : 0.001f + 0.02f * static_cast<float>(rng() % 1000) / 1000.0f);
+  p.w.resize(static_cast<size_t>(c.channels) * taps);
+  for (auto& v : p.w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  p.bias.resize(static_cast<size_t>(c.channels));
+  for (auto& v : p.bias) v = static_cast<int32_t>(rng() % 4001) - 2000;
+  p.ips = c.channels + c.in_extra;
+  p.ops = c.channels + c.out_extra;
+  p.in.resize(static_cast<size_t>(c.in_h) * c.in_w * p.ips);
+  for (auto& v : p.in) v = static_cast<uint8_t>(rng() % 256);
+  return p;
+}
+
+// Random depthwise shapes: kernels 1..5, strides 1..2, dilations 1..2, pads 0..2 per side, channel counts
+// around the vector widths (and not multiples of them), slices with pixel strides above the channel count.
+std::vector<DwCase> dw_cases(int count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<uint32_t>(hi - lo + 1)); };
+  static const int kChannels[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40, 47, 64, 65, 96, 100};
+  std::vector<DwCase> out;
+  while (static_cast<int>(out.size()) < count) {
+    DwCase c{};
+    c.in_h = pick(1, 14), c.in_w = pick(1, 27);
+    c.channels = kChannels[rng() % (sizeof kChannels / sizeof kChannels[0])];
+    c.kh = pick(1, 5), c.kw = pick(1, 5);
+    c.stride_h = pick(1, 2), c.stride_w = pick(1, 2);
+    c.dil_h = pick(1, 2), c.dil_w = pick(1, 2);
+    c.pad_t = pick(0, 2), c.pad_l = pick(0, 2), c.pad_b = pick(0, 2), c.pad_r = pick(0, 2);
+    c.in_extra = rng() % 2 ? pick(1, 9) : 0;
+    c.out_extra = rng() % 2 ? pick(1, 9) : 0;
+    c.output = rng() % 3 == 0 ? QuantOutput::kF32 : QuantOutput::kU8;
+    c.act = rng() % 2 ? Activation::kSilu : Activation::kNone;
+    const int eh = c.in_h + c.pad_t + c.pad_b - c.dil_h * (c.kh - 1) - 1;
+    const int ew = c.in_w + c.pad_l + c.pad_r - c.dil_w * (c.kw - 1) - 1;
+    if (eh < 0 || ew < 0) continue;  // empty output
+    if (c.channels == 1) continue;   // groups=1: the dense path (covered above)
+    out.push_back(c);
+  }
+  // Fixed typical layers: 3x3 s1 / s2 pad 1 (YOLO's depthwise convs), wide rows for interior tiles.
+  out.push_back({20, 20, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, QuantOutput::kU8, Activation::kSilu});
+  out.push_back({21, 19, 80, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, 0, QuantOutput::kU8, Activation::kNone});
+  out.push_back({9, 33, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 24, QuantOutput::kF32, Activation::kSilu});
+  out.push_back({8, 40, 24, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 8, 8, QuantOutput::kU8, Activation::kSilu});
+  return out;
+}
+
+// Textbook depthwise accumulators: int64, padded taps read zx, every index computed from scratch.
+std::vector<int64_t> textbook_dw_acc(const Problem& p) {
+  const Conv2dS8Desc& d = p.desc;
+  const int oh_n = d.out_h(), ow_n = d.out_w(), ch = d.in_c;
+  std::vector<int64_t> acc(static_cast<size_t>(oh_n) * ow_n * ch);
+  for (int oh = 0; oh < oh_n; ++oh)
+    for (int ow = 0; ow < ow_n; ++ow)
+      for (int c = 0; c < ch; ++c) {
+        int64_t s = p.bias[c];
+        for (int kh = 0; kh < d.kernel_h; ++kh)
+          for (int kw = 0; kw < d.kernel_w; ++kw) {
+            const int ih = oh * d.stride_h - d.pad_top + kh * d.dilation_h;
+            const int iw = ow * d.stride_w - d.pad_left + kw * d.dilation_w;
+            const bool inside = ih >= 0 && ih < d.in_h && iw >= 0 && iw < d.in_w;
+            const int64_t x = inside ? p.in[(static_cast<size_t>(ih) * d.in_w + iw) * p.ips + c] : d.input_zero_point;
+            s += (x - d.input_zero_point) * p.w[(static_cast<size_t>(c) * d.kernel_h + kh) * d.kernel_w + kw];
+          }
+        acc[(static_cast<size_t>(oh) * ow_n + ow) * ch + c] = s;
+      }
+  return acc;
+}
+
+TEST(ConvS8, DepthwiseScalarMatchesTextbook) {
+  uint32_t seed = 5000;
+  for (DwCase c : dw_cases(40, 77)) {
+    SCOPED_TRACE(describe(c));
+    // Accumulators: unit scales and float output make the output float(acc) exactly.
+    DwCase raw = c;
+    raw.output = QuantOutput::kF32;
+    raw.act = Activation::kNone;
+    const Problem pa = make_dw_problem(raw, seed, /*unit_scales=*/true);
+    const auto acc = textbook_dw_acc(pa);
+    const auto abuf = run_checked(*create_conv2d_s8(pa.desc, pa.w.data(), pa.bias.data(), Isa::kScalar), pa, nullptr);
+    for (size_t px = 0; px < acc.size() / c.channels; ++px)
+      for (int o = 0; o < c.channels; ++o)
+        ASSERT_EQ(out_f32(abuf, pa, px, o), static_cast<float>(acc[px * c.channels + o])) << "pixel " << px << " ch " << o;
+    // Epilogue in double: float output within 1e-5, u8 output within one step.
+    const Problem p = make_dw_problem(c, seed++);
+    const Conv2dS8Desc& d = p.desc;
+    const auto acc2 = textbook_dw_acc(p);
+    const auto buf = run_checked(*create_conv2d_s8(d, p.w.data(), p.bias.data(), Isa::kScalar), p, nullptr);
+    for (size_t px = 0; px < acc2.size() / c.channels; ++px)
+      for (int o = 0; o < c.channels; ++o) {
+        double f = static_cast<double>(acc2[px * c.channels + o]) * d.input_scale * d.weight_scales[o];
+        if (c.act == Activation::kSilu) f = silu_d(f);
+        if (c.output == QuantOutput::kF32) {
+          ASSERT_NEAR(out_f32(buf, p, px, o), f, 1e-5 * std::fabs(f) + 1e-6) << "pixel " << px << " ch " << o;
+        } else {
+          const double q = std::nearbyint(f / d.output_scale) + d.output_zero_point;
+          const double want = q < 0 ? 0 : (q > 255 ? 255 : q);
+          ASSERT_LE(std::fabs(buf[kGuard + px * p.ops + o] - want), 1.0) << "pixel " << px << " ch " << o;
+        }
+      }
+  }
+}
+
+TEST_P(ConvS8Isa, DepthwiseBitExactAgainstScalar) {
+  const Isa isa = GetParam();
+  ThreadPool pool(2);
+  uint32_t seed = 9000;
+  std::string name;
+  for (const DwCase& c : dw_cases(120, 4242)) {
+    const Problem p = make_dw_problem(c, seed++);
+    auto ref = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), Isa::kScalar);
+    auto conv = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), isa);
+    name = std::string(conv->name());
+    ASSERT_EQ(name.rfind("dwconv", 0), 0u) << name;
+    const auto want = run_checked(*ref, p, nullptr);
+    for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      const auto got = run_checked(*conv, p, tp);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << name << " differs at byte " << static_cast<int64_t>(i) - kGuard << " ("
+                                   << describe(c) << (tp ? ", 2 threads" : "") << ")";
+    }
+  }
+  std::printf("[          ] %s depthwise uses %s\n", std::string(isa_name(isa)).c_str(), name.c_str());
+}
+
+TEST(ConvS8, DepthwiseHandChecked) {
+  // 2 channels, 3x3 input, 3x3 kernel, pad 1, stride 2: output 2x2. zx = 10, unit scales, f32 out.
+  Conv2dS8Desc d;
+  d.in_h = d.in_w = 3, d.in_c = d.out_c = d.groups = 2;
+  d.kernel_h = d.kernel_w = 3, d.stride_h = d.stride_w = 2;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = 1;
+  d.input_zero_point = 10;
+  d.weight_scales = {1.0f, 1.0f};
+  d.output = QuantOutput::kF32;
+  std::vector<int8_t> w(2 * 9);
+  for (int t = 0; t < 9; ++t) w[t] = 1, w[9 + t] = static_cast<int8_t>(t - 4);  // ch0: box, ch1: -4..4
+  std::vector<uint8_t> in(9 * 2);
+  for (int i = 0; i < 9; ++i) in[i * 2] = static_cast<uint8_t>(11 + i), in[i * 2 + 1] = 10;  // ch1 all at zx
+  const int32_t bias[2] = {100, -7};
+  // Output (0,0) of ch0 covers input pixels (0,0),(0,1),(1,0),(1,1): (x - 10) = 1, 2, 4, 5 -> 100 + 12.
+  // Output (1,1) covers (1,1),(1,2),(2,1),(2,2): 5 + 6 + 8 + 9 = 28 -> 128. Channel 1 is bias only.
+  const float want[8] = {112, -7, 100 + 2 + 3 + 5 + 6, -7, 100 + 4 + 5 + 7 + 8, -7, 128, -7};
+  for (Isa isa : supported_isas()) {
+    std::vector<float> out(8, -1.0f);
+    create_conv2d_s8(d, w.data(), bias, isa)->run(in.data(), 2, out.data(), 2, nullptr);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(out[i], want[i]) << isa_name(isa) << " at " << i;
+  }
+}
+
 TEST(ConvS8, RejectsWhatItCannotRun) {
   Conv2dS8Desc d;
   d.in_h = d.in_w = 4, d.in_c = d.out_c = 8;
   d.kernel_h = d.kernel_w = 3;
   d.weight_scales.assign(8, 0.1f);
   std::vector<int8_t> w(8 * 8 * 9, 1);
+  d.groups = 4;
+  EXPECT_THROW(create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar), Error);  // grouped, not depthwise
   d.groups = 8;
-  EXPECT_THROW(create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar), Error);  // depthwise: not yet
+  EXPECT_NO_THROW(create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar));  // depthwise
+  d.out_c = 16;
+  d.weight_scales.assign(16, 0.1f);
+  for (Isa isa : supported_isas())  // channel multiplier 2
+    EXPECT_THROW(create_conv2d_s8(d, w.data(), nullptr, isa), Error) << isa_name(isa);
+  d.out_c = 8;
+  d.weight_scales.assign(8, 0.1f);
   d.groups = 1;
   d.activation = Activation::kSigmoid;
   EXPECT_THROW(create_conv2d_s8(d, w.data(), nullptr, Isa::kScalar), Error);
