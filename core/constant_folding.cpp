@@ -258,6 +258,14 @@ bool fold_node(Graph& g, Node& n) {
       }
     }
     set(0, from_double(r, out.dtype, out.shape));
+    if (op == "DequantizeLinear" && in(0).dtype != DType::kFloat32) {
+      auto q = std::make_shared<QuantizedConstant>();
+      q->integers = g.values[n.inputs[0]].constant;
+      for (double v : scale) q->scales.push_back(static_cast<float>(v));
+      for (double v : zp) q->zero_points.push_back(static_cast<int64_t>(v));
+      q->axis = channels > 1 ? axis : 0;
+      g.values[n.outputs[0]].dequantized_from = std::move(q);
+    }
   } else {
     return false;  // not foldable here (e.g. Conv on constants): it runs in the Session
   }

@@ -21,6 +21,15 @@ struct Attribute {
   TensorPtr t;
 };
 
+// What a folded DequantizeLinear of a constant integer tensor was: the integers and their per-axis (or
+// per-tensor) scale and zero point, kept so the integer engine can use the exact weights and bias.
+struct QuantizedConstant {
+  TensorPtr integers;               // int8 / uint8 / int32, the DequantizeLinear input
+  std::vector<float> scales;        // one, or one per index of `axis`
+  std::vector<int64_t> zero_points; // same count as scales
+  int64_t axis = 0;
+};
+
 struct Value {
   std::string name;
   DType dtype = DType::kFloat32;
@@ -28,6 +37,7 @@ struct Value {
   bool shape_known = false;
   TensorPtr constant;           // set for initializers and folded values
   int producer = -1;            // node index, -1 for graph inputs and constants
+  std::shared_ptr<const QuantizedConstant> dequantized_from;  // constant = DequantizeLinear(this)
 };
 
 struct Node {

@@ -27,6 +27,7 @@ class SessionCompiler {
     passes::fuse_fake_quant(g_);
     passes::fuse_activations(g_);
     passes::fuse_residual_add(g_);
+    if (opt_.integer) s_.integer_report_ = passes::lower_to_integer(g_, {opt_.u8_input && opt_.nhwc_input});
     g_.remove_dead_nodes();
     make_values();
     assign_layouts();
@@ -96,8 +97,9 @@ class SessionCompiler {
     }
     for (int in : g_.inputs) {
       RtValue& r = values()[in];
-      if (r.dtype != DType::kFloat32) throw Error("input '" + r.name + "' is " + dtype_name(r.dtype) + "; only float inputs are supported");
-      if (opt_.nhwc_input && r.shape.size() == 4 && r.shape[0] == 1) {
+      bool quantized = r.dtype == DType::kUInt8 && is_u8_input(in);
+      if (r.dtype != DType::kFloat32 && !quantized) throw Error("input '" + r.name + "' is " + dtype_name(r.dtype) + "; only float inputs are supported");
+      if (quantized || (opt_.nhwc_input && r.shape.size() == 4 && r.shape[0] == 1)) {
         r.nhwc = true;
         r.pixel_stride = r.channels();
       }
@@ -105,12 +107,19 @@ class SessionCompiler {
     s_.inputs_ = g_.inputs;
   }
 
+  bool is_u8_input(int v) const {
+    const auto& ins = s_.integer_report_.u8_inputs;
+    return std::any_of(ins.begin(), ins.end(), [&](const auto& i) { return i.value == v; });
+  }
+
   // --- layouts -------------------------------------------------------------------------------------
+  // u8 activations (integer lowering) are always NHWC: every integer op is.
   bool activation4d(int v) {
     if (v < 0) return false;
     const RtValue& r = values()[v];
-    return !r.constant && r.dtype == DType::kFloat32 && r.shape.size() == 4 && r.shape[0] == 1;
+    return !r.constant && (r.dtype == DType::kFloat32 || r.dtype == DType::kUInt8) && r.shape.size() == 4 && r.shape[0] == 1;
   }
+
 
   bool any_nhwc_input(const Node& n) {
     for (int v : n.inputs) {
@@ -133,6 +142,7 @@ class SessionCompiler {
     const std::string& op = n.op_type;
     int out = n.outputs.empty() ? -1 : n.outputs[0];
     if (!activation4d(out)) return false;
+    if (is_integer_op(op)) return true;
     if (op == "Conv" || op == "MaxPool") return activation4d(n.inputs[0]);
     if (op == "Resize") {
       const Shape& a = values()[n.inputs[0]].shape;
@@ -170,6 +180,7 @@ class SessionCompiler {
     auto it = converted_.find(key);
     if (it != converted_.end()) return it->second;
     RtValue r = values()[v];
+    if (r.dtype != DType::kFloat32) throw Error("internal: layout conversion of the " + std::string(dtype_name(r.dtype)) + " value '" + r.name + "'");
     r.name += to_nhwc ? "#nhwc" : "#nchw";
     r.nhwc = to_nhwc;
     r.pixel_stride = to_nhwc ? r.channels() : 0;
@@ -234,10 +245,10 @@ class SessionCompiler {
     for (size_t i = 0; i < exec_.size(); ++i) {
       Node& n = exec_[i];
       const std::string& op = n.op_type;
-      if (op == "Split") noop_[i] = alias_split(n);
+      if (op == "Split" || op == "QSplit") noop_[i] = alias_split(n);
       else if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity") {
         noop_[i] = alias_reshape(n);
-      } else if (op == "Concat" && values()[n.outputs[0]].nhwc) {
+      } else if ((op == "Concat" || op == "QConcat") && values()[n.outputs[0]].nhwc) {
         place_concat_inputs(n);
       }
     }
@@ -288,9 +299,17 @@ class SessionCompiler {
       c += values()[v].channels();
     }
     std::vector<int> placed(n.inputs.size(), 0);
+    std::vector<bool> placeable(n.inputs.size(), true);
+    if (n.op_type == "QConcat") {  // an input on another grid is re-quantized by the op, not placed
+      auto scales = n.attrs.at("input_scales").floats;
+      auto zps = n.attr_ints("input_zero_points");
+      for (size_t j = 0; j < n.inputs.size(); ++j) {
+        placeable[j] = scales[j] == n.attr_float("scale", 0) && zps[j] == n.attr_int("zero_point", -1);
+      }
+    }
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       int v = n.inputs[j];
-      if (is_io(v) || values()[v].constant || !values()[v].nhwc) continue;
+      if (!placeable[j] || is_io(v) || values()[v].constant || !values()[v].nhwc) continue;
       int64_t off = 0;
       int r = root_of(v, &off);
       if (r == out) {
@@ -308,7 +327,7 @@ class SessionCompiler {
         int64_t lo = start[k], hi = start[k] + values()[n.inputs[k]].channels();
         bool overlaps = lo < q + cr && hi > q;
         if (!overlaps) continue;
-        if (rk != r || ok_off + q != start[k]) {
+        if (rk != r || ok_off + q != start[k] || !placeable[k]) {
           covered = -1;
           break;
         }
@@ -368,8 +387,8 @@ class SessionCompiler {
     size_t bytes = (std::max<size_t>(plan.total_bytes, kArenaAlignment) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     s_.arena_.reset(static_cast<float*>(std::aligned_alloc(kArenaAlignment, bytes)));
     if (!s_.arena_) throw Error("cannot allocate the " + std::to_string(plan.total_bytes >> 20) + " MiB activation arena");
-    std::map<int, float*> base;
-    for (size_t i = 0; i < order.size(); ++i) base[order[i]] = s_.arena_.get() + plan.offsets[i] / sizeof(float);
+    std::map<int, uint8_t*> base;
+    for (size_t i = 0; i < order.size(); ++i) base[order[i]] = reinterpret_cast<uint8_t*>(s_.arena_.get()) + plan.offsets[i];
     for (size_t v = 0; v < values().size(); ++v) {
       RtValue& r = values()[v];
       if (r.constant) continue;
@@ -377,7 +396,9 @@ class SessionCompiler {
       int root = root_of(static_cast<int>(v), &off);
       auto it = base.find(root);
       if (it == base.end()) continue;  // never used
-      r.data = it->second + off;
+      if (off != 0 && values()[root].dtype != r.dtype) throw Error("internal: view '" + r.name + "' of another element type");
+      // Alias offsets count elements of the value's own type (views never change the type).
+      r.data = reinterpret_cast<float*>(it->second + off * static_cast<int64_t>(dtype_size(r.dtype)));
       if (r.nhwc) r.pixel_stride = values()[root].channels();
     }
   }
@@ -388,7 +409,7 @@ class SessionCompiler {
       OpBuildContext ctx{exec_[i], values(), s_.isa_};
       s_.ops_.push_back(create_op(ctx));
       const Op& op = *s_.ops_.back();
-      s_.profile_.push_back(OpProfile{op.node_name, op.op_type, op.kernel(), op.macs(), 0.0});
+      s_.profile_.push_back(OpProfile{op.node_name, op.op_type, op.kernel(), op.macs(), op.op_type == "QConv", 0.0});
     }
   }
 };
@@ -404,7 +425,23 @@ Session::Session(const Graph& model, const SessionOptions& options)
 
 Session::~Session() = default;
 
-float* Session::input_data(size_t i) { return values_.at(inputs_.at(i)).data; }
+float* Session::input_data(size_t i) {
+  if (input_dtype(i) != DType::kFloat32) throw Error("input " + std::to_string(i) + " is u8: use input_u8()");
+  return values_.at(inputs_.at(i)).data;
+}
+uint8_t* Session::input_u8(size_t i) {
+  if (input_dtype(i) != DType::kUInt8) throw Error("input " + std::to_string(i) + " is float: use input_data()");
+  return reinterpret_cast<uint8_t*>(values_.at(inputs_.at(i)).data);
+}
+DType Session::input_dtype(size_t i) const { return values_.at(inputs_.at(i)).dtype; }
+float Session::input_scale(size_t i) const {
+  for (const auto& q : integer_report_.u8_inputs) if (q.value == inputs_.at(i)) return q.scale;
+  return 1.0f;
+}
+int Session::input_zero_point(size_t i) const {
+  for (const auto& q : integer_report_.u8_inputs) if (q.value == inputs_.at(i)) return q.zero_point;
+  return 0;
+}
 const Shape& Session::input_shape(size_t i) const { return values_.at(inputs_.at(i)).shape; }
 const float* Session::output_data(size_t i) const { return values_.at(outputs_.at(i)).data; }
 const Shape& Session::output_shape(size_t i) const { return values_.at(outputs_.at(i)).shape; }

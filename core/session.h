@@ -12,6 +12,7 @@
 #include "core/cpu_features.h"
 #include "core/graph.h"
 #include "core/ops/op.h"
+#include "core/passes/passes.h"
 #include "core/thread_pool.h"
 
 namespace sp {
@@ -24,12 +25,15 @@ struct SessionOptions {
   bool nhwc_input = false;           // the caller writes the image input as NHWC ([H][W][C]), skipping a transpose
   bool nhwc_outputs = false;         // 4-D outputs stay NHWC with a pixel stride (see output_pixel_stride)
   bool profile = false;              // time every op (adds a clock read per op)
+  bool integer = false;              // run the quantized parts of QDQ models on integer kernels (else: exact float emulation)
+  bool u8_input = false;             // integer + nhwc_input: an image input that is quantized first becomes u8 (see input_dtype)
   size_t max_arena_bytes = size_t{8} << 30;  // refuse models whose activations need more memory than this
 };
 
 struct OpProfile {
   std::string node, op_type, kernel;
   int64_t macs = 0;
+  bool integer = false;  // u8 x s8 multiply-accumulates (else float)
   double total_ms = 0;  // summed over runs since reset_profile()
 };
 
@@ -40,8 +44,14 @@ class Session {
 
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_outputs() const { return outputs_.size(); }
-  // The input buffer to fill before run(): NCHW float, or NHWC when options.nhwc_input.
+  // The input buffer to fill before run(): NCHW float, or NHWC when options.nhwc_input; for a u8
+  // input (input_dtype() == kUInt8) NHWC bytes q = clamp(rne(x / scale) + zero_point, 0, 255) of the
+  // float input x, with input_scale()/input_zero_point().
   float* input_data(size_t i);
+  uint8_t* input_u8(size_t i);
+  DType input_dtype(size_t i) const;
+  float input_scale(size_t i) const;
+  int input_zero_point(size_t i) const;
   const Shape& input_shape(size_t i) const;  // logical NCHW shape
   const float* output_data(size_t i) const;
   const Shape& output_shape(size_t i) const;  // logical NCHW shape
@@ -57,6 +67,8 @@ class Session {
   size_t num_ops() const { return ops_.size(); }
   int64_t total_macs() const;
   const std::vector<OpProfile>& profile() const { return profile_; }
+  // What the integer lowering did (empty unless options.integer).
+  const passes::IntegerLoweringReport& integer_report() const { return integer_report_; }
   int profiled_runs() const { return profiled_runs_; }
   void reset_profile();
 
@@ -76,6 +88,7 @@ class Session {
   size_t arena_bytes_ = 0;
   std::vector<OpProfile> profile_;
   int profiled_runs_ = 0;
+  passes::IntegerLoweringReport integer_report_;
 
   friend class SessionCompiler;
 };

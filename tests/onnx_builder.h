@@ -50,6 +50,16 @@ class OnnxBuilder {
     for (int64_t v : values) t->add_int64_data(v);
   }
 
+  // An initializer of any element type from raw little-endian bytes (int8/uint8/int32 for QDQ tests).
+  template <typename T>
+  void typed(const std::string& name, int onnx_type, const std::vector<int64_t>& shape, const std::vector<T>& values) {
+    auto* t = graph_->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx_type);
+    for (int64_t d : shape) t->add_dims(d);
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
+  }
+
   onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& in, const std::vector<std::string>& out,
                         const std::string& name = "") {
     auto* n = graph_->add_node();

@@ -34,6 +34,10 @@ void register_elementwise_ops(OpRegistry& r);
 void register_data_movement_ops(OpRegistry& r);
 void register_pool_resize_ops(OpRegistry& r);
 void register_matmul_softmax_ops(OpRegistry& r);
+void register_quantized_ops(OpRegistry& r);
+
+// The ops of the integer lowering (core/passes/lower_to_integer.cpp): u8 NHWC activations in or out.
+bool is_integer_op(const std::string& op_type);
 
 // Fills op.node_name/op_type/inputs/outputs from the node.
 template <typename T>

@@ -31,8 +31,8 @@ void fold_batchnorm(Graph& g) {
       float bias = b ? b->data<float>()[o] : 0.0f;
       nb->data<float>()[o] = (bias - mu[o]) * k + sh[o];
     }
-    Value wv{conv.name + "/bn_folded_weight", DType::kFloat32, nw->shape, true, nw, -1};
-    Value bv{conv.name + "/bn_folded_bias", DType::kFloat32, nb->shape, true, nb, -1};
+    Value wv{conv.name + "/bn_folded_weight", DType::kFloat32, nw->shape, true, nw, -1, nullptr};
+    Value bv{conv.name + "/bn_folded_bias", DType::kFloat32, nb->shape, true, nb, -1, nullptr};
     conv.inputs.resize(3);
     conv.inputs[1] = g.add_value(std::move(wv));
     conv.inputs[2] = g.add_value(std::move(bv));

@@ -2,6 +2,9 @@
 // the graph's meaning exactly (up to float rounding) and is a small function with one job.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "core/graph.h"
 
 namespace sp::passes {
@@ -17,5 +20,28 @@ void fuse_activations(Graph& g);
 // Add(Conv(...), x) where the Conv output has no other use becomes a Conv with a residual input, run
 // at the Add's position (when x is ready).
 void fuse_residual_add(Graph& g);
+
+struct IntegerLoweringOptions {
+  // A float image input read only by one FakeQuant becomes a u8 input: the caller writes quantized
+  // pixels straight from the letterboxed frame and no float image exists.
+  bool u8_input = false;
+};
+
+struct IntegerLoweringReport {
+  int integer_convs = 0;
+  // Quantized nodes that stay float (emulated exactly), each "op 'Conv' (node 'x'): why".
+  std::vector<std::string> float_fallbacks;
+  struct InputGrid {
+    int value;
+    float scale;
+    int zero_point;
+  };
+  std::vector<InputGrid> u8_inputs;
+};
+
+// After fuse_fake_quant (and the activation fusions): rewrites the quantized parts of a QDQ graph to
+// integer nodes (QConv, QAdd, QConcat, QSplit, QMaxPool, QResize, LutU8, QuantizeU8, DequantizeU8)
+// on u8 NHWC values; see lower_to_integer.cpp. Leaves unused nodes for remove_dead_nodes().
+IntegerLoweringReport lower_to_integer(Graph& g, const IntegerLoweringOptions& options);
 
 }  // namespace sp::passes
