@@ -1,5 +1,5 @@
 // AVX2 peak loops (compiled with -mavx2 -mfma). Inline asm keeps each instruction exactly as written:
-// 12 independent accumulators cover the latency (4-5 cycles) times the 2 issue ports of FMA / vpmaddwd.
+// 10 independent accumulators cover the latency (4-5 cycles) times the 2 issue ports of FMA / vpmaddwd.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -8,42 +8,58 @@
 
 namespace sp::kernels::isa_peak_internal {
 namespace {
-constexpr int kAcc = 12;
-volatile int sink;
+volatile float sink_f;
+volatile int sink_i;
 }  // namespace
 
+// Ten accumulators as ten named variables in ONE asm statement: an array of vectors, even with one asm
+// per element, is kept in memory by GCC and the loop then measures store-forwarding, not the ALU.
+#define SP_PEAK_ACC(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
+
 double f32_fma_avx2(int64_t iters) {
-  __m256 acc[kAcc];
-  for (int i = 0; i < kAcc; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+#define SP_DECL(i) __m256 a##i = _mm256_set1_ps(static_cast<float>(i));
+  SP_PEAK_ACC(SP_DECL)
+#undef SP_DECL
   // acc += a * b: grows by ~1e-3 per iteration, finite and normal (no slow denormal paths).
   const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 12
-    for (int i = 0; i < kAcc; ++i) __asm__("vfmadd231ps %[b], %[a], %[acc]" : [acc] "+x"(acc[i]) : [a] "x"(a), [b] "x"(b));
+  int64_t n = iters;
+  for (int64_t it = 0; it < n; ++it) {
+#define SP_STEP(i) "vfmadd231ps %[b], %[a], %[a" #i "]\n\t"
+#define SP_OUT(i) [a##i] "+x"(a##i),
+    __asm__(SP_PEAK_ACC(SP_STEP) : SP_PEAK_ACC(SP_OUT)[n] "+r"(n) : [a] "x"(a), [b] "x"(b));
+#undef SP_STEP
+#undef SP_OUT
   }
-  __m256 s = acc[0];
-  for (int i = 1; i < kAcc; ++i) s = _mm256_add_ps(s, acc[i]);
-  sink = _mm256_movemask_ps(s);
-  return static_cast<double>(iters) * kAcc * 8 * 2;
+  __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(_mm256_add_ps(a6, a7), _mm256_add_ps(a8, a9))));
+  sink_f = _mm256_cvtss_f32(s);
+  return static_cast<double>(iters) * 10 * 8 * 2;
 }
 
 double int8_dot_avx2(int64_t iters) {
-  __m256i acc[kAcc];
-  for (int i = 0; i < kAcc; ++i) acc[i] = _mm256_set1_epi32(i);
-  const __m256i x = _mm256_set1_epi32(0x00FF0001), w = _mm256_set1_epi32(0xFF80007F);
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 12
-    for (int i = 0; i < kAcc; ++i) {
-      __m256i t;
-      __asm__("vpmaddwd %[w], %[x], %[t]\n\tvpaddd %[t], %[acc], %[acc]"
-              : [acc] "+x"(acc[i]), [t] "=&x"(t)
-              : [x] "x"(x), [w] "x"(w));
-    }
+#define SP_DECL(i) __m256i a##i = _mm256_set1_epi32(i);
+  SP_PEAK_ACC(SP_DECL)
+#undef SP_DECL
+  const __m256i x = _mm256_set1_epi32(0x00FF0001), w = _mm256_set1_epi32(static_cast<int>(0xFF80007Fu));
+  __m256i t0, t1;
+  int64_t n = iters;
+  for (int64_t it = 0; it < n; ++it) {
+    // Two temporaries alternate (renaming removes the false dependencies).
+#define SP_OUT(i) [a##i] "+x"(a##i),
+    __asm__("vpmaddwd %[w], %[x], %[t0]\n\tvpaddd %[t0], %[a0], %[a0]\n\t"
+            "vpmaddwd %[w], %[x], %[t1]\n\tvpaddd %[t1], %[a1], %[a1]\n\t"
+            "vpmaddwd %[w], %[x], %[t0]\n\tvpaddd %[t0], %[a2], %[a2]\n\t"
+            "vpmaddwd %[w], %[x], %[t1]\n\tvpaddd %[t1], %[a3], %[a3]\n\t"
+            "vpmaddwd %[w], %[x], %[t0]\n\tvpaddd %[t0], %[a4], %[a4]\n\t"
+            "vpmaddwd %[w], %[x], %[t1]\n\tvpaddd %[t1], %[a5], %[a5]\n\t"
+            "vpmaddwd %[w], %[x], %[t0]\n\tvpaddd %[t0], %[a6], %[a6]\n\t"
+            "vpmaddwd %[w], %[x], %[t1]\n\tvpaddd %[t1], %[a7], %[a7]\n\t"
+            "vpmaddwd %[w], %[x], %[t0]\n\tvpaddd %[t0], %[a8], %[a8]\n\t"
+            "vpmaddwd %[w], %[x], %[t1]\n\tvpaddd %[t1], %[a9], %[a9]\n\t" : SP_PEAK_ACC(SP_OUT)[t0] "=&x"(t0), [t1] "=&x"(t1), [n] "+r"(n) : [x] "x"(x), [w] "x"(w));
+#undef SP_OUT
   }
-  __m256i s = acc[0];
-  for (int i = 1; i < kAcc; ++i) s = _mm256_add_epi32(s, acc[i]);
-  sink = _mm256_movemask_epi8(s);
-  return static_cast<double>(iters) * kAcc * 16 * 2;  // 16 int16 products per vpmaddwd
+  __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)), _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(_mm256_add_epi32(a6, a7), _mm256_add_epi32(a8, a9))));
+  sink_i = _mm256_cvtsi256_si32(s);
+  return static_cast<double>(iters) * 10 * 16 * 2;  // 16 int16 products per vpmaddwd
 }
 
 }  // namespace sp::kernels::isa_peak_internal
