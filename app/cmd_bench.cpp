@@ -1,6 +1,8 @@
 // sparsepose bench: pure model time — the input already in place, the output not decoded — measured
 // exactly as the HUD's "model" stage, with warm-up, reported as mean/p50/p90/p99/std/min.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -8,6 +10,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "app/latency_stats.h"
+#include "core/kernels/isa_peak.h"
 
 namespace sp::app {
 namespace {
@@ -22,38 +25,62 @@ struct BenchOptions {
 
 // The benchmark input "lcg32-v1", identical to bench/ort_bench.js: byte b_i = top byte of a 32-bit LCG,
 // value b_i / 255, element i in CHW order. We store it NHWC (our engine's input layout), same values.
-void fill_bench_input(float* nhwc, int h, int w) {
+// A u8 model input (integer first layer) gets those bytes quantized as letterboxing would.
+void fill_bench_input(models::PoseModel& model) {
+  const int h = model.input_height(), w = model.input_width();
+  Session& s = model.session();
+  const bool u8 = model.input_is_u8();
   uint32_t state = 0x2545F491u;
   for (int c = 0; c < 3; ++c) {
     for (int y = 0; y < h; ++y) {
       for (int x = 0; x < w; ++x) {
         state = 1664525u * state + 1013904223u;
-        nhwc[(static_cast<int64_t>(y) * w + x) * 3 + c] = static_cast<float>(state >> 24) / 255.0f;
+        int64_t i = (static_cast<int64_t>(y) * w + x) * 3 + c;
+        float v = static_cast<float>(state >> 24) / 255.0f;
+        if (u8) {
+          float q = std::nearbyint(v / s.input_scale(0)) + static_cast<float>(s.input_zero_point(0));
+          s.input_u8(0)[i] = static_cast<uint8_t>(std::clamp(q, 0.0f, 255.0f));
+        } else {
+          model.input_nhwc()[i] = v;
+        }
       }
     }
   }
 }
 
+// Per layer: kernel, ISA, time, GOP/s (a multiply-accumulate = 2 ops) and the share of the ISA's peak
+// for that arithmetic (int8 dot or float FMA) with this many threads — the peak measured on this
+// machine by kernels::isa_peak_gops, not a datasheet figure.
 void print_profile(const Session& s) {
   const auto& prof = s.profile();
   int runs = std::max(1, s.profiled_runs());
   double total = 0;
   for (const auto& p : prof) total += p.total_ms;
-  std::printf("\n| # | node | op | kernel | ms | %% | GMAC/s |\n|---|---|---|---|---|---|---|\n");
+  const std::string isa(isa_name(s.isa()));
+  const double peak_f32 = kernels::isa_peak_gops(s.isa(), kernels::PeakKind::kF32Fma) * s.threads();
+  const double peak_int8 = kernels::isa_peak_gops(s.isa(), kernels::PeakKind::kInt8Dot) * s.threads();
+  std::printf("\n| # | node | op | kernel | isa | ms | %% time | GOP/s | %% of peak |\n|---|---|---|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < prof.size(); ++i) {
     const auto& p = prof[i];
     double ms = p.total_ms / runs;
-    double gmacs = ms > 0 ? p.macs / (ms * 1e6) : 0;
-    std::printf("| %zu | %s | %s | %s | %.3f | %.1f | %.1f |\n", i, p.node.c_str(), p.op_type.c_str(), p.kernel.c_str(), ms,
-                100.0 * p.total_ms / std::max(total, 1e-9), gmacs);
+    std::printf("| %zu | %s | %s | %s | %s | %.3f | %.1f |", i, p.node.c_str(), p.op_type.c_str(), p.kernel.c_str(), isa.c_str(), ms,
+                100.0 * p.total_ms / std::max(total, 1e-9));
+    if (p.macs > 0 && ms > 0) {
+      double gops = 2.0 * p.macs / (ms * 1e6);
+      std::printf(" %.1f | %.0f |\n", gops, 100.0 * gops / (p.integer ? peak_int8 : peak_f32));
+    } else {
+      std::printf(" - | - |\n");
+    }
   }
-  std::printf("| | total | | | %.3f | 100 | %.1f |\n", total / runs, s.total_macs() / (total / runs * 1e6));
+  std::printf("| | total | | | %s | %.3f | 100 | %.1f | |\n", isa.c_str(), total / runs, 2.0 * s.total_macs() / (total / runs * 1e6));
+  std::printf("\nPeak on this machine (%d thread%s, measured): float FMA %.0f GOP/s, int8 dot %.0f GOP/s.\n", s.threads(),
+              s.threads() == 1 ? "" : "s", peak_f32, peak_int8);
 }
 
 void run_bench(const BenchOptions& o) {
   LoadedModel m = load_model(o.engine, o.profile);
   models::PoseModel& model = *m.model;
-  fill_bench_input(model.input_nhwc(), model.input_height(), model.input_width());
+  fill_bench_input(model);
   for (int i = 0; i < o.warmup; ++i) model.infer();
   model.session().reset_profile();
   std::vector<double> ms;
@@ -101,7 +128,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
   cmd->add_option("--iters", o->iters, "timed runs")->check(CLI::Range(1, 1000000));
   cmd->add_flag("--json", o->json, "print one JSON object");
-  cmd->add_flag("--profile", o->profile, "per-layer times (kernel, ms, GMAC/s)");
+  cmd->add_flag("--profile", o->profile, "per-layer kernel, ISA, ms, GOP/s and % of the ISA's measured peak");
   cmd->callback([o] { run_bench(*o); });
 }
 

@@ -3,6 +3,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -49,22 +51,45 @@ int default_threads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+namespace {
+
+// A QDQ model: its activations pass through QuantizeLinear (weight-only DequantizeLinear does not count).
+bool has_quantized_activations(const Graph& g) {
+  return std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "QuantizeLinear"; });
+}
+
+}  // namespace
+
+std::string default_int8_model_path() { return assets_dir() + "/models/yolo11n-pose_sp-int8.onnx"; }
+
 LoadedModel load_model(const EngineOptions& o, bool profile) {
   LoadedModel m;
   m.path = resolve_model_path(o.model);
   m.isa = resolve_isa(o.isa);
-  if (o.engine == "int8") {
-    throw Error("--engine int8: the integer engine is not available yet; run with --engine fp32 (QDQ models run with float kernels)");
-  }
-  m.engine = "fp32";
+  // --engine int8 with the bundled float model means the bundled int8 model made from it by
+  // `sparsepose optimize` (calibrated on unlabelled COCO images; see assets/README.md).
+  if (o.engine == "int8" && o.model.empty()) m.path = default_int8_model_path();
   Graph g = models::load_pose_graph(m.path);
+  bool quantized = has_quantized_activations(g);
+  if (o.engine == "int8" && !quantized) {
+    throw Error("--engine int8: " + m.path + " is a float model; make an int8 model with `sparsepose optimize --model " + m.path +
+                " --quantize int8 --calib DIR -o OUT.onnx` and run it with --model OUT.onnx");
+  }
+  m.engine = quantized && o.engine != "fp32" ? "int8" : "fp32";
   models::PoseModelOptions po;
   po.threads = o.threads > 0 ? o.threads : default_threads();
   po.isa = m.isa;
   po.imgsz = o.imgsz;
   po.profile = profile;
   po.use_exported_output = o.decode == "exported";
+  po.integer = m.engine == "int8";
   m.model = std::make_unique<models::PoseModel>(g, po);
+  const auto& report = m.model->session().integer_report();
+  if (!report.float_fallbacks.empty()) {
+    std::string first = report.float_fallbacks.front();
+    std::fprintf(stderr, "sparsepose: warning: %zu quantized node(s) have no integer kernel and run in float (exactly emulated), e.g. %s\n",
+                 report.float_fallbacks.size(), first.c_str());
+  }
   return m;
 }
 

@@ -26,6 +26,7 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz);
 // The repository's assets/ directory, found next to the executable (build tree or install).
 std::string assets_dir();
 std::string default_model_path();
+std::string default_int8_model_path();  // the bundled int8 model (--engine int8 without --model)
 std::string resolve_model_path(const std::string& model);
 
 struct LoadedModel {

@@ -30,6 +30,8 @@ PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
   so.input_hw = {input_h_, input_w_};
   so.nhwc_input = true;
   so.profile = options.profile;
+  so.integer = options.integer;
+  so.u8_input = options.integer;
   if (head_) {
     so.outputs = head_->output_names();
     so.nhwc_outputs = true;  // the decoder reads NHWC slices directly: no transposes at the end

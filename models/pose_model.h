@@ -23,6 +23,7 @@ struct PoseModelOptions {
   int imgsz = 0;                   // square input side; 0: the size the model was exported with (640 if dynamic)
   bool use_exported_output = false;  // decode the graph's [1, 56, N] output instead of the head branches
   bool profile = false;
+  bool integer = false;            // QDQ models: quantized layers on integer kernels, u8 input (else exact float emulation)
 };
 
 class PoseModel {
@@ -31,8 +32,11 @@ class PoseModel {
 
   int input_width() const { return input_w_; }
   int input_height() const { return input_h_; }
-  // NHWC [H][W][3] RGB floats in 0..1, to be filled before infer().
+  // NHWC [H][W][3] RGB floats in 0..1, to be filled before infer() — or, when the model's first layer
+  // runs in integer (input_is_u8()), the quantized bytes session().input_u8(0) instead
+  // (pipeline::letterbox_into handles both).
   float* input_nhwc() { return session_->input_data(0); }
+  bool input_is_u8() const { return session_->input_dtype(0) == DType::kUInt8; }
 
   // Runs the engine only: this is the pure model time that `bench` and the HUD report.
   void infer() { session_->run(); }

@@ -2,7 +2,9 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
@@ -45,35 +47,29 @@ const cv::Mat& Preprocessor::resized(const cv::Mat& bgr, const models::Letterbox
   return resized_;
 }
 
-models::LetterboxGeometry Preprocessor::run(const cv::Mat& bgr, int target_w, int target_h,
-                                            std::span<float> dst, TensorLayout layout) {
-  check_image(bgr);
-  check_target(target_w, target_h);
-  const std::size_t plane = static_cast<std::size_t>(target_w) * static_cast<std::size_t>(target_h);
-  if (dst.size() < 3 * plane)
-    throw Error("preprocess: destination holds " + std::to_string(dst.size()) + " floats, need " +
-                std::to_string(3 * plane) + " for 3x" + std::to_string(target_h) + "x" +
-                std::to_string(target_w));
+namespace {
 
-  const models::LetterboxGeometry g = models::compute_letterbox(bgr.cols, bgr.rows, target_w, target_h);
-  const cv::Mat& src = resized(bgr, g);
-  const auto& lut = unit_lut();
-  const float pad = lut[kPadValue];
+// The letterbox loop, writing lut[byte] for every channel byte: floats (v / 255) or, for a quantized
+// model input, the u8 value the model's first QuantizeLinear would give (no float image at all).
+template <typename T>
+void write_letterboxed(const cv::Mat& src, const models::LetterboxGeometry& g, int target_w, int target_h,
+                       T* out, const std::array<T, 256>& lut, TensorLayout layout) {
+  const std::size_t plane = static_cast<std::size_t>(target_w) * static_cast<std::size_t>(target_h);
+  const T pad = lut[kPadValue];
   const int x0 = g.pad_left;
   const int x1 = g.pad_left + g.resized_w;  // exclusive
   const int y0 = g.pad_top;
   const int y1 = g.pad_top + g.resized_h;
-  float* out = dst.data();
 
   if (layout == TensorLayout::NCHW) {
-    float* r_plane = out;
-    float* g_plane = out + plane;
-    float* b_plane = out + 2 * plane;
+    T* r_plane = out;
+    T* g_plane = out + plane;
+    T* b_plane = out + 2 * plane;
     for (int y = 0; y < target_h; ++y) {
       const std::size_t row = static_cast<std::size_t>(y) * target_w;
-      float* rr = r_plane + row;
-      float* gg = g_plane + row;
-      float* bb = b_plane + row;
+      T* rr = r_plane + row;
+      T* gg = g_plane + row;
+      T* bb = b_plane + row;
       if (y < y0 || y >= y1) {
         std::fill(rr, rr + target_w, pad);
         std::fill(gg, gg + target_w, pad);
@@ -94,24 +90,62 @@ models::LetterboxGeometry Preprocessor::run(const cv::Mat& bgr, int target_w, in
       std::fill(bb + x1, bb + target_w, pad);
     }
   } else {
-    const std::size_t row_floats = static_cast<std::size_t>(target_w) * 3;
+    const std::size_t row_elems = static_cast<std::size_t>(target_w) * 3;
     for (int y = 0; y < target_h; ++y) {
-      float* o = out + static_cast<std::size_t>(y) * row_floats;
+      T* o = out + static_cast<std::size_t>(y) * row_elems;
       if (y < y0 || y >= y1) {
-        std::fill(o, o + row_floats, pad);
+        std::fill(o, o + row_elems, pad);
         continue;
       }
       std::fill(o, o + static_cast<std::size_t>(x0) * 3, pad);
       const std::uint8_t* p = src.ptr<std::uint8_t>(y - y0);
-      float* q = o + static_cast<std::size_t>(x0) * 3;
+      T* q = o + static_cast<std::size_t>(x0) * 3;
       for (int x = x0; x < x1; ++x, p += 3, q += 3) {
         q[0] = lut[p[2]];
         q[1] = lut[p[1]];
         q[2] = lut[p[0]];
       }
-      std::fill(o + static_cast<std::size_t>(x1) * 3, o + row_floats, pad);
+      std::fill(o + static_cast<std::size_t>(x1) * 3, o + row_elems, pad);
     }
   }
+}
+
+void check_capacity(std::size_t have, int target_w, int target_h, const char* unit) {
+  const std::size_t need = 3 * static_cast<std::size_t>(target_w) * static_cast<std::size_t>(target_h);
+  if (have < need)
+    throw Error("preprocess: destination holds " + std::to_string(have) + " " + unit + ", need " + std::to_string(need) +
+                " for 3x" + std::to_string(target_h) + "x" + std::to_string(target_w));
+}
+
+}  // namespace
+
+models::LetterboxGeometry Preprocessor::run(const cv::Mat& bgr, int target_w, int target_h,
+                                            std::span<float> dst, TensorLayout layout) {
+  check_image(bgr);
+  check_target(target_w, target_h);
+  check_capacity(dst.size(), target_w, target_h, "floats");
+  const models::LetterboxGeometry g = models::compute_letterbox(bgr.cols, bgr.rows, target_w, target_h);
+  write_letterboxed(resized(bgr, g), g, target_w, target_h, dst.data(), unit_lut(), layout);
+  return g;
+}
+
+models::LetterboxGeometry Preprocessor::run_quantized(const cv::Mat& bgr, int target_w, int target_h,
+                                                      std::span<std::uint8_t> dst, float scale, int zero_point) {
+  check_image(bgr);
+  check_target(target_w, target_h);
+  check_capacity(dst.size(), target_w, target_h, "bytes");
+  if (!(scale > 0) || zero_point < 0 || zero_point > 255) throw Error("preprocess: invalid input quantization grid");
+  if (scale != table_scale_ || zero_point != table_zero_point_) {
+    // QuantizeLinear of the float pixel v / 255: clamp(rne((v / 255) / scale) + zero_point, 0, 255).
+    for (int i = 0; i < 256; ++i) {
+      float q = std::nearbyint(unit_lut()[i] / scale) + static_cast<float>(zero_point);
+      quantized_lut_[i] = static_cast<std::uint8_t>(std::clamp(q, 0.0f, 255.0f));
+    }
+    table_scale_ = scale;
+    table_zero_point_ = zero_point;
+  }
+  const models::LetterboxGeometry g = models::compute_letterbox(bgr.cols, bgr.rows, target_w, target_h);
+  write_letterboxed(resized(bgr, g), g, target_w, target_h, dst.data(), quantized_lut_, TensorLayout::NHWC);
   return g;
 }
 
@@ -135,8 +169,13 @@ models::LetterboxGeometry preprocess(const cv::Mat& bgr, int target_w, int targe
 }
 
 models::LetterboxGeometry letterbox_into(Preprocessor& pre, const cv::Mat& bgr, models::PoseModel& model) {
-  const size_t floats = static_cast<size_t>(model.input_width()) * model.input_height() * 3;
-  return pre.run(bgr, model.input_width(), model.input_height(), std::span<float>(model.input_nhwc(), floats),
+  const size_t elems = static_cast<size_t>(model.input_width()) * model.input_height() * 3;
+  Session& s = model.session();
+  if (s.input_dtype(0) == DType::kUInt8) {
+    return pre.run_quantized(bgr, model.input_width(), model.input_height(), std::span<std::uint8_t>(s.input_u8(0), elems),
+                             s.input_scale(0), s.input_zero_point(0));
+  }
+  return pre.run(bgr, model.input_width(), model.input_height(), std::span<float>(model.input_nhwc(), elems),
                  TensorLayout::NHWC);
 }
 

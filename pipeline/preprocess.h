@@ -4,6 +4,8 @@
 
 #include <opencv2/core.hpp>
 
+#include <array>
+#include <cstdint>
 #include <span>
 
 #include "models/letterbox.h"
@@ -26,6 +28,11 @@ class Preprocessor {
   models::LetterboxGeometry run(const cv::Mat& bgr, int target_w, int target_h, std::span<float> dst,
                                 TensorLayout layout = TensorLayout::NCHW);
 
+  // Same, NHWC, into the u8 input of a quantized model: each byte is what QuantizeLinear(scale,
+  // zero_point) gives for the float pixel v / 255 (for the usual grid 1/255, 0: the pixel itself).
+  models::LetterboxGeometry run_quantized(const cv::Mat& bgr, int target_w, int target_h, std::span<std::uint8_t> dst,
+                                          float scale, int zero_point);
+
   // The letterboxed 8-bit BGR image (target size, pad 114), for inspection and tests. Allocates.
   cv::Mat letterbox_image(const cv::Mat& bgr, int target_w, int target_h,
                           models::LetterboxGeometry* geometry = nullptr);
@@ -33,10 +40,14 @@ class Preprocessor {
  private:
   const cv::Mat& resized(const cv::Mat& bgr, const models::LetterboxGeometry& g);
   cv::Mat resized_;
+  std::array<std::uint8_t, 256> quantized_lut_{};
+  float table_scale_ = 0;
+  int table_zero_point_ = -1;
 };
 
-// Letterboxes `bgr` straight into the model's NHWC input buffer, at the model's input size: what every
-// command that feeds a PoseModel does before infer().
+// Letterboxes `bgr` straight into the model's NHWC input buffer (float, or u8 for an integer model
+// whose first layer is quantized), at the model's input size: what every command that feeds a
+// PoseModel does before infer().
 models::LetterboxGeometry letterbox_into(Preprocessor& pre, const cv::Mat& bgr, models::PoseModel& model);
 
 // One-shot convenience (allocates the scratch).
