@@ -108,6 +108,19 @@ class Conv2dS8Simd final : public Conv2dS8 {
         task_(kind == SimdKind::kAvx2 ? conv_s8_avx2_task : conv_s8_avx512vnni_task),
         tile_(kind == SimdKind::kAvx2 ? kAvx2TilePixels : kVnniTilePixels) {
     S8Plan& p = plan_;
+    const int k_im2col = d.kernel_h * d.kernel_w * d.in_c;
+    const bool im2col = d.in_c <= kIm2colMaxInC && ceil_div(k_im2col, 4) * 4 <= kIm2colMaxK;
+    if (im2col) {
+      task_ = kind == SimdKind::kAvx2 ? conv_s8_avx2_im2col_task : conv_s8_avx512vnni_im2col_task;
+      tile_ = kIm2colTilePixels;
+      p.im2col_k = k_im2col;
+      p.im2col_k4 = static_cast<int>(ceil_div(k_im2col, 4));
+    }
+    p.zx = d.input_zero_point;
+    // The packing below sees pk_kh x pk_kw taps of pk_c input channels: the real kernel, or for im2col
+    // a 1x1 kernel over the K (padded to 4) im2col positions, (kh, kw, c) order.
+    const int pk_kh = im2col ? 1 : d.kernel_h, pk_kw = im2col ? 1 : d.kernel_w;
+    const int pk_c = im2col ? p.im2col_k4 * 4 : d.in_c;
     p.in_h = d.in_h, p.in_w = d.in_w, p.in_c = d.in_c, p.out_h = d.out_h(), p.out_w = d.out_w(), p.out_c = d.out_c;
     p.kernel_h = d.kernel_h, p.kernel_w = d.kernel_w, p.stride_h = d.stride_h, p.stride_w = d.stride_w;
     p.dilation_h = d.dilation_h, p.dilation_w = d.dilation_w, p.pad_top = d.pad_top, p.pad_left = d.pad_left;
@@ -119,9 +132,11 @@ class Conv2dS8Simd final : public Conv2dS8 {
     p.inv_out_scale = inverse_output_scale(d);
     p.num_blocks = static_cast<int>(ceil_div(d.out_c, kBlockChannels));
     const int taps = d.kernel_h * d.kernel_w;
+    const int pk_taps = pk_kh * pk_kw;
+    const int pk_k4 = static_cast<int>(ceil_div(pk_c, 4)), pk_k2 = static_cast<int>(ceil_div(pk_c, 2));
     // VNNI: k4 * 4 bytes per channel and tap; AVX2: k2 * 2 int16 per channel and tap.
-    p.block_stride = kind == SimdKind::kAvx2 ? static_cast<int64_t>(taps) * p.k2 * kBlockChannels * 4
-                                             : static_cast<int64_t>(taps) * p.k4 * kBlockChannels * 4;
+    p.block_stride = kind == SimdKind::kAvx2 ? static_cast<int64_t>(pk_taps) * pk_k2 * kBlockChannels * 4
+                                             : static_cast<int64_t>(pk_taps) * pk_k4 * kBlockChannels * 4;
     const int64_t padded_oc = static_cast<int64_t>(p.num_blocks) * kBlockChannels;
 
     weights_ = aligned_zeros<int8_t>(p.block_stride * p.num_blocks);
@@ -136,27 +151,32 @@ class Conv2dS8Simd final : public Conv2dS8 {
       const int count = d.out_c - oc0 < kBlockChannels ? d.out_c - oc0 : kBlockChannels;
       int8_t* dst = weights_.get() + b * p.block_stride;
       auto weight = [&](int o, int c, int kh, int kw) -> int8_t {
+        if (im2col) {  // c is the im2col position (kh, kw, c); kh = kw = 0
+          if (c >= k_im2col) return 0;
+          const int ci = c % d.in_c, t = c / d.in_c;
+          kh = t / d.kernel_w, kw = t % d.kernel_w, c = ci;
+        }
         return c < d.in_c ? w[((static_cast<int64_t>(o) * d.in_c + c) * d.kernel_h + kh) * d.kernel_w + kw] : 0;
       };
       if (kind == SimdKind::kAvx512Vnni) {
         const int nr = static_cast<int>(ceil_div(count, 16) * 16);
-        for (int kh = 0; kh < d.kernel_h; ++kh)
-          for (int kw = 0; kw < d.kernel_w; ++kw)
-            for (int g = 0; g < p.k4; ++g) {
-              int8_t* grp = dst + ((static_cast<int64_t>(kh) * d.kernel_w + kw) * p.k4 + g) * nr * 4;
+        for (int kh = 0; kh < pk_kh; ++kh)
+          for (int kw = 0; kw < pk_kw; ++kw)
+            for (int g = 0; g < pk_k4; ++g) {
+              int8_t* grp = dst + ((static_cast<int64_t>(kh) * pk_kw + kw) * pk_k4 + g) * nr * 4;
               for (int j = 0; j < count; ++j)
                 for (int i = 0; i < 4; ++i) grp[j * 4 + i] = weight(oc0 + j, g * 4 + i, kh, kw);
             }
       } else {
-        const int64_t sub_stride = static_cast<int64_t>(taps) * p.k2 * 64;  // bytes
+        const int64_t sub_stride = static_cast<int64_t>(pk_taps) * pk_k2 * 64;  // bytes
         for (int sb = 0; sb * 16 < count; ++sb) {
           const int sc = count - sb * 16 < 16 ? count - sb * 16 : 16;
           const int nr = static_cast<int>(ceil_div(sc, 8) * 8);
           int16_t* sub = reinterpret_cast<int16_t*>(dst + sb * sub_stride);
-          for (int kh = 0; kh < d.kernel_h; ++kh)
-            for (int kw = 0; kw < d.kernel_w; ++kw)
-              for (int g = 0; g < p.k2; ++g) {
-                int16_t* grp = sub + ((static_cast<int64_t>(kh) * d.kernel_w + kw) * p.k2 + g) * nr * 2;
+          for (int kh = 0; kh < pk_kh; ++kh)
+            for (int kw = 0; kw < pk_kw; ++kw)
+              for (int g = 0; g < pk_k2; ++g) {
+                int16_t* grp = sub + ((static_cast<int64_t>(kh) * pk_kw + kw) * pk_k2 + g) * nr * 2;
                 for (int j = 0; j < sc; ++j)
                   for (int i = 0; i < 2; ++i) grp[j * 2 + i] = weight(oc0 + sb * 16 + j, g * 2 + i, kh, kw);
               }
@@ -178,7 +198,7 @@ class Conv2dS8Simd final : public Conv2dS8 {
     p.requant = requant_.get();
     p.dequant = dequant_.get();
     p.zx_pixel = zx_pixel_.get();
-    name_ = kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") +
+    name_ = kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + (im2col ? "-im2col" : "") +
             (kind == SimdKind::kAvx2 ? "-avx2" : "-avx512vnni");
   }
 

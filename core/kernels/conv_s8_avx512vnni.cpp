@@ -35,10 +35,10 @@ SP_INLINE int32_t load_u32(const uint8_t* p) {
   return v;
 }
 
+// n (1..3) bytes, zero-extended. A byte-masked load: a variable-length memcpy would be a libc call per
+// tap and pixel (it was: the in_c % 4 != 0 layers ran at a fraction of the speed).
 SP_INLINE int32_t load_partial(const uint8_t* p, int n) {
-  int32_t v = 0;
-  __builtin_memcpy(&v, p, static_cast<unsigned>(n));
-  return v;
+  return _mm_cvtsi128_si32(_mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << n) - 1u), p));
 }
 
 // acc += u8 x s8 dot products of 4-byte groups. Inline asm rather than _mm512_dpbusd_epi32: GCC 12
@@ -49,9 +49,39 @@ SP_INLINE void dpbusd(__m512i& acc, __m512i x_u8, __m512i w_s8) {
 
 #include "core/kernels/conv_s8_silu_avx512.inc"
 
-template <int NV>
-__attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&acc)[kMr][NV], int m, void* out,
+// silu_ps() on G vectors in lockstep, operation for operation (so bit-identical): G independent
+// dependency chains side by side, so the divider and the FMA pipes overlap them (one chain per pixel in
+// program order left the epilogue latency-bound: the scheduler cannot look far enough ahead).
+template <int G>
+SP_INLINE void silu_lockstep(__m512 (&x)[G]) {
+  constexpr int kRoundNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  __m512 n[G], t[G], p[G];
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) {
+    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x[g], _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
+    n[g] = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(-1.44269504088896341f)), kRoundNearest);
+    t[g] = _mm512_fmadd_ps(n[g], _mm512_set1_ps(0x1.62E430p-1f), xc);
+  }
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], _mm512_set1_ps(0x1.0F9F9Cp-7f), _mm512_set1_ps(0x1.573A1Ap-5f));
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.555A80p-3f));
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.FFFDC6p-2f));
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.FFFFF6p-1f));
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(1.0f));
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) p[g] = _mm512_add_ps(_mm512_scalef_ps(p[g], n[g]), _mm512_set1_ps(1.0f));
+  #pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) x[g] = _mm512_div_ps(x[g], p[g]);
+}
+
+template <int MR, int NV>
+__attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&acc)[MR][NV], int m, void* out,
                                           int64_t ops, int64_t pixel0, int oc0, int count) {
+  constexpr int G = 4;  // vectors per lockstep group
   __mmask16 masks[NV];
   for (int v = 0; v < NV; ++v) {
     const int left = count - v * 16;
@@ -61,25 +91,38 @@ __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&ac
   const __m512 hi = _mm512_set1_ps(static_cast<float>(255 - plan.zy));
   const __m512 inv_sy = _mm512_set1_ps(plan.inv_out_scale);
   const __m512i zy = _mm512_set1_epi32(plan.zy);
-  for (int j = 0; j < m; ++j) {
-    const int64_t base = (pixel0 + j) * ops + oc0;
-    for (int v = 0; v < NV; ++v) {
-      const __m512 f0 = _mm512_cvt_roundepi32_ps(acc[j][v], kRne);
+  // The (pixel, vector) items in groups of G; a short last group repeats its last item (not stored twice).
+  const int items = m * NV;
+  const float* scale = plan.out_f32 || plan.silu ? plan.dequant : plan.requant;
+  for (int i0 = 0; i0 < items; i0 += G) {
+    __m512 f[G];
+    int jj[G], vv[G];
+    #pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const int i = i0 + g < items ? i0 + g : items - 1;
+      jj[g] = i / NV, vv[g] = i - jj[g] * NV;
+      f[g] = _mm512_mul_ps(_mm512_cvt_roundepi32_ps(acc[jj[g]][vv[g]], kRne), _mm512_load_ps(scale + oc0 + vv[g] * 16));
+    }
+    if (plan.silu) silu_lockstep<G>(f);
+    #pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      if (i0 + g >= items) break;
+      const int64_t base = (pixel0 + jj[g]) * ops + oc0 + vv[g] * 16;
+      const __mmask16 mask = masks[vv[g]];
       if (plan.out_f32) {
-        __m512 f = _mm512_mul_ps(f0, _mm512_load_ps(plan.dequant + oc0 + v * 16));
-        if (plan.silu) f = silu_ps(f);
-        _mm512_mask_storeu_ps(static_cast<float*>(out) + base + v * 16, masks[v], f);
+        _mm512_mask_storeu_ps(static_cast<float*>(out) + base, mask, f[g]);
       } else {
-        __m512 f;
-        if (plan.silu) {
-          f = silu_ps(_mm512_mul_ps(f0, _mm512_load_ps(plan.dequant + oc0 + v * 16)));
-          f = _mm512_mul_ps(f, inv_sy);
-        } else {
-          f = _mm512_mul_ps(f0, _mm512_load_ps(plan.requant + oc0 + v * 16));
-        }
-        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-        const __m512i q = _mm512_add_epi32(_mm512_cvt_roundps_epi32(f, kRne), zy);
-        _mm_mask_storeu_epi8(static_cast<uint8_t*>(out) + base + v * 16, masks[v], _mm512_cvtepi32_epi8(q));
+        __m512 q = plan.silu ? _mm512_mul_ps(f[g], inv_sy) : f[g];
+        q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+        const __m512i qi = _mm512_add_epi32(_mm512_cvt_roundps_epi32(q, kRne), zy);
+        // vpmovdb to a register, then the store: the fused memory form of vpmovdb is slow on Zen 4.
+        __m128i b8 = _mm512_cvtepi32_epi8(qi);
+        __asm__("" : "+v"(b8));
+        uint8_t* dst = static_cast<uint8_t*>(out) + base;
+        if (mask == 0xFFFF)
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b8);
+        else
+          _mm_mask_storeu_epi8(dst, mask, b8);
       }
     }
   }
@@ -160,11 +203,162 @@ void run_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, in
     for (int j = 0; j < kMr; ++j)
       #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) res[j][v] = acc[j][v];
-    store_tile<NV>(plan, res, m, out, ops, p0, oc0, count);
+    store_tile<kMr, NV>(plan, res, m, out, ops, p0, oc0, count);
+  }
+}
+
+// ---- im2col path (small in_c) ------------------------------------------------------------------------
+// Each output pixel's receptive field (K = kernel_h * kernel_w * in_c <= 64 bytes, (kh, kw, c) order) is
+// gathered into one zmm with byte-masked merge loads: the register starts as zx everywhere (padded taps
+// and the don't-care bytes past K), and each in-bounds segment of input bytes is loaded straight into
+// its im2col position — the load address is shifted back by that position so that byte lanes line up,
+// and masked-off lanes are never accessed (no fault, no over-read). A segment is a whole kernel row
+// (kernel_w * in_c contiguous bytes) when pixels are packed (pixel stride == in_c) and dilation_w == 1,
+// else one tap (in_c bytes). The rows of a micro-tile go to a small stack buffer, then the dot products
+// run over K/4 groups exactly like a 1x1 convolution (weights packed to match at create time).
+
+SP_INLINE uint64_t low_bits(int n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+
+template <int MR, int NV, int KH>  // KH: kernel_h, or 0 for any
+void run_im2col(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, int64_t ops, int block,
+                int64_t p_begin, int64_t p_end) {
+  const int oc0 = block * kBlockChannels;
+  const int count = plan.out_c - oc0 < kBlockChannels ? plan.out_c - oc0 : kBlockChannels;
+  const int8_t* wblock = plan.weights + block * plan.block_stride;
+  const int k4 = plan.im2col_k4;
+  const int in_c = plan.in_c, kh_n = KH > 0 ? KH : plan.kernel_h, kw_n = plan.kernel_w;
+  const int row_len = kw_n * in_c;  // im2col bytes per kernel row
+  const bool contiguous = ips == in_c && plan.dilation_w == 1;
+  const int nseg = contiguous ? 1 : kw_n;
+  const uint64_t seg_bits = low_bits(contiguous ? row_len : in_c);
+  const uint64_t full_row = low_bits(row_len);
+  const int64_t seg_step = static_cast<int64_t>(plan.dilation_w) * ips;  // input bytes between taps
+  const int iw_span = (kw_n - 1) * plan.dilation_w;
+  const __m512i zxv = _mm512_set1_epi8(static_cast<char>(plan.zx));
+  // Contiguous rows: kernel row r starts r * dilation_h input rows down and lands at im2col byte r * row_len.
+  const int64_t row_adv = static_cast<int64_t>(plan.dilation_h) * plan.in_w * ips - row_len;
+  __m512i bias[NV];
+  #pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) bias[v] = _mm512_load_si512(plan.bias + oc0 + v * 16);
+
+  int oh = static_cast<int>(p_begin / plan.out_w);
+  int ow = static_cast<int>(p_begin - static_cast<int64_t>(oh) * plan.out_w);
+  alignas(64) uint8_t im[MR][64];
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += MR) {
+    const int m = p_end - p0 < MR ? static_cast<int>(p_end - p0) : MR;
+    for (int j = 0; j < m; ++j) {
+      const int ih0 = oh * plan.stride_h - plan.pad_top;
+      const int iw0 = ow * plan.stride_w - plan.pad_left;
+      if (++ow == plan.out_w) ow = 0, ++oh;
+      uint64_t cols = full_row;  // im2col bits of one kernel row whose taps are inside horizontally
+      if (iw0 < 0 || iw0 + iw_span >= plan.in_w) {
+        cols = 0;
+        for (int kw = 0; kw < kw_n; ++kw) {
+          const int iw = iw0 + kw * plan.dilation_w;
+          if (iw >= 0 && iw < plan.in_w) cols |= low_bits(in_c) << (kw * in_c);
+        }
+      }
+      // Independent zero-masked loads (no merge chain), OR'ed, then zx wherever no load landed.
+      if (contiguous) {  // one load per kernel row
+        const uintptr_t src0 = reinterpret_cast<uintptr_t>(in) +
+                               static_cast<uintptr_t>((static_cast<int64_t>(ih0) * plan.in_w + iw0) * ips);
+        uint64_t all = 0;
+        __m512i xs[KH > 0 ? KH : 1];
+        __m512i v = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int r = 0; r < kh_n; ++r) {
+          const int ih = ih0 + r * plan.dilation_h;
+          const uint64_t mask = static_cast<unsigned>(ih) < static_cast<unsigned>(plan.in_h) ? cols << (r * row_len) : 0;
+          all |= mask;
+          const __m512i xr = _mm512_maskz_loadu_epi8(mask, reinterpret_cast<const void*>(src0 + static_cast<uintptr_t>(r * row_adv)));
+          if constexpr (KH > 0) xs[r] = xr;
+          else v = _mm512_or_si512(v, xr);
+        }
+        if constexpr (KH == 3) v = _mm512_ternarylogic_epi64(xs[0], xs[1], xs[2], 0xFE);
+        else if constexpr (KH > 0) {
+          v = xs[0];
+          #pragma GCC unroll 8
+          for (int r = 1; r < KH; ++r) v = _mm512_or_si512(v, xs[r]);
+        }
+        _mm512_store_si512(im[j], _mm512_mask_blend_epi8(all, zxv, v));
+        continue;
+      }
+      const uintptr_t base = reinterpret_cast<uintptr_t>(in) + static_cast<uintptr_t>(static_cast<int64_t>(iw0) * ips);
+      __m512i x[KH > 0 ? KH : 1];
+      uint64_t all = 0;
+      __m512i v = _mm512_setzero_si512();
+      #pragma GCC unroll 8
+      for (int r = 0; r < kh_n; ++r) {
+        const int ih = ih0 + r * plan.dilation_h;
+        const uintptr_t row = base + static_cast<uintptr_t>(static_cast<int64_t>(ih) * plan.in_w * ips);
+        const bool row_in = static_cast<unsigned>(ih) < static_cast<unsigned>(plan.in_h);
+        const int pos0 = r * row_len;
+        __m512i xr = _mm512_setzero_si512();
+        for (int s = 0; s < nseg; ++s) {
+          const int pos = pos0 + s * in_c;
+          const uint64_t mask = row_in ? ((seg_bits << (s * in_c)) & cols) << pos0 : 0;
+          all |= mask;
+          const uintptr_t src = row + static_cast<uintptr_t>(s * seg_step - pos);
+          xr = _mm512_or_si512(xr, _mm512_maskz_loadu_epi8(mask, reinterpret_cast<const void*>(src)));
+        }
+        if constexpr (KH > 0) x[r] = xr;
+        else v = _mm512_or_si512(v, xr);
+      }
+      if constexpr (KH > 0) {
+        #pragma GCC unroll 8
+        for (int r = 1; r < KH; ++r) x[0] = _mm512_or_si512(x[0], x[r]);
+        v = x[0];
+      }
+      v = _mm512_mask_blend_epi8(all, zxv, v);
+      _mm512_store_si512(im[j], v);
+    }
+    for (int j = m; j < MR; ++j) _mm512_store_si512(im[j], zxv);
+
+    __m512i acc[MR][NV];
+    #pragma GCC unroll 16
+    for (int j = 0; j < MR; ++j)
+      #pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[j][v] = bias[v];
+    const int8_t* w = wblock;
+    for (int g = 0; g < k4; ++g) {
+      __m512i wv[NV];
+      #pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) wv[v] = _mm512_load_si512(w + v * 64);
+      #pragma GCC unroll 16
+      for (int j = 0; j < MR; ++j) {
+        const __m512i x = _mm512_set1_epi32(load_u32(im[j] + g * 4));
+        #pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) dpbusd(acc[j][v], x, wv[v]);
+      }
+      w += NV * 64;
+    }
+    __m512i res[MR][NV];
+    #pragma GCC unroll 16
+    for (int j = 0; j < MR; ++j)
+      #pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) res[j][v] = acc[j][v];
+    store_tile<MR, NV>(plan, res, m, out, ops, p0, oc0, count);
   }
 }
 
 }  // namespace
+
+void conv_s8_avx512vnni_im2col_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                                    int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end) {
+  const int oc0 = block * kBlockChannels;
+  const int count = plan.out_c - oc0 < kBlockChannels ? plan.out_c - oc0 : kBlockChannels;
+  const bool k3 = plan.kernel_h == 3;
+  switch ((count + 15) / 16) {
+#define SP_IM2COL(MR, NV)                                                                                   \
+  (k3 ? run_im2col<MR, NV, 3>(plan, in, in_pixel_stride, out, out_pixel_stride, block, p_begin, p_end)      \
+      : run_im2col<MR, NV, 0>(plan, in, in_pixel_stride, out, out_pixel_stride, block, p_begin, p_end))
+    case 1: SP_IM2COL(12, 1); break;
+    case 2: SP_IM2COL(8, 2); break;
+    case 3: SP_IM2COL(6, 3); break;
+    default: SP_IM2COL(6, 4); break;
+#undef SP_IM2COL
+  }
+}
 
 void conv_s8_avx512vnni_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
                              int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end) {

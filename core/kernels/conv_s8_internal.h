@@ -41,7 +41,19 @@ struct S8Plan {
   const float* requant = nullptr;   // m[o] = sx * sw[o] / sy
   const float* dequant = nullptr;   // d[o] = sx * sw[o]
   const uint8_t* zx_pixel = nullptr;  // k4 * 4 bytes of zx: stands in for padded taps
+  // im2col path (small in_c, see kIm2colMaxInC): when im2col_k > 0, each output pixel's whole receptive
+  // field is gathered into one K-contiguous row of K = kernel_h * kernel_w * in_c bytes in (kh, kw, c)
+  // order (padded taps read zx, bytes past K are don't-care: their weights are 0), and the weights are
+  // packed as those of a 1x1 convolution over im2col_k4 * 4 input channels in that order (same layouts
+  // as above with taps = 1, k4 = im2col_k4, k2 = 2 * im2col_k4).
+  int im2col_k = 0;
+  int im2col_k4 = 0;
+  uint8_t zx = 0;
 };
+
+// The im2col path runs for in_c <= kIm2colMaxInC and K rounded up to 4 <= kIm2colMaxK (one zmm per row).
+constexpr int kIm2colMaxInC = 7;
+constexpr int kIm2colMaxK = 64;
 
 // Computes output pixels [p_begin, p_end) (row-major) of output-channel block `block`.
 // p_begin must be a multiple of kVnniTilePixels.
@@ -54,6 +66,13 @@ constexpr int kVnniTilePixels = 6;
 void conv_s8_avx2_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
                        int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
 constexpr int kAvx2TilePixels = 6;
+
+// The im2col kernels (S8Plan::im2col_k > 0); same contract, any p_begin.
+void conv_s8_avx512vnni_im2col_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                                    int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+void conv_s8_avx2_im2col_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                              int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+constexpr int kIm2colTilePixels = 12;  // work split granularity of the im2col path
 
 // Depthwise convolution (groups == in_c == out_c): channels in vector lanes, one int32 lane per channel.
 // Weights are widened to int32 (sign-extended) so that vpmaddwd against the zero-extended u8 input

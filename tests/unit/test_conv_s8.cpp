@@ -261,6 +261,67 @@ TEST_P(ConvS8Isa, SiluSweepBitExact) {
   }
 }
 
+// Small input channel counts (the im2col path: in_c 1..7, e.g. the packed-RGB first layer): random shapes
+// with kernels 1..5, strides 1..2, dilations 1..2, pads 0..2, packed pixels (stride == in_c) mostly, both
+// outputs, SiLU or not; bit-exact against the scalar reference with and without a 2-thread pool.
+TEST_P(ConvS8Isa, SmallInCBitExactAgainstScalar) {
+  const Isa isa = GetParam();
+  ThreadPool pool(2);
+  std::mt19937 rng(31337);
+  auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<uint32_t>(hi - lo + 1)); };
+  std::vector<std::pair<Case, int>> todo;  // case, dilation
+  for (int in_c = 1; in_c <= 7; ++in_c) {
+    for (int k = 1; k <= 5; ++k) {
+      for (int rep = 0; rep < 3; ++rep) {
+        Case c{};
+        c.in_h = pick(1, 13), c.in_w = pick(1, 29), c.in_c = in_c;
+        c.out_c = rep == 0 ? 16 : pick(1, 70);
+        c.k = k, c.stride = pick(1, 2), c.pad = pick(0, 2);
+        c.in_extra = rep == 2 ? pick(1, 5) : 0;
+        c.out_extra = rng() % 2 ? pick(1, 9) : 0;
+        c.output = rng() % 3 == 0 ? QuantOutput::kF32 : QuantOutput::kU8;
+        c.act = rng() % 2 ? Activation::kSilu : Activation::kNone;
+        const int dil = rep == 1 ? pick(1, 2) : 1;
+        if (c.in_h + 2 * c.pad - dil * (k - 1) - 1 < 0 || c.in_w + 2 * c.pad - dil * (k - 1) - 1 < 0) continue;
+        todo.push_back({c, dil});
+      }
+    }
+  }
+  // The YOLO11n-pose first layer in small (3x3 s2 pad 1, 3 -> 16, packed RGB), wide enough for interior tiles,
+  // and a few more typical ones.
+  todo.push_back({{34, 46, 3, 16, 3, 2, 1, 0, 0, QuantOutput::kU8, Activation::kSilu}, 1});
+  todo.push_back({{33, 45, 3, 16, 3, 2, 1, 0, 0, QuantOutput::kF32, Activation::kSilu}, 1});
+  todo.push_back({{20, 37, 4, 40, 3, 1, 1, 0, 3, QuantOutput::kU8, Activation::kNone}, 1});
+  todo.push_back({{17, 30, 7, 33, 3, 1, 1, 0, 0, QuantOutput::kU8, Activation::kSilu}, 1});
+  todo.push_back({{16, 31, 1, 8, 5, 2, 2, 0, 0, QuantOutput::kU8, Activation::kSilu}, 1});
+  todo.push_back({{18, 26, 2, 64, 5, 1, 2, 0, 0, QuantOutput::kU8, Activation::kSilu}, 1});
+  uint32_t seed = 20000;
+  int im2col_runs = 0;
+  for (const auto& [c, dil] : todo) {
+    Problem p = make_problem(c, seed++);
+    p.desc.dilation_h = p.desc.dilation_w = dil;
+    auto ref = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), Isa::kScalar);
+    auto conv = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), isa);
+    const std::string name(conv->name());
+    im2col_runs += name.find("im2col") != std::string::npos;
+    const auto want = run_checked(*ref, p, nullptr);
+    for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      const auto got = run_checked(*conv, p, tp);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << name << " differs at byte " << static_cast<int64_t>(i) - kGuard << " (case "
+                                   << c.in_h << "x" << c.in_w << " in_c=" << c.in_c << " out_c=" << c.out_c
+                                   << " k=" << c.k << " s=" << c.stride << " pad=" << c.pad << " dil=" << dil
+                                   << " in_extra=" << c.in_extra << (tp ? ", 2 threads" : "") << ")";
+    }
+  }
+  if (isa != Isa::kScalar) {
+    EXPECT_GT(im2col_runs, static_cast<int>(todo.size()) / 2) << "im2col path not taken";
+  }
+  std::printf("[          ] %s: %d of %d small-in_c cases on the im2col path\n", std::string(isa_name(isa)).c_str(),
+              im2col_runs, static_cast<int>(todo.size()));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, ConvS8Isa,
                          ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni,
                                            Isa::kAmx),
