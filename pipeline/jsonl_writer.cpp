@@ -100,6 +100,7 @@ void JsonlWriter::close() {
 
 std::string summary_json(const RunSummary& s) {
   ojson j;
+  if (!s.engine.empty()) j["engine"] = s.engine;
   j["frames_in"] = s.frames_in;
   j["frames_processed"] = s.frames_processed;
   j["frames_dropped"] = s.frames_dropped;

@@ -232,6 +232,7 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
   result.source_error = source_failed.load();
   result.ended = !render_end.empty() ? render_end : !capture_end.empty() ? capture_end : stop.load() ? "interrupted" : "end of stream";
   result.summary.frames_in = result.frames_in;
+  result.summary.engine = o.engine_label;
   if (auto e = first_error.get()) std::rethrow_exception(e);
   return result;
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -62,6 +63,7 @@ struct RunSummary {
   double fps_in = 0;      // (frames_in - 1) / (last record_input() - first record_input())
   double duration_s = 0;  // first event to last event
   std::array<StageSummary, kNumStages> stages{};
+  std::string engine;     // "fp32" or "int8" (what ran the model), set by the pipeline; empty: not known
   const StageSummary& operator[](Stage s) const { return stages[static_cast<int>(s)]; }
 };
 
