@@ -26,8 +26,9 @@ class SessionCompiler {
     passes::fold_batchnorm(g_);
     passes::fuse_fake_quant(g_);
     passes::fuse_activations(g_);
-    passes::fuse_residual_add(g_);
+    // Lowered first: a float residual add fused into a conv would keep that conv off the integer kernels.
     if (opt_.integer) s_.integer_report_ = passes::lower_to_integer(g_, {opt_.u8_input && opt_.nhwc_input});
+    passes::fuse_residual_add(g_);
     g_.remove_dead_nodes();
     make_values();
     assign_layouts();

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
+#include "core/error.h"
 #include "models/coco_eval.h"
 
 namespace sp::models {
@@ -33,33 +35,21 @@ double pose_oks(const PoseDetection& ref, const PoseDetection& cand, float min_r
   return n ? sum / n : 0.0;
 }
 
-FrameAgreement frame_agreement(std::span<const PoseDetection> ref, std::span<const PoseDetection> cand) {
+FrameAgreement anchor_agreement(std::span<const PoseDetection> ref, std::span<const PoseDetection> cand,
+                                float min_ref_score) {
+  if (ref.size() != cand.size()) {
+    throw Error("pose agreement: " + std::to_string(ref.size()) + " reference anchors but " + std::to_string(cand.size()) + " candidate anchors");
+  }
   FrameAgreement r;
-  r.reference = static_cast<int>(ref.size());
-  r.candidate = static_cast<int>(cand.size());
-  if (ref.empty() && cand.empty()) return r;
-  struct Pair {
-    double oks;
-    size_t i, j;
-  };
-  std::vector<Pair> pairs;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    for (size_t j = 0; j < cand.size(); ++j) {
-      double o = pose_oks(ref[i], cand[j]);
-      if (o > 0) pairs.push_back({o, i, j});
-    }
+  for (size_t a = 0; a < ref.size(); ++a) {
+    if (!(ref[a].score >= min_ref_score)) continue;
+    const double w = ref[a].score;
+    const double score_gap = std::min(1.0, std::fabs(static_cast<double>(ref[a].score) - cand[a].score));
+    const double oks = std::isfinite(cand[a].score) ? pose_oks(ref[a], cand[a]) : 0.0;
+    r.weighted_sum += w * oks * (1.0 - score_gap);
+    r.weight += w;
+    ++r.anchors;
   }
-  std::stable_sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.oks > b.oks; });
-  std::vector<bool> ref_used(ref.size(), false), cand_used(cand.size(), false);
-  double score = 0;
-  for (const Pair& p : pairs) {
-    if (ref_used[p.i] || cand_used[p.j]) continue;
-    ref_used[p.i] = cand_used[p.j] = true;
-    ++r.matched;
-    score += p.oks * (1.0 - std::min(1.0, std::fabs(static_cast<double>(ref[p.i].score) - cand[p.j].score)));
-  }
-  const int unmatched_cand = r.candidate - r.matched;
-  r.agreement = score / static_cast<double>(r.reference + unmatched_cand);
   return r;
 }
 

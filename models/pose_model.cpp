@@ -47,29 +47,33 @@ PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
   }
 }
 
+void PoseModel::decode_head(float conf_threshold, std::vector<PoseDetection>& out) {
+  HeadScale scales[3];
+  DecodeOptions opt;
+  opt.conf_threshold = conf_threshold;
+  opt.reg_max = head_->reg_max;
+  opt.num_classes = head_->scales[0].score_channels;
+  for (size_t i = 0; i < 3; ++i) {
+    HeadScale& hs = scales[i];
+    hs.stride = head_->scales[i].stride;
+    const Shape& s = session_->output_shape(3 * i);
+    hs.h = static_cast<int>(s[2]);
+    hs.w = static_cast<int>(s[3]);
+    BranchView* views[3] = {&hs.box, &hs.score, &hs.kpt};
+    for (size_t b = 0; b < 3; ++b) {
+      size_t o = 3 * i + b;
+      const float* data = session_->output_data(o);
+      *views[b] = session_->output_nhwc(o) ? BranchView::nhwc(data, static_cast<int>(session_->output_pixel_stride(o)))
+                                          : BranchView::nchw(data, hs.h, hs.w);
+    }
+  }
+  decode_pose_head(std::span<const HeadScale>(scales, 3), opt, out);
+}
+
 void PoseModel::decode(float conf_threshold, const NmsOptions& nms, const LetterboxGeometry& geometry,
                        std::vector<PoseDetection>& out, bool clip) {
   if (head_) {
-    HeadScale scales[3];
-    DecodeOptions opt;
-    opt.conf_threshold = conf_threshold;
-    opt.reg_max = head_->reg_max;
-    opt.num_classes = head_->scales[0].score_channels;
-    for (size_t i = 0; i < 3; ++i) {
-      HeadScale& hs = scales[i];
-      hs.stride = head_->scales[i].stride;
-      const Shape& s = session_->output_shape(3 * i);
-      hs.h = static_cast<int>(s[2]);
-      hs.w = static_cast<int>(s[3]);
-      BranchView* views[3] = {&hs.box, &hs.score, &hs.kpt};
-      for (size_t b = 0; b < 3; ++b) {
-        size_t o = 3 * i + b;
-        const float* data = session_->output_data(o);
-        *views[b] = session_->output_nhwc(o) ? BranchView::nhwc(data, static_cast<int>(session_->output_pixel_stride(o)))
-                                            : BranchView::nchw(data, hs.h, hs.w);
-      }
-    }
-    decode_pose_head(std::span<const HeadScale>(scales, 3), opt, out);
+    decode_head(conf_threshold, out);
   } else {
     const Shape& s = session_->output_shape(0);
     decode_exported_output(session_->output_data(0), static_cast<int>(s[1]), static_cast<int>(s[2]), conf_threshold, out);
@@ -77,6 +81,11 @@ void PoseModel::decode(float conf_threshold, const NmsOptions& nms, const Letter
   nms_.set_options(nms);
   nms_.run(out);
   to_original(geometry, std::span<PoseDetection>(out), clip);
+}
+
+void PoseModel::decode_all_anchors(std::vector<PoseDetection>& out) {
+  if (!head_) throw Error("per-anchor decoding needs the head decode path");
+  decode_head(-1.0f, out);  // every score passes
 }
 
 }  // namespace sp::models

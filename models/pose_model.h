@@ -47,6 +47,11 @@ class PoseModel {
   void decode(float conf_threshold, const NmsOptions& nms, const LetterboxGeometry& geometry,
               std::vector<PoseDetection>& out, bool clip = true);
 
+  // Every anchor of the last infer(), in anchor order (no threshold, no NMS), in letterboxed input
+  // pixels: two models' outputs compared anchor by anchor (optimize's sensitivity measure). Head
+  // decode only (throws sp::Error on the exported-output path).
+  void decode_all_anchors(std::vector<PoseDetection>& out);
+
   // "head" (branches decoded in float) or "exported-output".
   const char* decode_path() const { return head_ ? "head" : "exported-output"; }
   const std::optional<PoseHead>& head() const { return head_; }
@@ -54,6 +59,8 @@ class PoseModel {
   const Session& session() const { return *session_; }
 
  private:
+  void decode_head(float conf_threshold, std::vector<PoseDetection>& out);
+
   std::optional<PoseHead> head_;
   std::unique_ptr<Session> session_;
   int input_w_ = 0, input_h_ = 0;

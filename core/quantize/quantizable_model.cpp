@@ -228,25 +228,6 @@ QdqPlan QuantizableModel::plan(const std::vector<std::string>& int8_convs) const
     if (n.op_type() != "Conv" || !wanted.count(n.name())) continue;
     plan.int8_convs.push_back(n.name());
     join(n.input(0));
-    if (is_head_conv(n.name())) continue;
-    // Block output: the SiLU's Mul when the conv output feeds exactly Sigmoid(y) and Mul(y, Sigmoid(y)).
-    const std::string& y = n.output(0);
-    std::string block = y;
-    const auto& readers = idx.consumers[y];
-    if (readers.size() == 2 && !idx.graph_outputs.count(y)) {
-      int sig = -1, mul = -1;
-      for (int r : readers) {
-        if (g.node(r).op_type() == "Sigmoid") sig = r;
-        if (g.node(r).op_type() == "Mul") mul = r;
-      }
-      if (sig >= 0 && mul >= 0) {
-        const std::string& s = g.node(sig).output(0);
-        const auto& m = g.node(mul);
-        bool pattern = m.input_size() == 2 && ((m.input(0) == y && m.input(1) == s) || (m.input(0) == s && m.input(1) == y));
-        if (pattern && idx.consumers[s].size() == 1 && !idx.graph_outputs.count(s)) block = m.output(0);
-      }
-    }
-    join(block);
   }
   // Closure to a fixed point (a handful of sweeps: groups chain through Split -> Add -> Concat).
   std::vector<std::string> tensors;

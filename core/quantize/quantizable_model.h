@@ -8,8 +8,9 @@
 //  - activations: uint8 per tensor; a QuantizeLinear -> DequantizeLinear pair (same scale and zp)
 //    right after the producer of every tensor of the set T, the DQ output replacing the tensor for
 //    all its consumers. T is the closure of: the image input (scale 1/255, zp 0); the data input of
-//    every int8 Conv; every int8 Conv's block output (its output, or the Mul of a following
-//    Sigmoid/Mul SiLU) except the pose head's final convs, whose outputs stay float; and, through
+//    every int8 Conv (a conv's output is quantized only when some int8 conv reads it, directly or
+//    through data movement: every extra QDQ adds noise, and keeping a conv float must take its
+//    input's quantization away too); and, through
 //    value-preserving data movement (Split and Concat along axis 1, MaxPool, nearest Resize,
 //    Reshape, Flatten, Identity), every activation input and output of such a node once one of them
 //    is in T — these share one (scale, zp) per union-find group whose range is the union of its

@@ -119,6 +119,48 @@ for isa in isas:
             assert abs(p["score"] - q["score"]) < 1e-3, isa
 PY
 
+# --- the integer engine: the bundled int8 model (made by `sparsepose optimize`) on every ISA
+for isa in $isas; do
+  expect_ok "predict --engine int8 --isa $isa" -- "$bin" predict --engine int8 --isa "$isa" --threads 2 --json "$tmp/int8_$isa.json" "$root/assets/images/bus.jpg" "$root/assets/images/zidane.jpg"
+done
+python3 - "$tmp" $isas <<'PY' && ok "int8: every ISA agrees with scalar, and int8 finds the people fp32 finds" || bad "int8 detections"
+import json, sys
+t, isas = sys.argv[1], sys.argv[2:]
+ref = json.load(open(f"{t}/int8_scalar.json"))
+assert ref["engine"] == "int8", ref["engine"]
+fp32 = json.load(open(f"{t}/isa_scalar.json"))["images"]
+def iou(a, b):
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / u
+for isa in isas:
+    got = json.load(open(f"{t}/int8_{isa}.json"))["images"]
+    for a, b in zip(ref["images"], got):
+        assert len(a["persons"]) == len(b["persons"]), (isa, a["image"])
+        for p in a["persons"]:
+            # Integer convs are bit-exact across ISAs; the float layers (kept float by the
+            # sensitivity pass, attention) differ in their last bits per ISA, and requantization
+            # turns that into a one-step difference now and then, which moves a marginal person a
+            # little (measured: a 0.5-score person cut by the image border, IoU 0.81 between avx2 and scalar).
+            q = max(b["persons"], key=lambda q: iou(p["box"], q["box"]))
+            assert iou(p["box"], q["box"]) > 0.7, (isa, p["box"], q["box"])
+            assert abs(p["score"] - q["score"]) < 0.05, isa
+# Same float kernels (AVX-512) with and without VNNI: the integer kernels differ, the result may not.
+if "avx512" in isas and "avx512vnni" in isas:
+    a = [im["persons"] for im in json.load(open(f"{t}/int8_avx512.json"))["images"]]
+    b = [im["persons"] for im in json.load(open(f"{t}/int8_avx512vnni.json"))["images"]]
+    assert a == b, "avx512 and avx512vnni integer paths disagree"
+for a, b in zip(fp32, ref["images"]):
+    confident = [p for p in a["persons"] if p["score"] > 0.5]
+    for p in confident:
+        assert max((iou(p["box"], q["box"]) for q in b["persons"]), default=0) > 0.8, (a["image"], p["box"])
+PY
+expect_ok "bench --engine int8 --profile" -- "$bin" bench --engine int8 --profile --warmup 1 --iters 2 --threads 2
+grep -q "QConv" "$tmp/out" && grep -q "% of peak" "$tmp/out" && grep -q "int8 dot" "$tmp/out" && ok "int8 profile: integer convs with GOP/s and % of peak" || { bad "int8 profile"; head -20 "$tmp/out"; }
+expect_error "--engine int8 on a float model" "is a float model.*sparsepose optimize" -- "$bin" bench --engine int8 --model "$root/assets/models/yolo11n-pose.onnx" --iters 1
+expect_ok "run --engine int8" -- "$bin" run --quiet --engine int8 --max-frames 20 --summary "$tmp/run_int8.json"
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['engine']=='int8' and s['frames_processed']==20, s" "$tmp/run_int8.json" && ok "run --engine int8: summary says int8" || bad "run --engine int8 summary"
+
 # --- the video pipeline
 # File mode is lossless: frames in = processed = JSON lines = frames in the finalized, playable video.
 expect_ok "run on the bundled clip" -- "$bin" run --quiet --save "$tmp/run.mp4" --json "$tmp/run.jsonl" --summary "$tmp/run.json"

@@ -103,7 +103,8 @@ s = json.load(open(sys.argv[1]))
 sens = s["sensitivity"]
 assert sens["enabled"] and sens["frames"] == 4
 assert len(sens["per_conv"]) == 96 and all(0 <= d["damage"] <= 1 for d in sens["per_conv"])
-assert sens["damage_after"] <= sens["max_drop"] or len(s["float_convs"]) == 96
+assert sens["predicted_ap_loss_after"] <= sens["max_drop"] or len(s["float_convs"]) == 96
+assert abs(sens["predicted_ap_loss_after"] - sens["damage_after"] * sens["ap_loss_per_damage"]) < 1e-9
 moved = [c for st in sens["steps"] for c in st["moved_to_float"]]
 assert moved == s["float_convs"] and s["convs_int8"] == 96 - len(moved)
 PY
