@@ -1,5 +1,6 @@
 // Conv (NHWC) with fused bias, activation and residual add, on the float conv kernels.
 #include "core/kernels/conv_f32.h"
+#include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
 
 namespace sp {
@@ -50,25 +51,8 @@ OpPtr create_conv(const OpBuildContext& ctx) {
     bias = ctx.in(2).data;
   }
   const Node& n = ctx.node;
-  auto pads = n.attr_ints("pads", {0, 0, 0, 0});
-  auto strides = n.attr_ints("strides", {1, 1});
-  auto dil = n.attr_ints("dilations", {1, 1});
   kernels::Conv2dDesc d;
-  d.in_h = static_cast<int>(x.height());
-  d.in_w = static_cast<int>(x.width());
-  d.in_c = static_cast<int>(x.channels());
-  d.out_c = static_cast<int>(y.channels());
-  d.kernel_h = static_cast<int>(w.shape[2]);
-  d.kernel_w = static_cast<int>(w.shape[3]);
-  d.stride_h = static_cast<int>(strides[0]);
-  d.stride_w = static_cast<int>(strides[1]);
-  d.dilation_h = static_cast<int>(dil[0]);
-  d.dilation_w = static_cast<int>(dil[1]);
-  d.pad_top = static_cast<int>(pads[0]);
-  d.pad_left = static_cast<int>(pads[1]);
-  d.pad_bottom = static_cast<int>(pads[2]);
-  d.pad_right = static_cast<int>(pads[3]);
-  d.groups = static_cast<int>(n.attr_int("group", 1));
+  fill_conv_geometry(d, n, x, w, y);
   d.activation = parse_activation(n.attr_string("activation", ""), ctx);
   if (d.out_h() != y.height() || d.out_w() != y.width()) throw ctx.error("internal: output size mismatch");
   auto op = make_op<ConvOp>(ctx);

@@ -1,5 +1,6 @@
 // MaxPool and nearest Resize on NHWC activations.
 #include "core/kernels/vector_ops_f32.h"
+#include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
 
 namespace sp {
@@ -20,26 +21,9 @@ OpPtr create_maxpool(const OpBuildContext& ctx) {
   const RtValue& x = ctx.in(0);
   if (!x.nhwc) throw ctx.error("max pooling runs on 4-D activations of batch 1 only");
   const Node& n = ctx.node;
-  auto k = n.attr_ints("kernel_shape");
-  auto s = n.attr_ints("strides", {1, 1});
-  auto p = n.attr_ints("pads", {0, 0, 0, 0});
-  auto d = n.attr_ints("dilations", {1, 1});
   auto op = make_op<MaxPoolOp>(ctx);
   kernels::Pool2dDesc& desc = op->desc_;
-  desc.in_h = static_cast<int>(x.height());
-  desc.in_w = static_cast<int>(x.width());
-  desc.channels = static_cast<int>(x.channels());
-  desc.kernel_h = static_cast<int>(k[0]);
-  desc.kernel_w = static_cast<int>(k[1]);
-  desc.stride_h = static_cast<int>(s[0]);
-  desc.stride_w = static_cast<int>(s[1]);
-  desc.pad_top = static_cast<int>(p[0]);
-  desc.pad_left = static_cast<int>(p[1]);
-  desc.pad_bottom = static_cast<int>(p[2]);
-  desc.pad_right = static_cast<int>(p[3]);
-  desc.dilation_h = static_cast<int>(d[0]);
-  desc.dilation_w = static_cast<int>(d[1]);
-  desc.ceil_mode = n.attr_int("ceil_mode", 0) != 0;
+  fill_pool_geometry(desc, n, x);
   if (desc.out_h() != ctx.out(0).height() || desc.out_w() != ctx.out(0).width()) throw ctx.error("internal: pooled size mismatch");
   return op;
 }

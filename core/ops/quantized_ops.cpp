@@ -7,6 +7,7 @@
 
 #include "core/kernels/conv_s8.h"
 #include "core/kernels/quant_u8.h"
+#include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
 
 namespace sp {
@@ -49,25 +50,8 @@ OpPtr create_qconv(const OpBuildContext& ctx) {
   if (!w.constant || w.dtype != DType::kInt8) throw ctx.error("internal: weights must be an int8 constant");
   const int32_t* bias = nullptr;
   if (ctx.has_in(2)) bias = ctx.in(2).constant->data<int32_t>();
-  auto pads = n.attr_ints("pads", {0, 0, 0, 0});
-  auto strides = n.attr_ints("strides", {1, 1});
-  auto dil = n.attr_ints("dilations", {1, 1});
   kernels::Conv2dS8Desc d;
-  d.in_h = static_cast<int>(x.height());
-  d.in_w = static_cast<int>(x.width());
-  d.in_c = static_cast<int>(x.channels());
-  d.out_c = static_cast<int>(y.channels());
-  d.kernel_h = static_cast<int>(w.shape[2]);
-  d.kernel_w = static_cast<int>(w.shape[3]);
-  d.stride_h = static_cast<int>(strides[0]);
-  d.stride_w = static_cast<int>(strides[1]);
-  d.dilation_h = static_cast<int>(dil[0]);
-  d.dilation_w = static_cast<int>(dil[1]);
-  d.pad_top = static_cast<int>(pads[0]);
-  d.pad_left = static_cast<int>(pads[1]);
-  d.pad_bottom = static_cast<int>(pads[2]);
-  d.pad_right = static_cast<int>(pads[3]);
-  d.groups = static_cast<int>(n.attr_int("group", 1));
+  fill_conv_geometry(d, n, x, w, y);
   d.input_scale = n.attr_float("input_scale", 1.0f);
   d.input_zero_point = static_cast<uint8_t>(n.attr_int("input_zero_point", 0));
   d.weight_scales = n.attrs.at("weight_scales").floats;
@@ -256,24 +240,9 @@ OpPtr create_qmaxpool(const OpBuildContext& ctx) {
   const RtValue& x = ctx.in(0);
   check_u8_nhwc(ctx, x, "input");
   check_u8_nhwc(ctx, ctx.out(0), "output");
-  auto k = n.attr_ints("kernel_shape");
-  auto s = n.attr_ints("strides", {1, 1});
-  auto p = n.attr_ints("pads", {0, 0, 0, 0});
-  auto d = n.attr_ints("dilations", {1, 1});
-  if (d[0] != 1 || d[1] != 1) throw ctx.error("dilated max pooling has no u8 kernel");
   auto op = make_op<QMaxPoolOp>(ctx);
   kernels::Pool2dDesc& desc = op->desc_;
-  desc.in_h = static_cast<int>(x.height());
-  desc.in_w = static_cast<int>(x.width());
-  desc.channels = static_cast<int>(x.channels());
-  desc.kernel_h = static_cast<int>(k[0]);
-  desc.kernel_w = static_cast<int>(k[1]);
-  desc.stride_h = static_cast<int>(s[0]);
-  desc.stride_w = static_cast<int>(s[1]);
-  desc.pad_top = static_cast<int>(p[0]);
-  desc.pad_left = static_cast<int>(p[1]);
-  desc.pad_bottom = static_cast<int>(p[2]);
-  desc.pad_right = static_cast<int>(p[3]);
+  fill_pool_geometry(desc, n, x);
   if (desc.out_h() != ctx.out(0).height() || desc.out_w() != ctx.out(0).width()) throw ctx.error("internal: pooled size mismatch");
   return op;
 }
