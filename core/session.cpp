@@ -121,7 +121,6 @@ class SessionCompiler {
     return !r.constant && (r.dtype == DType::kFloat32 || r.dtype == DType::kUInt8) && r.shape.size() == 4 && r.shape[0] == 1;
   }
 
-
   bool any_nhwc_input(const Node& n) {
     for (int v : n.inputs) {
       if (activation4d(v) && values()[v].nhwc) return true;

@@ -16,7 +16,7 @@
 #define SP_PEAK_REG(v) "v"(v)
 #define SP_PEAK_SET1_EPI32 _mm512_set1_epi32
 #define SP_PEAK_ADD_EPI32 _mm512_add_epi32
-#define SP_PEAK_SUM_EPI32(v) _mm512_reduce_add_epi32(v)
+#define SP_PEAK_SUM_EPI32(v) _mm512_cvtsi512_si32(v)  // one lane: reduce_add is signed (overflow is UB)
 #define SP_PEAK_F32_LANES 16
 #define SP_PEAK_DOT_NAME int8_dot_avx512vnni
 #define SP_PEAK_DOT_VNNI 1

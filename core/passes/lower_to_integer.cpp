@@ -356,7 +356,7 @@ class IntegerLowerer {
   void lower_conv(const Node& c) {
     int x = c.inputs[0], y = c.outputs[0];
     auto qx = grid_of(x);
-    const Value& w = val(c.inputs[1]);
+    const Value w = val(c.inputs[1]);  // a copy: twin() and new_constant() below grow g_.values
     const QuantizedConstant* wq = w.dequantized_from.get();
     if (!qx || !wq) return emit_float(c);  // a float conv (not part of the quantized graph)
     if (!is_activation4d(x) || !is_activation4d(y)) return fallback(c, "not a 4-D activation of batch 1");
