@@ -96,6 +96,15 @@ TEST(OnnxImport, DanglingInputAndBadInitializerAreRejected) {
   c.node("Add", {"x", "w"}, {"y"});
   c.output("y");
   EXPECT_NE(error_of([&] { c.graph(); }).find("holds 3 values"), std::string::npos);
+
+  // Dims claiming 1.8 GB with no data: refused before anything is allocated (a fuzzer find, also kept
+  // as tests/fuzz/seeds/regress_huge_dims_no_data.onnx).
+  test::OnnxBuilder d;
+  d.input("x", {1, 4});
+  d.typed<int32_t>("big", onnx::TensorProto::INT32, {127, 2, 16383, 109}, {});
+  d.node("Add", {"x", "big"}, {"y"});
+  d.output("y");
+  EXPECT_NE(error_of([&] { d.graph(); }).find("holds 0 values but its shape [127,2,16383,109]"), std::string::npos);
 }
 
 }  // namespace
