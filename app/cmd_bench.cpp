@@ -2,7 +2,7 @@
 // exactly as the HUD's "model" stage, with warm-up, reported as mean/p50/p90/p99/std/min.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
+#include <vector>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -11,6 +11,7 @@
 #include "app/common.h"
 #include "app/latency_stats.h"
 #include "core/kernels/isa_peak.h"
+#include "core/kernels/quant_u8.h"
 
 namespace sp::app {
 namespace {
@@ -25,26 +26,26 @@ struct BenchOptions {
 
 // The benchmark input "lcg32-v1", identical to bench/ort_bench.js: byte b_i = top byte of a 32-bit LCG,
 // value b_i / 255, element i in CHW order. We store it NHWC (our engine's input layout), same values.
-// A u8 model input (integer first layer) gets those bytes quantized as letterboxing would.
+// A u8 model input (integer first layer) gets those values quantized as letterboxing would.
 void fill_bench_input(models::PoseModel& model) {
   const int h = model.input_height(), w = model.input_width();
-  Session& s = model.session();
-  const bool u8 = model.input_is_u8();
+  std::vector<float> nhwc(static_cast<size_t>(h) * w * 3);
   uint32_t state = 0x2545F491u;
   for (int c = 0; c < 3; ++c) {
     for (int y = 0; y < h; ++y) {
       for (int x = 0; x < w; ++x) {
         state = 1664525u * state + 1013904223u;
-        int64_t i = (static_cast<int64_t>(y) * w + x) * 3 + c;
-        float v = static_cast<float>(state >> 24) / 255.0f;
-        if (u8) {
-          float q = std::nearbyint(v / s.input_scale(0)) + static_cast<float>(s.input_zero_point(0));
-          s.input_u8(0)[i] = static_cast<uint8_t>(std::clamp(q, 0.0f, 255.0f));
-        } else {
-          model.input_nhwc()[i] = v;
-        }
+        nhwc[(static_cast<size_t>(y) * w + x) * 3 + c] = static_cast<float>(state >> 24) / 255.0f;
       }
     }
+  }
+  Session& s = model.session();
+  if (model.input_is_u8()) {
+    const int64_t pixels = static_cast<int64_t>(h) * w;
+    kernels::quantize_f32_u8(nhwc.data(), 3, pixels, 3, kernels::U8Grid{s.input_scale(0), s.input_zero_point(0)}, s.input_u8(0), 3,
+                             Isa::kScalar);
+  } else {
+    std::copy(nhwc.begin(), nhwc.end(), model.input_nhwc());
   }
 }
 

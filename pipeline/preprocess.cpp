@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <string>
 
 #include "core/error.h"
+#include "core/kernels/quant_u8.h"
 
 namespace sp::pipeline {
 namespace {
@@ -136,11 +136,9 @@ models::LetterboxGeometry Preprocessor::run_quantized(const cv::Mat& bgr, int ta
   check_capacity(dst.size(), target_w, target_h, "bytes");
   if (!(scale > 0) || zero_point < 0 || zero_point > 255) throw Error("preprocess: invalid input quantization grid");
   if (scale != table_scale_ || zero_point != table_zero_point_) {
-    // QuantizeLinear of the float pixel v / 255: clamp(rne((v / 255) / scale) + zero_point, 0, 255).
-    for (int i = 0; i < 256; ++i) {
-      float q = std::nearbyint(unit_lut()[i] / scale) + static_cast<float>(zero_point);
-      quantized_lut_[i] = static_cast<std::uint8_t>(std::clamp(q, 0.0f, 255.0f));
-    }
+    // QuantizeLinear of each float pixel value v / 255, by the engine's own definition of it.
+    kernels::quantize_f32_u8(unit_lut().data(), 256, 1, 256, kernels::U8Grid{scale, zero_point}, quantized_lut_.data(), 256,
+                             Isa::kScalar);
     table_scale_ = scale;
     table_zero_point_ = zero_point;
   }
