@@ -10,8 +10,8 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "app/latency_stats.h"
-#include "core/kernels/isa_peak.h"
-#include "core/kernels/quant_u8.h"
+#include "core/kernels/isa_peak/isa_peak.h"
+#include "core/kernels/quant_u8/quant_u8.h"
 
 namespace sp::app {
 namespace {

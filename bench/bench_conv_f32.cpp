@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
-#include "core/kernels/conv_f32.h"
+#include "core/kernels/conv_f32/conv_f32.h"
 #include "core/thread_pool.h"
 
 namespace {

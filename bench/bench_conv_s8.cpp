@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "core/cpu_features.h"
-#include "core/kernels/conv_f32.h"
-#include "core/kernels/conv_s8.h"
+#include "core/kernels/conv_f32/conv_f32.h"
+#include "core/kernels/conv_s8/conv_s8.h"
 
 namespace {
 

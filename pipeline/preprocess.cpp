@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "core/kernels/quant_u8.h"
+#include "core/kernels/quant_u8/quant_u8.h"
 
 namespace sp::pipeline {
 namespace {

@@ -1,5 +1,5 @@
 // Conv (NHWC) with fused bias, activation and residual add, on the float conv kernels.
-#include "core/kernels/conv_f32.h"
+#include "core/kernels/conv_f32/conv_f32.h"
 #include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
 

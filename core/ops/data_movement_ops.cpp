@@ -2,7 +2,7 @@
 // Slice, Transpose, and copies for reshapes that cannot alias.
 #include <cstring>
 
-#include "core/kernels/vector_ops_f32.h"
+#include "core/kernels/vector_f32/vector_ops_f32.h"
 #include "core/ops/op_factory.h"
 
 namespace sp {

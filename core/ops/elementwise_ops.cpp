@@ -1,7 +1,7 @@
 // Elementwise ops: binary (with ONNX broadcasting), activations, FakeQuant (QDQ emulation).
 #include <cmath>
 
-#include "core/kernels/vector_ops_f32.h"
+#include "core/kernels/vector_f32/vector_ops_f32.h"
 #include "core/ops/op_factory.h"
 
 namespace sp {

@@ -1,5 +1,5 @@
 // MaxPool and nearest Resize on NHWC activations.
-#include "core/kernels/vector_ops_f32.h"
+#include "core/kernels/vector_f32/vector_ops_f32.h"
 #include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/kernels/conv_s8.h"
-#include "core/kernels/quant_u8.h"
+#include "core/kernels/conv_s8/conv_s8.h"
+#include "core/kernels/quant_u8/quant_u8.h"
 #include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
 

@@ -15,7 +15,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/kernels/activation.h"
-#include "core/kernels/conv_f32.h"
+#include "core/kernels/conv_f32/conv_f32.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {

@@ -12,7 +12,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
-#include "core/kernels/conv_s8.h"
+#include "core/kernels/conv_s8/conv_s8.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {

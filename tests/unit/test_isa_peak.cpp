@@ -9,7 +9,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
-#include "core/kernels/isa_peak.h"
+#include "core/kernels/isa_peak/isa_peak.h"
 
 namespace sp::kernels {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
-#include "core/kernels/quant_u8.h"
+#include "core/kernels/quant_u8/quant_u8.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {

@@ -1,4 +1,4 @@
-// Tests of the non-convolution float kernels (core/kernels/vector_ops_f32.h).
+// Tests of the non-convolution float kernels (core/kernels/vector_f32/vector_ops_f32.h).
 //
 // - The scalar reference against naive computations written here (in double where it matters).
 // - Every SIMD variant the CPU supports against the scalar reference, on random shapes with tails,
@@ -6,7 +6,7 @@
 //   output must survive untouched.
 // - Extreme inputs (+-100, +-1e30, +-FLT_MAX, 0) for sigmoid, silu and softmax give finite, correct values.
 // - DISABLED_Speed prints timings against scalar (run with --gtest_also_run_disabled_tests).
-#include "core/kernels/vector_ops_f32.h"
+#include "core/kernels/vector_f32/vector_ops_f32.h"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

@@ -1,7 +1,7 @@
 // Integer convolution: descriptor checks, weight packing and dispatch (baseline code). The arithmetic
 // lives in conv_s8_scalar.cpp (reference), conv_s8_avx512vnni.cpp (vpdpbusd) and conv_s8_avx2.cpp
 // (vpmaddwd); depthwise convolution in conv_s8_dw.cpp (packing) and conv_s8_dw_{avx2,avx512}.cpp.
-#include "core/kernels/conv_s8.h"
+#include "core/kernels/conv_s8/conv_s8.h"
 
 #include <cmath>
 #include <cstdint>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/kernels/conv_s8_internal.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/kernels/conv_f32_internal.h"
+#include "core/kernels/conv_f32/conv_f32_internal.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels::conv_internal {

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/conv_s8_internal.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 
 // GCC 12's AVX-512 intrinsics self-initialise their _mm512_undefined_* placeholders, which
 // -Wuninitialized reports wherever they are inlined (GCC bug 105593, fixed in 12.3 / 13).
@@ -54,12 +54,12 @@ SP_INLINE void vstore_u8(uint8_t* p, VI q, int n) {
   else _mm_mask_storeu_epi8(p, first(n), _mm512_cvtepi32_epi8(q));
 }
 
-#include "core/kernels/conv_s8_silu_avx512.inc"
+#include "core/kernels/conv_s8/conv_s8_silu_avx512.inc"
 
 }  // namespace
 
 #define SP_DW_ROWS_ENTRY conv_s8_dw_avx512_rows
-#include "core/kernels/conv_s8_dw_simd.inc"
+#include "core/kernels/conv_s8/conv_s8_dw_simd.inc"
 #undef SP_DW_ROWS_ENTRY
 
 }  // namespace sp::kernels::conv_s8_internal

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "core/kernels/activation.h"
-#include "core/kernels/conv_f32.h"
+#include "core/kernels/conv_f32/conv_f32.h"
 
 namespace sp::kernels::conv_internal {
 

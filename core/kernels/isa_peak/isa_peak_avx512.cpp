@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/isa_peak_internal.h"
+#include "core/kernels/isa_peak/isa_peak_internal.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -23,4 +23,4 @@
 #define SP_PEAK_F32_LANES 16
 #define SP_PEAK_FMA_NAME f32_fma_avx512
 #define SP_PEAK_DOT_NAME int8_dot_avx512
-#include "core/kernels/isa_peak_loops.inc"
+#include "core/kernels/isa_peak/isa_peak_loops.inc"

@@ -1,6 +1,6 @@
 // Measured ISA peak (see isa_peak.h): calibration, timing, caching, and the scalar loops (baseline
 // code; the vector loops are in isa_peak_{avx2,avx512,avx512vnni}.cpp).
-#include "core/kernels/isa_peak.h"
+#include "core/kernels/isa_peak/isa_peak.h"
 
 #include <chrono>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "core/kernels/isa_peak_internal.h"
+#include "core/kernels/isa_peak/isa_peak_internal.h"
 
 namespace sp::kernels {
 namespace isa_peak_internal {

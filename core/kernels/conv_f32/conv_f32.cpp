@@ -14,7 +14,7 @@
 //    contiguous reduction); border and row-wrapping tiles check every tap per pixel and read zeros for
 //    padding. Bias, activation and the residual are applied in the store.
 //  - Threads: tasks are (block, chunk of whole micro-tiles), about 8 per thread, handed out dynamically.
-#include "core/kernels/conv_f32.h"
+#include "core/kernels/conv_f32/conv_f32.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/kernels/conv_f32_internal.h"
+#include "core/kernels/conv_f32/conv_f32_internal.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {

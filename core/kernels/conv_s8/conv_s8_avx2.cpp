@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/kernels/conv_s8_internal.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 
 #define SP_INLINE inline __attribute__((always_inline))
 
@@ -26,7 +26,7 @@ constexpr int kMr = kAvx2TilePixels;
 
 SP_INLINE int32_t pair(const uint8_t* p) { return static_cast<int32_t>(p[0]) | (static_cast<int32_t>(p[1]) << 16); }
 
-#include "core/kernels/conv_s8_silu_avx2.inc"
+#include "core/kernels/conv_s8/conv_s8_silu_avx2.inc"
 
 // silu_ps() on G vectors in lockstep, operation for operation (bit-identical): independent dependency
 // chains side by side instead of one long chain per pixel, which left the epilogue latency-bound.

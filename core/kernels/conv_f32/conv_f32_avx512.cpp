@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/conv_f32_internal.h"
+#include "core/kernels/conv_f32/conv_f32_internal.h"
 
 // GCC 12's AVX-512 intrinsics self-initialise their _mm512_undefined_ps() placeholder, which
 // -Wuninitialized reports wherever they are inlined (GCC bug 105593, fixed in 12.3 / 13).

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/kernels/conv_s8_internal.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -47,7 +47,7 @@ SP_INLINE void dpbusd(__m512i& acc, __m512i x_u8, __m512i w_s8) {
   __asm__("vpdpbusd %[w], %[x], %[acc]" : [acc] "+v"(acc) : [x] "v"(x_u8), [w] "v"(w_s8));
 }
 
-#include "core/kernels/conv_s8_silu_avx512.inc"
+#include "core/kernels/conv_s8/conv_s8_silu_avx512.inc"
 
 // silu_ps() on G vectors in lockstep, operation for operation (so bit-identical): G independent
 // dependency chains side by side, so the divider and the FMA pipes overlap them (one chain per pixel in

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/conv_f32_internal.h"
+#include "core/kernels/conv_f32/conv_f32_internal.h"
 
 #define SP_INLINE inline __attribute__((always_inline))
 

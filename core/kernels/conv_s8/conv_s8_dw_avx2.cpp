@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/conv_s8_internal.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 
 namespace sp::kernels::conv_s8_internal {
 namespace {
@@ -57,12 +57,12 @@ SP_INLINE void vstore_u8(uint8_t* p, VI q, int n) {
   }
 }
 
-#include "core/kernels/conv_s8_silu_avx2.inc"
+#include "core/kernels/conv_s8/conv_s8_silu_avx2.inc"
 
 }  // namespace
 
 #define SP_DW_ROWS_ENTRY conv_s8_dw_avx2_rows
-#include "core/kernels/conv_s8_dw_simd.inc"
+#include "core/kernels/conv_s8/conv_s8_dw_simd.inc"
 #undef SP_DW_ROWS_ENTRY
 
 }  // namespace sp::kernels::conv_s8_internal

@@ -1,13 +1,13 @@
 // Dispatch for the u8 activation kernels (baseline code): validates arguments, folds back-to-back pixels
 // into one long row, splits the work over the thread pool, and calls the scalar / AVX2 / AVX-512
 // variant for float_isa(isa).
-#include "core/kernels/quant_u8.h"
+#include "core/kernels/quant_u8/quant_u8.h"
 
 #include <cmath>
 #include <string>
 
 #include "core/error.h"
-#include "core/kernels/quant_u8_internal.h"
+#include "core/kernels/quant_u8/quant_u8_internal.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/kernels/conv_s8_internal.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels::conv_s8_internal {

@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/vector_ops_f32_internal.h"
+#include "core/kernels/vector_f32/vector_ops_f32_internal.h"
 
 // GCC 12's AVX-512 intrinsics self-initialise their _mm512_undefined_ps() placeholder, which
 // -Wuninitialized reports wherever they are inlined (GCC bug 105593, fixed in 12.3 / 13).
@@ -90,6 +90,6 @@ inline void vtranspose(V* r) {
 
 }  // namespace
 
-#include "core/kernels/vector_ops_f32_simd.inc"
+#include "core/kernels/vector_f32/vector_ops_f32_simd.inc"
 
 }  // namespace sp::kernels::avx512

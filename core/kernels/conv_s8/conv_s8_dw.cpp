@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "core/kernels/conv_s8_internal.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels::conv_s8_internal {

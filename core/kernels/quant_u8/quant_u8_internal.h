@@ -1,4 +1,4 @@
-// Per-ISA entry points behind core/kernels/quant_u8.h. Only quant_u8.cpp (the dispatcher) and the
+// Per-ISA entry points behind core/kernels/quant_u8/quant_u8.h. Only quant_u8.cpp (the dispatcher) and the
 // tests should include this. The dispatcher has validated the arguments and split the work, so the
 // variants may assume pixels >= 1, channels >= 1, a valid grid, and for pooling a well-formed
 // Pool2dDesc with rows [oh_begin, oh_end) inside the output.
@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/quant_u8.h"
+#include "core/kernels/quant_u8/quant_u8.h"
 
 #define SP_QUANT_U8_DECLARE_ENTRY_POINTS()                                                                    \
   void quantize_f32_u8(const float* x, int64_t xs, uint8_t* y, int64_t ys, int64_t pixels, int64_t channels,  \

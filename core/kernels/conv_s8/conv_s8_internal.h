@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "core/kernels/conv_s8.h"
+#include "core/kernels/conv_s8/conv_s8.h"
 
 namespace sp::kernels::conv_s8_internal {
 

@@ -17,7 +17,7 @@
 #include <cstdint>
 
 #include "core/cpu_features.h"
-#include "core/kernels/vector_ops_f32.h"  // Pool2dDesc
+#include "core/kernels/vector_f32/vector_ops_f32.h"  // Pool2dDesc
 
 namespace sp {
 class ThreadPool;

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/quant_u8_internal.h"
+#include "core/kernels/quant_u8/quant_u8_internal.h"
 
 namespace sp::kernels::quant_u8_internal::avx2 {
 namespace {
@@ -83,6 +83,6 @@ SP_INLINE VB vselect_bit(VB a, VB b, VB idx) { return _mm256_blendv_epi8(a, b, _
 
 }  // namespace
 
-#include "core/kernels/quant_u8_simd.inc"
+#include "core/kernels/quant_u8/quant_u8_simd.inc"
 
 }  // namespace sp::kernels::quant_u8_internal::avx2

@@ -1,11 +1,11 @@
 // Dispatch for the non-convolution float kernels: validates arguments, normalises the views, and calls
 // the scalar / AVX2 / AVX-512 variant for float_isa(isa).
-#include "core/kernels/vector_ops_f32.h"
+#include "core/kernels/vector_f32/vector_ops_f32.h"
 
 #include <string>
 
 #include "core/error.h"
-#include "core/kernels/vector_ops_f32_internal.h"
+#include "core/kernels/vector_f32/vector_ops_f32_internal.h"
 
 namespace sp::kernels {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/quant_u8_internal.h"
+#include "core/kernels/quant_u8/quant_u8_internal.h"
 
 // GCC 12's AVX-512 intrinsics self-initialise their _mm512_undefined_* placeholders, which
 // -Wuninitialized reports wherever they are inlined (GCC bug 105593, fixed in 12.3 / 13).
@@ -73,6 +73,6 @@ SP_INLINE VB vselect_bit(VB a, VB b, VB idx) {
 
 }  // namespace
 
-#include "core/kernels/quant_u8_simd.inc"
+#include "core/kernels/quant_u8/quant_u8_simd.inc"
 
 }  // namespace sp::kernels::quant_u8_internal::avx512

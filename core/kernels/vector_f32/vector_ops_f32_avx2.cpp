@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/vector_ops_f32_internal.h"
+#include "core/kernels/vector_f32/vector_ops_f32_internal.h"
 
 namespace sp::kernels::avx2 {
 namespace {
@@ -80,6 +80,6 @@ inline void vtranspose(V* r) {
 
 }  // namespace
 
-#include "core/kernels/vector_ops_f32_simd.inc"
+#include "core/kernels/vector_f32/vector_ops_f32_simd.inc"
 
 }  // namespace sp::kernels::avx2

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/kernels/quant_u8_internal.h"
+#include "core/kernels/quant_u8/quant_u8_internal.h"
 
 namespace sp::kernels::quant_u8_internal::scalar {
 namespace {

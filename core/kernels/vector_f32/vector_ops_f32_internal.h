@@ -1,4 +1,4 @@
-// Per-ISA entry points behind core/kernels/vector_ops_f32.h. Only vector_ops_f32.cpp (the dispatcher)
+// Per-ISA entry points behind core/kernels/vector_f32/vector_ops_f32.h. Only vector_ops_f32.cpp (the dispatcher)
 // and the tests should include this. The dispatcher has already validated the arguments, returned
 // early on empty views, and collapsed contiguous 2-D views into one row, so the variants may assume
 // rows >= 1, cols >= 1 and a well-formed Pool2dDesc with out_h() >= 1 and out_w() >= 1.
@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-#include "core/kernels/vector_ops_f32.h"
+#include "core/kernels/vector_f32/vector_ops_f32.h"
 
 #define SP_VECTOR_OPS_F32_DECLARE_ENTRY_POINTS()                                                             \
   void binary_f32(BinaryOp op, const float* a, int64_t lda, const float* b, int64_t ldb, float* y,         \

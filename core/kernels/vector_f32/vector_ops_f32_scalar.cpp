@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/kernels/vector_ops_f32_internal.h"
+#include "core/kernels/vector_f32/vector_ops_f32_internal.h"
 
 namespace sp::kernels::scalar {
 namespace {
