@@ -11,7 +11,8 @@ and compares it with the replay (same IDs, keypoints within the JSON's rounding)
 1. Jitter: mean keypoint acceleration, the second difference over time of a keypoint's position,
    |(p2 - p1)/dt2 - (p1 - p0)/dt1| / ((dt1 + dt2)/2), divided by the person's raw box height (so the unit
    is person heights / s^2), over every keypoint with confidence >= 0.5 in three consecutive frames of one
-   track. Raw against smoothed, and the reduction.
+   track. Raw against smoothed, and the reduction; also over people standing still alone (box centre
+   slower than 0.1 heights / s), where the whole acceleration is jitter, not motion.
 2. Lag: the time shift tau that best aligns the smoothed trajectories to the raw ones, i.e. minimizes the
    mean squared distance between smoothed(t + tau) and raw(t) (smoothed interpolated linearly between
    frames, distances in person heights; see lag()), searched from -100 to +200 ms in 1 ms steps. Positive:
@@ -26,13 +27,14 @@ Usage: bench/tracking_measure.py [--bin build/app/sparsepose] [--replay build/be
 """
 import argparse, glob, json, math, os, subprocess, sys, tempfile
 
-# People counted by watching each clip (docs/TRACKING.md says how).
+# People counted by watching each clip (docs/TRACKING.md says how): (count, what, counted over the first
+# N seconds only or None for the whole clip). IDs are compared over the same span.
 PEOPLE = {
-    "intel_one_by_one_person_768x432.mp4": (6, "six people, one at a time, each walks in, stands, walks out"),
-    "tfjs_pose_1_dance_576x576.mp4": (1, "one dancer, fast motion"),
-    "tfjs_pose_squats_720x1280.mp4": (1, "one person doing squats, slow motion"),
-    "mmpose_demo_street_960x540.mp4": (15, "a busy street, 5 frames; 15 people at least ~40 px tall, 20+ with the distant crowd"),
-    "opencv_vtest_pedestrians_480x360.avi": (None, "see docs/TRACKING.md"),
+    "intel_one_by_one_person_768x432.mp4": (6, "six people, one at a time", None),
+    "tfjs_pose_1_dance_576x576.mp4": (1, "one dancer", None),
+    "tfjs_pose_squats_720x1280.mp4": (1, "one person doing squats", None),
+    "mmpose_demo_street_960x540.mp4": (15, "people at least ~40 px tall; 20+ with the distant crowd", None),
+    "opencv_vtest_pedestrians_480x360.avi": (17, "at least 17 in the first 32 s (arrivals on 1 fps frames)", 32.0),
 }
 FAST_CLIP = "tfjs_pose_1_dance_576x576.mp4"
 CONF = 0.5
@@ -65,11 +67,16 @@ def height(p):
     return max(1.0, p["box"][3] - p["box"][1])
 
 
+STILL = 0.1  # a person whose box centre moves less than this (heights / s) is standing still
+
+
 def jitter(raw, smooth):
-    """Mean normalized acceleration over the same samples in both runs."""
+    """Mean normalized acceleration over the same samples in both runs: (raw, smoothed, samples) over all
+    samples and over those of people standing still (box centre slower than STILL), where what moves is
+    jitter alone."""
     rt, st = tracks(raw), tracks(smooth)
-    sums = [0.0, 0.0]
-    n = 0
+    sums = [0.0, 0.0, 0.0, 0.0]  # raw, smoothed, raw still, smoothed still
+    n = n_still = 0
     for pid, rs in rt.items():
         ss = {f: p for f, _, p in st.get(pid, [])}
         for i in range(2, len(rs)):
@@ -77,6 +84,9 @@ def jitter(raw, smooth):
             if f2 - f0 != 2 or not (f0 in ss and f1 in ss and f2 in ss) or not (t2 > t1 > t0):
                 continue
             h = height(r1)
+            cx = [(r["box"][0] + r["box"][2]) / 2 for r in (r0, r2)]
+            cy = [(r["box"][1] + r["box"][3]) / 2 for r in (r0, r2)]
+            still = math.hypot(cx[1] - cx[0], cy[1] - cy[0]) / (t2 - t0) / h < STILL
             for k in range(17):
                 if min(r0["keypoints"][k][2], r1["keypoints"][k][2], r2["keypoints"][k][2]) < CONF:
                     continue
@@ -87,10 +97,11 @@ def jitter(raw, smooth):
                         v2 = (c["keypoints"][k][d] - b["keypoints"][k][d]) / (t2 - t1)
                         acc += ((v2 - v1) / ((t2 - t0) / 2)) ** 2
                     sums[which] += math.sqrt(acc) / h
+                    if still:
+                        sums[2 + which] += math.sqrt(acc) / h
                 n += 1
-    if n == 0:
-        return None, None, 0
-    return sums[0] / n, sums[1] / n, n
+                n_still += still
+    return sums, n, n_still
 
 
 LAG_MS = (-100, 200)
@@ -205,20 +216,22 @@ def main():
         assert [sorted(p) for _, _, p in raw] == [sorted(p) for _, _, p in smooth], f"{name}: IDs differ between runs"
         if a.check and name == FAST_CLIP:
             check_against_run(a, clip, os.path.join(out, name + ".run.jsonl"), smooth, extra)
-        jr, js_, n = jitter(raw, smooth)
+        jsums, n, n_still = jitter(raw, smooth)
         best, e0, eb, nl = lag(raw, smooth)
-        ids = len({pid for _, _, p in raw for pid in p})
-        rows.append((name, len(raw), jr, js_, n, best, e0, eb, nl, ids, res["raw"][1]))
+        window = PEOPLE.get(name, (None, "", None))[2]
+        ids = len({pid for _, t, p in raw for pid in p if window is None or t < window})
+        rows.append((name, len(raw), (jsums, n_still), None, n, best, e0, eb, nl, ids, res["raw"][1]))
 
     print(f"Detections and replays: {out}" + (f"; options: {' '.join(extra)}" if extra else ""))
     print("\n## Jitter (mean keypoint acceleration, person heights / s^2, keypoints with conf >= 0.5)\n")
-    print("| clip | frames | samples | raw | smoothed | reduction |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, frames, jr, jsm, n, *_ in rows:
-        if n == 0:
-            print(f"| {name} | {frames} | 0 | - | - | - |")
-        else:
-            print(f"| {name} | {frames} | {n} | {jr:.3f} | {jsm:.3f} | {1 - jsm / jr:.1%} |")
+    print("| clip | frames | samples | raw | smoothed | reduction | in place: samples | raw | smoothed | reduction |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, frames, (js, n_still), _, n, *_ in rows:
+        cells = [f"{name}", f"{frames}", f"{n}"]
+        cells += [f"{js[0] / n:.3f}", f"{js[1] / n:.3f}", f"{1 - js[1] / js[0]:.1%}"] if n else ["-"] * 3
+        cells += [f"{n_still}"]
+        cells += [f"{js[2] / n_still:.3f}", f"{js[3] / n_still:.3f}", f"{1 - js[3] / js[2]:.1%}"] if n_still else ["-"] * 3
+        print("| " + " | ".join(cells) + " |")
     print("\n## Lag added by smoothing (shift that best aligns smoothed to raw)\n")
     print("| clip | samples | best shift ms | rms distance at 0 / at best shift (person heights) |")
     print("|---|---:|---:|---:|")
@@ -229,12 +242,13 @@ def main():
         mark = " (the fast clip)" if name == FAST_CLIP else ""
         print(f"| {name}{mark} | {nl} | {best} | {e0:.4f} / {eb:.4f} |")
     print("\n## Identity (distinct IDs against people counted by watching)\n")
-    print("| clip | people counted | distinct IDs | IDs / people | tracks started / ended / most at once |")
+    print("| clip | people counted | distinct IDs (same span) | IDs / people | whole clip: tracks started / ended / most at once |")
     print("|---|---:|---:|---:|---|")
     for name, *_, ids, tr in rows:
-        people = PEOPLE.get(name, (None, ""))[0]
+        people, what, window = PEOPLE.get(name, (None, "", None))
+        span = f" (first {window:g} s)" if window else ""
         ratio = f"{ids / people:.2f}" if people else "-"
-        print(f"| {name} | {people if people else '-'} | {ids} | {ratio} | "
+        print(f"| {name} | {people if people else '-'}{span} | {ids} | {ratio} | "
               f"{tr.get('started', '-')} / {tr.get('ended', '-')} / {tr.get('max_concurrent', '-')} |")
 
 
