@@ -444,5 +444,246 @@ TEST(ConvBf16, ReferenceMatchesTheTextbook) {
   }
 }
 
+// ---- Every path against the reference ------------------------------------------------------------------
+
+struct Path {
+  std::string name;
+  std::unique_ptr<Conv2dF32> (*make)(const Conv2dDesc&, const float*, const float*);
+  bool exact_for_specials;  // bit-exact on NaN / infinity / denormal operands too
+};
+
+std::unique_ptr<Conv2dF32> make_native(const Conv2dDesc& d, const float* w, const float* b) {
+  return conv_bf16_internal::create_conv2d_bf16_native(d, w, b, kAvx512Bf16Kernels);
+}
+std::unique_ptr<Conv2dF32> make_emulated_avx512(const Conv2dDesc& d, const float* w, const float* b) {
+  return conv_bf16_internal::create_conv2d_bf16_emulated(d, w, b, Isa::kAvx512);
+}
+std::unique_ptr<Conv2dF32> make_emulated_avx2(const Conv2dDesc& d, const float* w, const float* b) {
+  return conv_bf16_internal::create_conv2d_bf16_emulated(d, w, b, Isa::kAvx2);
+}
+
+// The paths this CPU runs; the first call prints a visible skip line for each one it cannot.
+const std::vector<Path>& paths() {
+  static const std::vector<Path> all = [] {
+    std::vector<Path> out;
+    auto add = [&](bool ok, Path p, const char* lacks) {
+      if (ok) {
+        out.push_back(p);
+      } else {
+        std::printf("[  SKIPPED ] conv_bf16: this CPU lacks %s; the %s path is not tested here\n", lacks, p.name.c_str());
+      }
+    };
+    add(cpu_has_bf16(), {"vdpbf16ps", &make_native, true}, "AVX512_BF16");
+    add(isa_supported(Isa::kAvx512), {"emulated-avx512", &make_emulated_avx512, false}, "AVX-512");
+    add(isa_supported(Isa::kAvx2), {"emulated-avx2", &make_emulated_avx2, false}, "AVX2");
+    return out;
+  }();
+  return all;
+}
+
+// Bit-exact where the epilogue is exact arithmetic (none, ReLU, residual add); the vector sigmoid of the
+// float epilogue is within 2e-6 of libm's, so those cases are compared with that tolerance and once more,
+// bit for bit, without the activation.
+void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool) {
+  const Data data = make_data(c, rng);
+  const float* bias = c.has_bias ? data.bias.data() : nullptr;
+  const bool approx = c.desc.activation == Activation::kSigmoid || c.desc.activation == Activation::kSilu;
+  Case linear = c;
+  linear.desc.activation = Activation::kNone;
+  auto ref = conv_bf16_internal::create_conv2d_bf16_reference(c.desc, data.weights.data(), bias, kVdpbf16psModel);
+  const Slice want = run_conv(*ref, c, data, nullptr);
+  Slice want_linear;
+  if (approx) {
+    auto ref_linear =
+        conv_bf16_internal::create_conv2d_bf16_reference(linear.desc, data.weights.data(), bias, kVdpbf16psModel);
+    want_linear = run_conv(*ref_linear, linear, data, nullptr);
+  }
+  for (const Path& path : paths()) {
+    auto conv = path.make(c.desc, data.weights.data(), bias);
+    const std::string name(conv->name());
+    ASSERT_EQ(compare(run_conv(*conv, c, data, nullptr), want, c, name, approx ? 2e-6f : 0.0f), 0);
+    if (pool) {
+      ASSERT_EQ(compare(run_conv(*conv, c, data, pool), want, c, name + " (threads)", approx ? 2e-6f : 0.0f), 0);
+    }
+    if (approx) {
+      auto conv_linear = path.make(linear.desc, data.weights.data(), bias);
+      ASSERT_EQ(compare(run_conv(*conv_linear, linear, data, nullptr), want_linear, linear, name, 0.0f), 0);
+    }
+  }
+}
+
+TEST(ConvBf16, PathsMatchTheReferenceOnRandomShapes) {
+  std::mt19937 rng(42);
+  ThreadPool pool(3);
+  for (int i = 0; i < 100; ++i) {
+    const Case c = random_case(rng);
+    SCOPED_TRACE("case " + std::to_string(i) + ": " + c.label());
+    check_case(c, rng, i % 4 == 0 ? &pool : nullptr);
+    if (HasFatalFailure()) return;
+  }
+}
+
+// Layer shapes of YOLO11n/s-pose (spatially shrunk): 1x1 and 3x3, stride 1 and 2, their channel counts,
+// odd counts, channel slices (pixel strides above the channel count), residuals, every activation.
+TEST(ConvBf16, PathsMatchTheReferenceOnModelShapes) {
+  std::vector<Case> cases;
+  auto add = [&](int ic, int hw, int oc, int k, int s, Activation act, int residual, int in_extra, int out_extra) {
+    Case c;
+    Conv2dDesc& d = c.desc;
+    d.in_c = ic;
+    d.in_h = hw;
+    d.in_w = hw + 3;
+    d.out_c = oc;
+    d.kernel_h = d.kernel_w = k;
+    d.stride_h = d.stride_w = s;
+    d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = k / 2;
+    d.activation = act;
+    c.residual = residual;
+    c.in_extra = in_extra;
+    c.out_extra = out_extra;
+    cases.push_back(c);
+  };
+  add(16, 20, 32, 3, 2, Activation::kSilu, 0, 0, 0);    // n /model.1
+  add(32, 12, 32, 1, 1, Activation::kSilu, 0, 0, 48);   // n C3k2 cv1, written into a concat slice
+  add(16, 12, 16, 3, 1, Activation::kSilu, 2, 16, 0);   // n bottleneck reading a split slice, shortcut in place
+  add(64, 10, 128, 3, 2, Activation::kSilu, 0, 0, 0);   // n /model.5
+  add(128, 6, 128, 1, 1, Activation::kSilu, 1, 0, 0);   // 1x1 with a separate residual
+  add(64, 8, 51, 3, 1, Activation::kSilu, 0, 0, 0);     // keypoint head
+  add(51, 8, 51, 1, 1, Activation::kNone, 0, 0, 0);     // head output, odd channels both ways
+  add(64, 8, 64, 1, 1, Activation::kNone, 0, 0, 0);     // box head output
+  add(80, 6, 1, 1, 1, Activation::kSigmoid, 0, 0, 0);   // one output channel
+  add(3, 16, 16, 3, 2, Activation::kSilu, 0, 0, 0);     // first layer, 3 channels
+  add(256, 4, 128, 1, 1, Activation::kRelu, 0, 0, 0);   // s-size 1x1 reduce
+  add(128, 5, 256, 3, 2, Activation::kSilu, 0, 0, 0);   // s-size 3x3 s2
+  add(512, 3, 256, 1, 1, Activation::kSilu, 0, 0, 0);   // s-size SPPF cv2
+  add(33, 7, 40, 3, 1, Activation::kRelu, 1, 5, 3);     // odd channels, 40 = 2 zmm + 1 ymm
+  add(8, 9, 8, 3, 1, Activation::kSigmoid, 0, 1, 1);    // 8 output channels: the ymm-only block
+  std::mt19937 rng(1234);
+  ThreadPool pool(2);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label());
+    check_case(c, rng, &pool);
+    if (HasFatalFailure()) return;
+  }
+}
+
+// NaN, infinities, denormals and signed zeros in the activations, weights and bias: the vdpbf16ps kernel
+// stays bit-exact with the model (NaN payloads included). The emulation is not held to this (it does not
+// flush denormal accumulators, and its NaN rules are the FMA's).
+TEST(ConvBf16, VdpKernelMatchesTheReferenceOnSpecialValues) {
+  SP_REQUIRE_AVX512_BF16();
+  std::mt19937 rng(9);
+  const std::vector<float> specials = special_floats();
+  for (int trial = 0; trial < 20; ++trial) {
+    Case c = random_case(rng);
+    c.desc.activation = trial % 2 ? Activation::kRelu : Activation::kNone;
+    Data data = make_data(c, rng);
+    auto spice = [&](std::vector<float>& v, int one_in) {
+      for (float& x : v)
+        if (rng() % one_in == 0) x = specials[rng() % specials.size()];
+    };
+    spice(data.input.buf, 50);
+    spice(data.weights, 50);
+    spice(data.bias, 10);
+    // Tiny values whose products and sums pass through the denormal range.
+    for (float& x : data.input.buf)
+      if (rng() % 20 == 0) x = std::ldexp(x, -70);
+    for (float& x : data.weights)
+      if (rng() % 20 == 0) x = std::ldexp(x, -60);
+    const float* bias = c.has_bias ? data.bias.data() : nullptr;
+    auto ref = conv_bf16_internal::create_conv2d_bf16_reference(c.desc, data.weights.data(), bias, kVdpbf16psModel);
+    auto conv = make_native(c.desc, data.weights.data(), bias);
+    SCOPED_TRACE(c.label());
+    ASSERT_EQ(compare(run_conv(*conv, c, data, nullptr), run_conv(*ref, c, data, nullptr), c, "specials", 0.0f), 0);
+  }
+}
+
+// The ISA converter writes exactly the buffer the portable one defines (layout and rounding).
+TEST(ConvBf16, InputConversionMatchesTheScalarConverter) {
+  SP_REQUIRE_AVX512_BF16();
+  std::mt19937 rng(21);
+  for (int trial = 0; trial < 40; ++trial) {
+    const Case c = random_case(rng);
+    Data data = make_data(c, rng);
+    for (float& x : data.input.buf)
+      if (rng() % 30 == 0) x = from_bits(static_cast<uint32_t>(rng()));
+    conv_bf16_internal::Bf16InputPlan p;
+    const Conv2dDesc& d = c.desc;
+    p.in_w = d.in_w;
+    p.groups = d.groups;
+    p.ic_g = d.in_c / d.groups;
+    p.pairs_per_group = (p.ic_g + 1) / 2;
+    p.pad_top = d.pad_top;
+    p.pad_left = d.pad_left;
+    p.padded_h = d.in_h + d.pad_top + 1;
+    p.padded_w = d.in_w + d.pad_left + 2;
+    p.rows = d.in_h;
+    p.cols = d.in_w - (trial % 3 == 0 && d.in_w > 1 ? 1 : 0);
+    p.pixel_pairs = static_cast<int64_t>(p.groups) * p.pairs_per_group;
+    const size_t n = static_cast<size_t>(p.padded_h) * p.padded_w * p.pixel_pairs;
+    std::vector<uint32_t> want(n, 0xDEADBEEFu), got(n, 0xDEADBEEFu);
+    p.buffer = want.data();
+    conv_bf16_internal::convert_rows_scalar(p, data.input.data(), data.input.pixel_stride, 0, p.rows);
+    p.buffer = got.data();
+    kAvx512Bf16Kernels.convert(p, data.input.data(), data.input.pixel_stride, 0, p.rows);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; ++i) bad += got[i] != want[i];
+    EXPECT_EQ(bad, 0u) << c.label();
+  }
+}
+
+TEST(ConvBf16, RejectsBadDescriptorsAndStrides) {
+  const std::vector<float> w(1024, 0.5f);
+  Conv2dDesc d;
+  d.in_h = d.in_w = 4;
+  d.in_c = 6;
+  d.out_c = 4;
+  d.groups = 4;
+  EXPECT_THROW(create_conv2d_bf16(d, w.data(), nullptr, Isa::kScalar), Error);
+  d.groups = 1;
+  d.kernel_h = d.kernel_w = 7;
+  EXPECT_THROW(create_conv2d_bf16(d, w.data(), nullptr, best_isa()), Error);
+  d.kernel_h = d.kernel_w = 3;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = 1;
+  EXPECT_THROW(create_conv2d_bf16(d, nullptr, nullptr, best_isa()), Error);
+  std::vector<float> in(4 * 4 * 8, 1.0f), out(4 * 4 * 8, 0.0f);
+  std::vector<std::unique_ptr<Conv2dF32>> convs;
+  convs.push_back(create_conv2d_bf16(d, w.data(), nullptr, Isa::kScalar));
+  for (const Path& path : paths()) convs.push_back(path.make(d, w.data(), nullptr));
+  for (const auto& conv : convs) {
+    ConvIO io;
+    io.input = in.data();
+    io.in_pixel_stride = 5;  // < 6 input channels
+    io.output = out.data();
+    io.out_pixel_stride = 4;
+    EXPECT_THROW(conv->run(io, nullptr), Error) << conv->name();
+    io.in_pixel_stride = 6;
+    EXPECT_NO_THROW(conv->run(io, nullptr)) << conv->name();
+    EXPECT_EQ(out[5 * 4], 0.5f * 6 * 9) << conv->name();  // an interior pixel: 54 products of 0.5
+  }
+}
+
+// Which path each ISA takes on this CPU, and that its name says so.
+TEST(ConvBf16, PathFollowsTheIsaAndTheCpu) {
+  Conv2dDesc d;
+  d.in_h = d.in_w = 4;
+  d.in_c = d.out_c = 8;
+  const std::vector<float> w(64, 0.25f);
+  for (Isa isa : supported_isas()) {
+    const Bf16Path path = conv2d_bf16_path(isa);
+    const std::string name(create_conv2d_bf16(d, w.data(), nullptr, isa)->name());
+    if (float_isa(isa) == Isa::kAvx512 && detect_cpu().avx512_bf16) {
+      EXPECT_EQ(path, Bf16Path::kNative);
+      EXPECT_NE(name.find("-bf16-nhwc-avx512bf16"), std::string::npos) << name;
+    } else if (float_isa(isa) == Isa::kScalar) {
+      EXPECT_EQ(path, Bf16Path::kReference);
+      EXPECT_EQ(name, "conv-bf16-ref-scalar");
+    } else {
+      EXPECT_EQ(path, Bf16Path::kEmulated);
+      EXPECT_EQ(name.rfind("bf16emu-", 0), 0u) << name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sp::kernels

@@ -158,8 +158,23 @@ struct IsaBf16Kernels {
 
 extern const IsaBf16Kernels kAvx512Bf16Kernels;  // conv_bf16_avx512bf16.cpp
 
-// The portable converter (bf16_round per value), for the reference semantics of the input buffer.
+// The portable converter (bf16_round per value): what every ISA's `convert` must produce.
 void convert_rows_scalar(const Bf16InputPlan& plan, const float* input, int64_t in_pixel_stride, int row_begin,
                          int row_end);
+
+// ---- The emulation on the float kernels ----------------------------------------------------------------
+//
+// Input: the same padded geometry, as floats holding bf16 values, pixel stride groups * 2 * pairs_per_group
+// floats, and each pair stored high element first, so that a float kernel summing channels in order with
+// one FMA per product adds them in vdpbf16ps's order (plan.buffer is unused).
+void convert_rows_emulated(const Bf16InputPlan& plan, float* buffer, const float* input, int64_t in_pixel_stride,
+                           int row_begin, int row_end);
+
+// Each path on its own, for tests that want one whatever this CPU would choose.
+std::unique_ptr<Conv2dF32> create_conv2d_bf16_native(const Conv2dDesc& desc, const float* weights,
+                                                     const float* bias, const IsaBf16Kernels& kernels);
+// float_isa: Isa::kAvx512 or Isa::kAvx2 (the float kernels that run it).
+std::unique_ptr<Conv2dF32> create_conv2d_bf16_emulated(const Conv2dDesc& desc, const float* weights,
+                                                       const float* bias, Isa float_isa);
 
 }  // namespace sp::kernels::conv_bf16_internal

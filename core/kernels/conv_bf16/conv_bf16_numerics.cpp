@@ -133,5 +133,43 @@ float dot_end(const Bf16DotModel& m, Bf16DotState& s) {
   return s.acc;
 }
 
+// Both converters sit beside bf16_round so the per-value call inlines.
+void convert_rows_scalar(const Bf16InputPlan& p, const float* input, int64_t in_pixel_stride, int row_begin,
+                         int row_end) {
+  for (int ih = row_begin; ih < row_end; ++ih)
+    for (int iw = 0; iw < p.cols; ++iw) {
+      const float* src = input + (static_cast<int64_t>(ih) * p.in_w + iw) * in_pixel_stride;
+      uint32_t* dst =
+          p.buffer + (static_cast<int64_t>(ih + p.pad_top) * p.padded_w + iw + p.pad_left) * p.pixel_pairs;
+      for (int g = 0; g < p.groups; ++g)
+        for (int k = 0; k < p.pairs_per_group; ++k) {
+          const int c = 2 * k;
+          const uint16_t lo = bf16_round(src[g * p.ic_g + c]);
+          const uint16_t hi = c + 1 < p.ic_g ? bf16_round(src[g * p.ic_g + c + 1]) : 0;
+          dst[g * p.pairs_per_group + k] = static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16);
+        }
+    }
+}
+
+void convert_rows_emulated(const Bf16InputPlan& p, float* buffer, const float* input, int64_t in_pixel_stride,
+                           int row_begin, int row_end) {
+  const int64_t pixel_floats = 2 * p.pixel_pairs;
+  for (int ih = row_begin; ih < row_end; ++ih)
+    for (int iw = 0; iw < p.cols; ++iw) {
+      const float* src = input + (static_cast<int64_t>(ih) * p.in_w + iw) * in_pixel_stride;
+      float* dst = buffer + (static_cast<int64_t>(ih + p.pad_top) * p.padded_w + iw + p.pad_left) * pixel_floats;
+      for (int g = 0; g < p.groups; ++g) {
+        const float* s = src + g * p.ic_g;
+        float* d = dst + 2 * g * p.pairs_per_group;
+        int c = 0;
+        for (; c + 1 < p.ic_g; c += 2) {
+          d[c] = bf16_to_float(bf16_round(s[c + 1]));
+          d[c + 1] = bf16_to_float(bf16_round(s[c]));
+        }
+        if (c < p.ic_g) d[c + 1] = bf16_to_float(bf16_round(s[c]));  // d[c] is the zero channel
+      }
+    }
+}
+
 }  // namespace conv_bf16_internal
 }  // namespace sp::kernels

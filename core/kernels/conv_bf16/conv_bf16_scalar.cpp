@@ -133,21 +133,4 @@ std::unique_ptr<Conv2dF32> create_conv2d_bf16_reference(const Conv2dDesc& desc, 
   return std::make_unique<ReferenceConv2d>(desc, weights, bias, model);
 }
 
-void convert_rows_scalar(const Bf16InputPlan& p, const float* input, int64_t in_pixel_stride, int row_begin,
-                         int row_end) {
-  for (int ih = row_begin; ih < row_end; ++ih)
-    for (int iw = 0; iw < p.cols; ++iw) {
-      const float* src = input + (static_cast<int64_t>(ih) * p.in_w + iw) * in_pixel_stride;
-      uint32_t* dst =
-          p.buffer + (static_cast<int64_t>(ih + p.pad_top) * p.padded_w + iw + p.pad_left) * p.pixel_pairs;
-      for (int g = 0; g < p.groups; ++g)
-        for (int k = 0; k < p.pairs_per_group; ++k) {
-          const int c = 2 * k;
-          const uint16_t lo = bf16_round(src[g * p.ic_g + c]);
-          const uint16_t hi = c + 1 < p.ic_g ? bf16_round(src[g * p.ic_g + c + 1]) : 0;
-          dst[g * p.pairs_per_group + k] = pair_of(lo, hi);
-        }
-    }
-}
-
 }  // namespace sp::kernels::conv_bf16_internal
