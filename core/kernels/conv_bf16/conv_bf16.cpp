@@ -6,8 +6,9 @@
 // Design (numbers in bench/bench_conv_bf16.cpp):
 //  - Every run first converts the input once into bf16 pairs with the spatial padding materialized (the
 //    direct kernel then has no border code, and a 3x3 layer converts each input value once instead of
-//    nine times). It costs one pass over the input, small next to the convolution's kh*kw*out_c products
-//    per input value; the buffer is owned by the kernel (allocated at creation, not per run).
+//    nine times); the buffer is owned by the kernel (allocated at creation, not per run). 1x1 stride-1
+//    layers skip that pass: the kernel converts each micro-tile's pixels into L1 as it reduces them,
+//    which saves writing and re-reading the converted input (their largest cost after the products).
 //  - The direct kernel is the float one's implicit GEMM (blocks of up to 64 output channels in steps of 8,
 //    micro-tiles of MR pixels) with one vdpbf16ps per channel pair instead of one FMA per channel.
 //  - Without AVX512_BF16, the emulation feeds the same padded, bf16-rounded operands (as floats, each pair
@@ -171,10 +172,13 @@ class NativeConv2d final : public Conv2dF32 {
         if (bias) bias_.as<float>()[b.bias_offset + lane] = bias[o];
       }
     }
-    input_ = AlignedBytes(static_cast<size_t>(padded_pairs(in_)) * 4);
-    in_.buffer = input_.as<uint32_t>();
-
     Bf16DirectPlan& p = plan_;
+    p.flat = d.kernel_h == 1 && d.kernel_w == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_top == 0 &&
+             d.pad_left == 0 && d.pad_bottom == 0 && d.pad_right == 0 && d.groups == 1;
+    if (!p.flat) {
+      input_ = AlignedBytes(static_cast<size_t>(padded_pairs(in_)) * 4);
+      in_.buffer = input_.as<uint32_t>();
+    }
     p.out_h = d.out_h();
     p.out_w = d.out_w();
     p.kernel_h = d.kernel_h;
@@ -184,6 +188,7 @@ class NativeConv2d final : public Conv2dF32 {
     p.dilation_h = d.dilation_h;
     p.dilation_w = d.dilation_w;
     p.padded_w = in_.padded_w;
+    p.ic_g = ic_g;
     p.pairs_per_group = pairs;
     p.pixel_pairs = in_.pixel_pairs;
     p.activation = d.activation;
@@ -199,7 +204,8 @@ class NativeConv2d final : public Conv2dF32 {
 
   void run(const ConvIO& io, ThreadPool* pool) const override {
     conv_internal::validate_conv_io(desc_, io);
-    parallel_rows(pool, in_.rows, [&](int r0, int r1) { k_.convert(in_, io.input, io.in_pixel_stride, r0, r1); });
+    if (!plan_.flat)
+      parallel_rows(pool, in_.rows, [&](int r0, int r1) { k_.convert(in_, io.input, io.in_pixel_stride, r0, r1); });
     const int64_t pixels = static_cast<int64_t>(plan_.out_h) * plan_.out_w;
     const int nb = plan_.num_blocks;
     const int threads = pool ? pool->num_threads() : 1;

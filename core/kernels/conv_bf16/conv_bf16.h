@@ -15,8 +15,8 @@
 // Paths (conv2d_bf16_path): with an AVX-512 `isa` (avx512, avx512vnni, amx) on a CPU with AVX512_BF16,
 // the vdpbf16ps kernel; with avx512/avx2 on a CPU without it, an emulation on the float FMA kernels that
 // computes the same values (bit-identical unless an accumulator enters the fp32 denormal range, where the
-// instruction flushes to zero and the emulation does not; NaN payloads may differ) at about the float
-// kernels' speed; with scalar, the portable reference. So a model that asks for bf16 runs on any x86-64
+// instruction flushes to zero and the emulation does not; NaN payloads may differ) at the float kernels'
+// speed plus one conversion pass over the input; with scalar, the portable reference. So a model that asks for bf16 runs on any x86-64
 // and gives the same detections everywhere.
 #pragma once
 

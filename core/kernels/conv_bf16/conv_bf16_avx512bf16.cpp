@@ -100,6 +100,38 @@ SP_INLINE void accumulate(__m512 (&acc)[MR][NZ > 0 ? NZ : 1], __m256 (&acch)[MR]
   }
 }
 
+// The epilogue of one tile. It gets a copy of the accumulators so their address does not escape the hot
+// loop (the compiler could then keep them in memory).
+template <int MR, int NZ, bool HALF>
+SP_INLINE void store(const Bf16DirectPlan& pl, const __m512 (&acc)[MR][NZ > 0 ? NZ : 1], const __m256 (&acch)[MR],
+                     int m, float* o, const float* rr, int64_t ops, int64_t rps, bool full, __mmask16 tail_mask) {
+  __m512 acc_out[MR][NZ > 0 ? NZ : 1];
+  __m256 acch_out[MR];
+#pragma GCC unroll 32
+  for (int j = 0; j < MR; ++j) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NZ; ++v) acc_out[j][v] = acc[j][v];
+    acch_out[j] = acch[j];
+  }
+  switch (pl.activation) {
+    case Activation::kNone:
+      store_tile<Activation::kNone, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
+      break;
+    case Activation::kRelu:
+      store_tile<Activation::kRelu, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
+      break;
+    case Activation::kSigmoid:
+      store_tile<Activation::kSigmoid, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
+      break;
+    case Activation::kSilu:
+      store_tile<Activation::kSilu, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
+      break;
+  }
+}
+
+// Pairs per pixel a flat tile converts at a time: MR x 256 x 4 bytes <= 12 KiB of stack, in L1.
+constexpr int kFlatChunk = 256;
+
 template <int MR, int NZ, bool HALF>
 void direct_block(const Bf16DirectPlan& pl, const ConvIO& io, const Bf16Block& blk, int64_t p_begin, int64_t p_end) {
   constexpr int kZ = NZ > 0 ? NZ : 1;
@@ -141,6 +173,25 @@ void direct_block(const Bf16DirectPlan& pl, const ConvIO& io, const Bf16Block& b
 #pragma GCC unroll 8
       for (int v = 0; v < NZ; ++v) acc[j][v] = bz[v];
       acch[j] = bh;
+    }
+
+    if (pl.flat) {
+      // Convert the tile's pixels chunk by chunk into L1 and reduce over them right away.
+      alignas(64) uint32_t tile[MR][kFlatChunk];
+      for (int c0 = 0; c0 < pairs; c0 += kFlatChunk) {
+        const int n = pairs - c0 < kFlatChunk ? pairs - c0 : kFlatChunk;
+        const int floats = pl.ic_g - 2 * c0 < 2 * n ? pl.ic_g - 2 * c0 : 2 * n;
+        const uint32_t* a[MR];
+#pragma GCC unroll 32
+        for (int j = 0; j < MR; ++j) {
+          if (j < m) convert_span(io.input + (p + j) * io.in_pixel_stride + 2 * c0, tile[j], floats);
+          a[j] = tile[j < m ? j : m - 1];
+        }
+        accumulate<MR, NZ, HALF>(acc, acch, a, wz_blk + static_cast<int64_t>(c0) * NZ * kLanes,
+                                 wh_blk + static_cast<int64_t>(c0) * 8, n);
+      }
+      store<MR, NZ, HALF>(pl, acc, acch, m, out + p * ops, res ? res + p * rps : nullptr, ops, rps, full, tail_mask);
+      continue;
     }
 
     // Each pixel's window corner in the padded input; pixels past the tile repeat the last one.
@@ -187,31 +238,7 @@ void direct_block(const Bf16DirectPlan& pl, const ConvIO& io, const Bf16Block& b
       }
     }
 
-    // The epilogue gets a copy so the accumulators' address does not escape the hot loop.
-    __m512 acc_out[MR][kZ];
-    __m256 acch_out[MR];
-#pragma GCC unroll 32
-    for (int j = 0; j < MR; ++j) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NZ; ++v) acc_out[j][v] = acc[j][v];
-      acch_out[j] = acch[j];
-    }
-    float* o = out + p * ops;
-    const float* rr = res ? res + p * rps : nullptr;
-    switch (pl.activation) {
-      case Activation::kNone:
-        store_tile<Activation::kNone, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
-        break;
-      case Activation::kRelu:
-        store_tile<Activation::kRelu, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
-        break;
-      case Activation::kSigmoid:
-        store_tile<Activation::kSigmoid, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
-        break;
-      case Activation::kSilu:
-        store_tile<Activation::kSilu, MR, NZ, HALF>(acc_out, acch_out, m, o, ops, rr, rps, full, tail_mask);
-        break;
-    }
+    store<MR, NZ, HALF>(pl, acc, acch, m, out + p * ops, res ? res + p * rps : nullptr, ops, rps, full, tail_mask);
   }
 }
 

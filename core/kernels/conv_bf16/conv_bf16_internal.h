@@ -128,8 +128,13 @@ struct Bf16DirectPlan {
   int out_h = 0, out_w = 0;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int padded_w = 0;
+  int ic_g = 0;  // input channels per group
   int pairs_per_group = 0;
   int64_t pixel_pairs = 0;
+  // 1x1, stride 1, no padding, one group: output pixel p reads input pixel p only. The kernel then reads
+  // the float input itself and converts each micro-tile's pixels as it goes (no conversion pass, no
+  // buffer): `input` is unused.
+  bool flat = false;
   Activation activation = Activation::kNone;
   const uint32_t* input = nullptr;    // the converted input (Bf16InputPlan::buffer)
   const uint32_t* weights = nullptr;  // 64-byte aligned, blocks at Bf16Block::weight_offset
@@ -138,8 +143,8 @@ struct Bf16DirectPlan {
   int num_blocks = 0;
 };
 
-// Computes output pixels [p_begin, p_end) (row-major) of block `block`; only io.output / io.residual and
-// their strides are read from io. p_begin is a multiple of the block's mr.
+// Computes output pixels [p_begin, p_end) (row-major) of block `block`; io.input is read only when the
+// plan is flat. p_begin is a multiple of the block's mr.
 using Bf16DirectTaskFn = void (*)(const Bf16DirectPlan& plan, const ConvIO& io, int block, int64_t p_begin,
                                   int64_t p_end);
 

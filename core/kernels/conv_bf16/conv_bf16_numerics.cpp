@@ -151,6 +151,19 @@ void convert_rows_scalar(const Bf16InputPlan& p, const float* input, int64_t in_
     }
 }
 
+namespace {
+
+// bf16_round(x) << 16 without branches, so the emulation's conversion loop vectorizes (baseline SSE2).
+uint32_t rounded_bits(uint32_t u) {
+  const uint32_t exponent = u & 0x7F800000u;
+  const uint32_t normal = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  const uint32_t special = (u & 0xFFFF0000u) | ((u & 0x007FFFFFu) != 0 ? 0x00400000u : 0u);
+  const uint32_t zero = u & 0x80000000u;
+  return exponent == 0 ? zero : exponent == 0x7F800000u ? special : normal;
+}
+
+}  // namespace
+
 void convert_rows_emulated(const Bf16InputPlan& p, float* buffer, const float* input, int64_t in_pixel_stride,
                            int row_begin, int row_end) {
   const int64_t pixel_floats = 2 * p.pixel_pairs;
@@ -159,14 +172,15 @@ void convert_rows_emulated(const Bf16InputPlan& p, float* buffer, const float* i
       const float* src = input + (static_cast<int64_t>(ih) * p.in_w + iw) * in_pixel_stride;
       float* dst = buffer + (static_cast<int64_t>(ih + p.pad_top) * p.padded_w + iw + p.pad_left) * pixel_floats;
       for (int g = 0; g < p.groups; ++g) {
-        const float* s = src + g * p.ic_g;
-        float* d = dst + 2 * g * p.pairs_per_group;
+        const uint32_t* s = reinterpret_cast<const uint32_t*>(src + g * p.ic_g);
+        uint32_t* d = reinterpret_cast<uint32_t*>(dst + 2 * g * p.pairs_per_group);
+        const int n = p.ic_g;
         int c = 0;
-        for (; c + 1 < p.ic_g; c += 2) {
-          d[c] = bf16_to_float(bf16_round(s[c + 1]));
-          d[c + 1] = bf16_to_float(bf16_round(s[c]));
+        for (; c + 1 < n; c += 2) {
+          d[c] = rounded_bits(s[c + 1]);
+          d[c + 1] = rounded_bits(s[c]);
         }
-        if (c < p.ic_g) d[c + 1] = bf16_to_float(bf16_round(s[c]));  // d[c] is the zero channel
+        if (c < n) d[c + 1] = rounded_bits(s[c]);  // d[c] is the zero channel
       }
     }
 }
