@@ -182,10 +182,14 @@ void direct_block(const Bf16DirectPlan& pl, const ConvIO& io, const Bf16Block& b
         const int n = pairs - c0 < kFlatChunk ? pairs - c0 : kFlatChunk;
         const int floats = pl.ic_g - 2 * c0 < 2 * n ? pl.ic_g - 2 * c0 : 2 * n;
         const uint32_t* a[MR];
+        const uint32_t* last = tile[0];  // pixels past the tile repeat the last one
 #pragma GCC unroll 32
         for (int j = 0; j < MR; ++j) {
-          if (j < m) convert_span(io.input + (p + j) * io.in_pixel_stride + 2 * c0, tile[j], floats);
-          a[j] = tile[j < m ? j : m - 1];
+          if (j < m) {
+            convert_span(io.input + (p + j) * io.in_pixel_stride + 2 * c0, tile[j], floats);
+            last = tile[j];
+          }
+          a[j] = last;
         }
         accumulate<MR, NZ, HALF>(acc, acch, a, wz_blk + static_cast<int64_t>(c0) * NZ * kLanes,
                                  wh_blk + static_cast<int64_t>(c0) * 8, n);
