@@ -49,35 +49,6 @@ SP_INLINE void dpbusd(__m512i& acc, __m512i x_u8, __m512i w_s8) {
 
 #include "core/kernels/conv_s8/conv_s8_silu_avx512.inc"
 
-// silu_ps() on G vectors in lockstep, operation for operation (so bit-identical): G independent
-// dependency chains side by side, so the divider and the FMA pipes overlap them (one chain per pixel in
-// program order left the epilogue latency-bound: the scheduler cannot look far enough ahead).
-template <int G>
-SP_INLINE void silu_lockstep(__m512 (&x)[G]) {
-  constexpr int kRoundNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  __m512 n[G], t[G], p[G];
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) {
-    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x[g], _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
-    n[g] = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(-1.44269504088896341f)), kRoundNearest);
-    t[g] = _mm512_fmadd_ps(n[g], _mm512_set1_ps(0x1.62E430p-1f), xc);
-  }
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], _mm512_set1_ps(0x1.0F9F9Cp-7f), _mm512_set1_ps(0x1.573A1Ap-5f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.555A80p-3f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.FFFDC6p-2f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.FFFFF6p-1f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(1.0f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_add_ps(_mm512_scalef_ps(p[g], n[g]), _mm512_set1_ps(1.0f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) x[g] = _mm512_div_ps(x[g], p[g]);
-}
-
 template <int MR, int NV>
 __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&acc)[MR][NV], int m, void* out,
                                           int64_t ops, int64_t pixel0, int oc0, int count) {
