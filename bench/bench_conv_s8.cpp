@@ -19,6 +19,10 @@
 //                            (cv3.2.1.0); 6 = s1, 128 ch @ 20x20, f32 out (attention pe, no SiLU in the model);
 //                            GOP/s as above
 //
+//   BM_Int8DotPeak/<isa>      the register-only peak loop of `bench --profile` (core/kernels/isa_peak) for
+//                            that ISA's integer kernels, timed in the same process: on a shared machine,
+//                            compare a kernel's GOP/s with this rather than with a figure measured elsewhere
+//
 // ISAs the CPU lacks are skipped.
 #include <benchmark/benchmark.h>
 
@@ -31,6 +35,7 @@
 #include "core/cpu_features.h"
 #include "core/kernels/conv_f32/conv_f32.h"
 #include "core/kernels/conv_s8/conv_s8.h"
+#include "core/kernels/isa_peak/isa_peak_internal.h"
 
 namespace {
 
@@ -196,6 +201,28 @@ void BM_DwConvS8(benchmark::State& state) {
                                                benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+void BM_Int8DotPeak(benchmark::State& state) {
+  const sp::Isa isa = static_cast<sp::Isa>(state.range(0));
+  if (!sp::isa_supported(isa)) {
+    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
+    return;
+  }
+  namespace ip = sp::kernels::isa_peak_internal;
+  double (*loop)(int64_t) = isa == sp::Isa::kAvx512Vnni ? ip::int8_dot_avx512vnni
+                            : isa == sp::Isa::kAvx512   ? ip::int8_dot_avx512
+                                                        : ip::int8_dot_avx2;
+  double ops = 0;
+  for (auto _ : state) ops += loop(1 << 16);
+  state.SetLabel(isa == sp::Isa::kAvx512Vnni ? "vpdpbusd zmm" : isa == sp::Isa::kAvx512 ? "vpmaddwd zmm" : "vpmaddwd ymm");
+  state.counters["GOP/s"] = benchmark::Counter(ops, benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+BENCHMARK(BM_Int8DotPeak)
+    ->ArgName("isa")
+    ->Arg(static_cast<int>(sp::Isa::kAvx2))
+    ->Arg(static_cast<int>(sp::Isa::kAvx512))
+    ->Arg(static_cast<int>(sp::Isa::kAvx512Vnni))
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ConvS8)
     ->ArgNames({"isa", "silu"})
     ->ArgsProduct({{static_cast<int>(sp::Isa::kScalar), static_cast<int>(sp::Isa::kAvx2),

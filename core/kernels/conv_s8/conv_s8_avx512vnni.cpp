@@ -188,6 +188,9 @@ void run_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, in
 // else one tap (in_c bytes). The rows of a micro-tile go to a small stack buffer, then the dot products
 // run over K/4 groups exactly like a 1x1 convolution (weights packed to match at create time).
 
+// Bytes per im2col row in the stack buffer: K <= 64, plus room for the 16-byte copies' over-read tail.
+constexpr int kImRow = 128;
+
 SP_INLINE uint64_t low_bits(int n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
 
 template <int MR, int NV, int KH>  // KH: kernel_h, or 0 for any
@@ -207,20 +210,38 @@ void run_im2col(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, i
   const int iw_span = (kw_n - 1) * plan.dilation_w;
   const __m512i zxv = _mm512_set1_epi8(static_cast<char>(plan.zx));
   // Contiguous rows: kernel row r starts r * dilation_h input rows down and lands at im2col byte r * row_len.
-  const int64_t row_adv = static_cast<int64_t>(plan.dilation_h) * plan.in_w * ips - row_len;
+  const int64_t row_step = static_cast<int64_t>(plan.dilation_h) * plan.in_w * ips;
+  const int64_t row_adv = row_step - row_len;
+  // Interior pixels of packed rows of at most 16 bytes copy each kernel row with one 16-byte load and store,
+  // in increasing position order so that a store's over-read tail is overwritten by the next row (bytes past
+  // K are don't-care: their weights are 0). Several times cheaper than the byte-masked loads below, which
+  // remain for pixels that touch the padding or whose over-read could pass the end of the input.
+  const bool rows16 = contiguous && row_len <= 16;
+  const int ih_span = (kh_n - 1) * plan.dilation_h;
+  const uint8_t* in_end = in + (static_cast<int64_t>(plan.in_h) * plan.in_w - 1) * ips + in_c;
   __m512i bias[NV];
   #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) bias[v] = _mm512_load_si512(plan.bias + oc0 + v * 16);
 
   int oh = static_cast<int>(p_begin / plan.out_w);
   int ow = static_cast<int>(p_begin - static_cast<int64_t>(oh) * plan.out_w);
-  alignas(64) uint8_t im[MR][64];
+  alignas(64) uint8_t im[MR][kImRow];
   for (int64_t p0 = p_begin; p0 < p_end; p0 += MR) {
     const int m = p_end - p0 < MR ? static_cast<int>(p_end - p0) : MR;
     for (int j = 0; j < m; ++j) {
       const int ih0 = oh * plan.stride_h - plan.pad_top;
       const int iw0 = ow * plan.stride_w - plan.pad_left;
       if (++ow == plan.out_w) ow = 0, ++oh;
+      if (rows16 && ih0 >= 0 && ih0 + ih_span < plan.in_h && iw0 >= 0 && iw0 + iw_span < plan.in_w) {
+        const uint8_t* first = in + (static_cast<int64_t>(ih0) * plan.in_w + iw0) * ips;
+        if (first + (kh_n - 1) * row_step + 16 <= in_end) {
+          #pragma GCC unroll 8
+          for (int r = 0; r < kh_n; ++r)
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(im[j] + r * row_len),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(first + r * row_step)));
+          continue;
+        }
+      }
       uint64_t cols = full_row;  // im2col bits of one kernel row whose taps are inside horizontally
       if (iw0 < 0 || iw0 + iw_span >= plan.in_w) {
         cols = 0;
