@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -208,6 +209,9 @@ struct Variant {
   Isa isa;
   bool evex256 = false;
 };
+
+// For test names and failure messages (gtest would print the struct's bytes).
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 
 bool variant_supported(const Variant& v) { return isa_supported(v.evex256 ? Isa::kAvx512Vnni : v.isa); }
 
