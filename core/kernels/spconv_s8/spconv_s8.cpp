@@ -1,0 +1,263 @@
+// Sparse integer convolution: descriptor checks, weight compression, the packed-input geometry,
+// dispatch and threading (baseline code). The arithmetic lives in spconv_s8_avx512vnni.cpp,
+// spconv_s8_avxvnni.cpp and spconv_s8_avx2.cpp (one micro-kernel source, spconv_s8_kernel.inc),
+// spconv_s8_scalar.cpp (portable), and the input repacking in spconv_s8_pack.cpp.
+#include "core/kernels/spconv_s8/spconv_s8.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
+#include "core/kernels/spconv_s8/spconv_s8_internal.h"
+#include "core/thread_pool.h"
+
+namespace sp::kernels {
+namespace {
+
+using namespace spconv_s8_internal;
+namespace cs8 = conv_s8_internal;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+enum class Kind { kScalar, kAvx2, kAvxVnni, kAvx512Vnni };
+
+using TilesFn = void (*)(const SpPlan&, const uint8_t*, void*, int64_t, int, int64_t, int64_t, int, int);
+
+struct KindInfo {
+  TilesFn tiles;
+  int native_unit;
+  int lanes;         // pixels per vector: tile sizes are multiples of it
+  int default_tile;  // chosen by measurement (README.md)
+  const char* suffix;
+};
+
+KindInfo kind_info(Kind k) {
+  switch (k) {
+    case Kind::kAvx512Vnni: return {spconv_s8_avx512vnni_tiles, 4, 16, 64, "avx512vnni"};
+    case Kind::kAvxVnni: return {spconv_s8_avxvnni_tiles, 4, 8, 32, "avxvnni"};
+    case Kind::kAvx2: return {spconv_s8_avx2_tiles, 2, 8, 32, "avx2"};
+    case Kind::kScalar: break;
+  }
+  return {spconv_s8_scalar_tiles, 4, 1, 16, "scalar"};
+}
+
+Kind kind_for(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512Vnni:
+    case Isa::kAmx: return Kind::kAvx512Vnni;
+    case Isa::kAvxVnni: return Kind::kAvxVnni;
+    case Isa::kAvx2:
+    case Isa::kAvx512: return Kind::kAvx2;
+    case Isa::kScalar: break;
+  }
+  return Kind::kScalar;
+}
+
+// The unit's weights of output channel o, tap (kh, kw), channel group g, packed like a cell; zero if all
+// of them are zero (channels past in_c count as zero).
+int32_t unit_weights(const Conv2dS8Desc& d, const int8_t* w, int unit, int o, int g, int kh, int kw) {
+  uint32_t packed = 0;
+  for (int i = 0; i < unit; ++i) {
+    const int c = g * unit + i;
+    if (c >= d.in_c) break;
+    const int8_t v = w[((static_cast<int64_t>(o) * d.in_c + c) * d.kernel_h + kh) * d.kernel_w + kw];
+    if (unit == 4)
+      packed |= static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * i);
+    else
+      packed |= static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(v))) << (16 * i);
+  }
+  return static_cast<int32_t>(packed);
+}
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<uint8_t[], FreeDeleter>;
+
+AlignedBuffer aligned_buffer(int64_t bytes) {
+  const size_t n = static_cast<size_t>((std::max<int64_t>(bytes, 1) + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, n);
+  if (!p) throw std::bad_alloc();
+  return AlignedBuffer(static_cast<uint8_t*>(p));
+}
+
+class SparseConv2dS8 final : public Conv2dS8 {
+ public:
+  SparseConv2dS8(const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias, Kind kind,
+                 const SparseConvS8Options& opt)
+      : desc_(d) {
+    const KindInfo info = kind_info(kind);
+    tiles_fn_ = info.tiles;
+    const int unit = opt.unit == 0 ? info.native_unit : opt.unit;
+    if (unit != 4 && unit != 2) throw Error("sparse integer Conv: unit must be 4 or 2, not " + std::to_string(unit));
+    if (kind != Kind::kScalar && unit != info.native_unit)
+      throw Error(std::string("sparse integer Conv: the ") + info.suffix + " kernel runs unit " +
+                  std::to_string(info.native_unit) + " only");
+    tile_ = opt.tile_pixels == 0 ? info.default_tile : opt.tile_pixels;
+    if (tile_ <= 0 || tile_ % info.lanes != 0 || tile_ > kMaxTilePixels ||
+        (kind != Kind::kScalar && tile_ != info.lanes * 2 && tile_ != info.lanes * 4 && tile_ != info.lanes * 8))
+      throw Error("sparse integer Conv: tile of " + std::to_string(opt.tile_pixels) + " pixels not supported by the " +
+                  info.suffix + " kernel");
+
+    SpPlan& p = plan_;
+    p.in_h = d.in_h, p.in_w = d.in_w, p.in_c = d.in_c, p.out_h = d.out_h(), p.out_w = d.out_w(), p.out_c = d.out_c;
+    p.stride_h = d.stride_h, p.stride_w = d.stride_w, p.pad_top = d.pad_top, p.pad_left = d.pad_left;
+    p.unit = unit;
+    p.groups = static_cast<int>(ceil_div(d.in_c, unit));
+    p.hq = static_cast<int>(ceil_div(d.pad_top + d.in_h + d.pad_bottom, d.stride_h));
+    p.wq = static_cast<int>(ceil_div(d.pad_left + d.in_w + d.pad_right, d.stride_w));
+    p.plane_cells = ceil_div(static_cast<int64_t>(p.hq) * p.wq, 16) * 16;  // 64-byte aligned planes
+    const int64_t planes = static_cast<int64_t>(d.stride_h) * d.stride_w * p.groups;
+    // Slack: a tile started below q_count may read up to kMaxTilePixels cells past it, plus the largest tap
+    // offset; both stay within hq * wq + wq + kMaxTilePixels cells of the last plane (spconv_s8_internal.h).
+    p.packed_bytes = (planes * p.plane_cells + p.wq + kMaxTilePixels + 16) * 4;
+    if (p.packed_bytes >= (int64_t{1} << 32)) throw Error("sparse integer Conv: input too large for 32-bit offsets");
+    p.zx_cell = unit == 4 ? 0x01010101u * d.input_zero_point : 0x00010001u * d.input_zero_point;
+    p.q_count = static_cast<int64_t>(p.out_h) * p.wq;
+    p.out_f32 = d.output == QuantOutput::kF32;
+    p.silu = d.activation == Activation::kSilu;
+    p.zy = d.output == QuantOutput::kU8 ? d.output_zero_point : 0;
+    p.inv_out_scale = cs8::inverse_output_scale(d);
+
+    // Compressed weights, one row of entries per output channel, sorted by offset (plane-major: the
+    // taps of one channel group read neighbouring cells).
+    row_start_.assign(static_cast<size_t>(d.out_c) + 1, 0);
+    for (int o = 0; o < d.out_c; ++o) {
+      const size_t first = entries_.size();
+      for (int kh = 0; kh < d.kernel_h; ++kh)
+        for (int kw = 0; kw < d.kernel_w; ++kw) {
+          const int rh = kh * d.dilation_h, rw = kw * d.dilation_w;
+          const int64_t plane0 = (static_cast<int64_t>(rh % d.stride_h) * d.stride_w + rw % d.stride_w) * p.groups;
+          const int64_t tap = static_cast<int64_t>(rh / d.stride_h) * p.wq + rw / d.stride_w;
+          for (int g = 0; g < p.groups; ++g) {
+            const int32_t wu = unit_weights(d, w, unit, o, g, kh, kw);
+            if (wu == 0) continue;
+            entries_.push_back({static_cast<uint32_t>(((plane0 + g) * p.plane_cells + tap) * 4), wu});
+          }
+        }
+      std::sort(entries_.begin() + static_cast<std::ptrdiff_t>(first), entries_.end(),
+                [](const SpEntry& a, const SpEntry& b) { return a.offset < b.offset; });
+      if (entries_.size() > static_cast<size_t>(INT32_MAX)) throw Error("sparse integer Conv: too many weights");
+      row_start_[o + 1] = static_cast<int32_t>(entries_.size());
+    }
+    entries_.push_back({0, 0});  // a sentinel no row reaches: data() is never null, even with no nonzero
+    entries_.shrink_to_fit();
+
+    bias_.resize(static_cast<size_t>(d.out_c));
+    requant_.resize(static_cast<size_t>(d.out_c));
+    dequant_.resize(static_cast<size_t>(d.out_c));
+    const int64_t per_oc = static_cast<int64_t>(d.in_c) * d.kernel_h * d.kernel_w;
+    for (int o = 0; o < d.out_c; ++o) {
+      int64_t sum = 0;
+      for (int64_t i = 0; i < per_oc; ++i) sum += w[o * per_oc + i];
+      // int32 arithmetic modulo 2^32, like the reference's accumulation and the dense kernels' bias.
+      const uint32_t comp = static_cast<uint32_t>(static_cast<int64_t>(d.input_zero_point) * sum);
+      bias_[o] = static_cast<int32_t>(static_cast<uint32_t>(bias ? bias[o] : 0) - comp);
+      requant_[o] = cs8::requant_multiplier(d, o);
+      dequant_[o] = cs8::dequant_multiplier(d, o);
+    }
+    p.row_start = row_start_.data();
+    p.entries = entries_.data();
+    p.bias = bias_.data();
+    p.requant = requant_.data();
+    p.dequant = dequant_.data();
+
+    // The packed input lives with the kernel (no allocation per run); padding cells and slack hold zx once
+    // and for all, run() only rewrites the cells of input pixels.
+    packed_ = aligned_buffer(p.packed_bytes);
+    uint8_t* buf = packed_.get();
+    for (int64_t i = 0; i < p.packed_bytes / 4; ++i) std::memcpy(buf + i * 4, &p.zx_cell, 4);
+
+    name_ = "sp" + cs8::kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + "-" + info.suffix;
+  }
+
+  void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
+           ThreadPool* pool) const override {
+    cs8::validate_conv2d_s8_io(desc_, in, in_pixel_stride, out, out_pixel_stride);
+    // One packed-input buffer per kernel object: concurrent run() calls on the same object take turns.
+    std::lock_guard<std::mutex> lock(mutex_);
+    uint8_t* packed = packed_.get();
+    const SpPlan& p = plan_;
+    const int64_t tiles = ceil_div(p.q_count, tile_);
+    const int threads = pool ? pool->num_threads() : 1;
+    if (threads <= 1) {
+      spconv_s8_pack_rows(p, in, in_pixel_stride, packed, 0, p.in_h);
+      tiles_fn_(p, packed, out, out_pixel_stride, tile_, 0, tiles, 0, p.out_c);
+      return;
+    }
+    const int64_t row_tasks = std::min<int64_t>(p.in_h, 4 * threads);
+    pool->parallel_for(row_tasks, [&](int64_t t) {
+      const int r0 = static_cast<int>(t * p.in_h / row_tasks), r1 = static_cast<int>((t + 1) * p.in_h / row_tasks);
+      spconv_s8_pack_rows(p, in, in_pixel_stride, packed, r0, r1);
+    });
+    // Tiles first (each task streams the weights of its channels once per tile); channels are split too
+    // when there are too few tiles to keep the threads busy.
+    const int64_t blocks = ceil_div(p.out_c, kChannelBlock);
+    const int64_t want = 4 * static_cast<int64_t>(threads);
+    const int64_t tile_tasks = std::min(tiles, want);
+    const int64_t ch_tasks = std::min(blocks, ceil_div(want, tile_tasks));
+    pool->parallel_for(tile_tasks * ch_tasks, [&](int64_t task) {
+      const int64_t tt = task / ch_tasks, ct = task % ch_tasks;
+      const int64_t t0 = tt * tiles / tile_tasks, t1 = (tt + 1) * tiles / tile_tasks;
+      const int o0 = static_cast<int>(ct * blocks / ch_tasks) * kChannelBlock;
+      const int o1 = std::min(p.out_c, static_cast<int>((ct + 1) * blocks / ch_tasks) * kChannelBlock);
+      if (t0 < t1 && o0 < o1) tiles_fn_(p, packed, out, out_pixel_stride, tile_, t0, t1, o0, o1);
+    });
+  }
+
+  std::string_view name() const override { return name_; }
+
+ private:
+  Conv2dS8Desc desc_;
+  TilesFn tiles_fn_ = nullptr;
+  int tile_ = 0;
+  SpPlan plan_;
+  std::vector<int32_t> row_start_;
+  std::vector<SpEntry> entries_;
+  std::vector<int32_t> bias_;
+  std::vector<float> requant_, dequant_;
+  AlignedBuffer packed_;
+  mutable std::mutex mutex_;
+  std::string name_;
+};
+
+void check_desc(const Conv2dS8Desc& desc, const int8_t* weights_oihw) {
+  cs8::validate_conv2d_s8_desc(desc);
+  if (!weights_oihw) throw Error("sparse integer Conv: null weights");
+  if (cs8::is_depthwise(desc)) throw Error("sparse integer Conv: depthwise convolution is not sparse (use the dense kernel)");
+}
+
+}  // namespace
+
+std::unique_ptr<Conv2dS8> create_sparse_conv2d_s8(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
+                                                  const int32_t* bias, Isa isa, const SparseConvS8Options& options) {
+  check_desc(desc, weights_oihw);
+  if (!isa_supported(isa))
+    throw Error(std::string("sparse integer Conv: ISA ") + std::string(isa_name(isa)) + " not supported by this CPU");
+  return std::make_unique<SparseConv2dS8>(desc, weights_oihw, bias, kind_for(isa), options);
+}
+
+SparseConvS8Stats sparse_conv2d_s8_stats(const Conv2dS8Desc& desc, const int8_t* weights_oihw, Isa isa) {
+  check_desc(desc, weights_oihw);
+  const int unit = kind_info(kind_for(isa)).native_unit;
+  const int groups = static_cast<int>(ceil_div(desc.in_c, unit));
+  SparseConvS8Stats s;
+  s.weights = static_cast<int64_t>(desc.out_c) * desc.in_c * desc.kernel_h * desc.kernel_w;
+  for (int64_t i = 0; i < s.weights; ++i) s.zero_weights += weights_oihw[i] == 0;
+  s.units = static_cast<int64_t>(desc.out_c) * groups * desc.kernel_h * desc.kernel_w;
+  for (int o = 0; o < desc.out_c; ++o)
+    for (int kh = 0; kh < desc.kernel_h; ++kh)
+      for (int kw = 0; kw < desc.kernel_w; ++kw)
+        for (int g = 0; g < groups; ++g) s.nonzero_units += unit_weights(desc, weights_oihw, unit, o, g, kh, kw) != 0;
+  return s;
+}
+
+}  // namespace sp::kernels

@@ -1,0 +1,82 @@
+// Internal to the sparse integer convolution: the plain-data plan that spconv_s8.cpp (baseline code)
+// builds at create() time and the ISA translation units execute. Only plain structs, constants and
+// out-of-line function declarations here (no inline functions, no templates): every ISA TU includes it,
+// and an inline function compiled with AVX-512 flags in one TU could be the copy the linker keeps for all.
+//
+// Layout. The input is repacked once per run into "cell planes": a cell is 4 bytes holding `unit` input
+// channels of one padded input pixel — 4 u8 (unit 4, the vpdpbusd operand) or 2 int16 (unit 2, the
+// vpmaddwd operand, u8 zero-extended). There is one plane per (row phase, column phase, channel group):
+// the padded input (pad_top + in_h + pad_bottom rows, pad_left + in_w + pad_right columns, padding = zx)
+// split by row and column parity modulo the stride, so that for every tap the cells of consecutive
+// output pixels are consecutive in one plane:
+//   padded pixel (r, c) -> plane (r % stride_h, c % stride_w, g), cell (r / stride_h) * wq + c / stride_w
+//   output pixel (oh, ow) is q = oh * wq + ow ("q-space"); tap (kh, kw) of channel group g reads
+//   cell q + ((kh * dil_h) / stride_h) * wq + (kw * dil_w) / stride_w of plane ((kh*dil_h) % stride_h,
+//   (kw*dil_w) % stride_w, g).
+// q-space has wq - out_w "garbage" columns per output row (computed, never stored) and the kernels run
+// whole tiles past the last q (the buffer has slack after the last plane), so no tap needs a bounds check.
+//
+// Weights. Per output channel o, the nonzero units as entries [row_start[o], row_start[o+1]) sorted by
+// offset: {offset = byte offset of the unit's cell for q = 0, weight = the unit's weights packed like a
+// cell}. acc(q) = bias'[o] + sum over entries of dot(cell at offset + 4q, weight), where
+// bias'[o] = bias[o] - zx * sum(w[o]) (mod 2^32): padded cells hold zx, so they cancel it, exactly as in
+// the dense kernels (conv_s8_internal.h).
+#pragma once
+
+#include <cstdint>
+
+namespace sp::kernels::spconv_s8_internal {
+
+struct SpEntry {
+  uint32_t offset;  // bytes into the packed input, for q = 0
+  int32_t weight;   // unit 4: 4 s8 (channel g*4+i in byte i); unit 2: 2 int16 (channel g*2+i in half i)
+};
+
+struct SpPlan {
+  int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
+  int stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
+  int unit = 4;                 // input channels per cell: 4 (u8) or 2 (int16)
+  int groups = 0;               // channel groups: ceil(in_c / unit)
+  int hq = 0, wq = 0;           // cells per plane: hq rows of wq
+  int64_t plane_cells = 0;      // cells between consecutive planes (>= hq * wq)
+  int64_t packed_bytes = 0;     // the whole packed buffer, slack included
+  uint32_t zx_cell = 0;         // a padding cell: zx in every channel slot
+  int64_t q_count = 0;          // out_h * wq
+  bool out_f32 = false;
+  bool silu = false;
+  int zy = 0;
+  float inv_out_scale = 1.0f;
+  const int32_t* row_start = nullptr;  // out_c + 1
+  const SpEntry* entries = nullptr;
+  const int32_t* bias = nullptr;       // out_c, compensation folded in
+  const float* requant = nullptr;      // out_c: sx * sw[o] / sy
+  const float* dequant = nullptr;      // out_c: sx * sw[o]
+};
+
+// Output channels are finished in blocks of kChannelBlock (one 16-byte store per pixel after the
+// transpose from channel-major to NHWC).
+constexpr int kChannelBlock = 16;
+// Largest tile (output pixels per micro-tile) any kernel uses: the slack after the last plane.
+constexpr int kMaxTilePixels = 128;
+
+// Computes q in [tile_begin * tile_pixels, tile_end * tile_pixels) (clipped to q_count, garbage columns
+// not stored) for output channels [oc_begin, oc_end); oc_begin is a multiple of kChannelBlock.
+// `packed` is the buffer filled by spconv_s8_pack_rows. tile_pixels is one the kernel supports
+// (spconv_s8.cpp picks it).
+void spconv_s8_avx512vnni_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
+                                int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
+void spconv_s8_avxvnni_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
+                             int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
+void spconv_s8_avx2_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
+                          int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
+// The portable implementation of the format (spconv_s8_scalar.cpp): the reference the format's SIMD
+// kernels are tested through, and the kScalar path.
+void spconv_s8_scalar_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
+                            int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
+
+// Writes the cells of input rows [ih_begin, ih_end) into `packed` (padding cells are written once at
+// creation and never touched here). Baseline code (spconv_s8_pack.cpp).
+void spconv_s8_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
+                         int ih_begin, int ih_end);
+
+}  // namespace sp::kernels::spconv_s8_internal
