@@ -30,10 +30,11 @@ struct Shape {
   Activation act;
 };
 
-enum class Pattern { kBlock4, kUnstructured, kZeroOutChannels, kZeroInChannels };
+enum class Pattern { kBlock4, kBlock4x4, kUnstructured, kZeroOutChannels, kZeroInChannels };
 const char* pattern_name(Pattern p) {
   switch (p) {
     case Pattern::kBlock4: return "block4";
+    case Pattern::kBlock4x4: return "block4x4";
     case Pattern::kUnstructured: return "unstructured";
     case Pattern::kZeroOutChannels: return "zero-out-channels";
     case Pattern::kZeroInChannels: return "zero-in-channels";
@@ -90,8 +91,8 @@ Problem make_problem(const Shape& s, uint32_t seed) {
 }
 
 // Zeroes weights: `sparsity` of the 4-along-K blocks (aligned groups of 4 input channels of one tap of one
-// output channel, the channel tail a short block), of the single weights, of the output channels, or of
-// the input channels.
+// output channel, the channel tail a short block), of the 4x4 blocks (the same in 4 consecutive output
+// channels), of the single weights, of the output channels, or of the input channels.
 void prune(Problem& p, Pattern pattern, double sparsity, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -105,6 +106,14 @@ void prune(Problem& p, Pattern pattern, double sparsity, uint32_t seed) {
           for (int c0 = 0; c0 < d.in_c; c0 += 4)
             if (u(rng) < sparsity)
               for (int c = c0; c < c0 + 4 && c < d.in_c; ++c) at(o, c, t) = 0;
+      break;
+    case Pattern::kBlock4x4:  // the same 4-along-K blocks zeroed in 4 consecutive output channels
+      for (int o0 = 0; o0 < d.out_c; o0 += 4)
+        for (int t = 0; t < taps; ++t)
+          for (int c0 = 0; c0 < d.in_c; c0 += 4)
+            if (u(rng) < sparsity)
+              for (int o = o0; o < o0 + 4 && o < d.out_c; ++o)
+                for (int c = c0; c < c0 + 4 && c < d.in_c; ++c) at(o, c, t) = 0;
       break;
     case Pattern::kUnstructured:
       for (auto& v : p.w)
@@ -204,12 +213,16 @@ struct Variant {
   SparseConvS8Options opt;
 };
 
-// The variants an ISA runs: its default, every tile size; kScalar also with unit 2.
+// The variants an ISA runs: its default (out_block chosen from the weights), then every out_block with
+// every tile size that fits its registers; kScalar also with unit 2.
 std::vector<Variant> variants(Isa isa) {
   std::vector<Variant> v{{isa, {}}};
-  const int lanes = isa == Isa::kAvx512Vnni || isa == Isa::kAmx ? 16 : (isa == Isa::kScalar ? 8 : 8);
-  for (int m : {2, 4, 8}) v.push_back({isa, {lanes * m, 0}});
-  if (isa == Isa::kScalar) v.push_back({isa, {0, 2}}), v.push_back({isa, {5, 2}});
+  const bool zmm = isa == Isa::kAvx512Vnni || isa == Isa::kAmx;
+  const int lanes = zmm ? 16 : 8, max_acc = zmm ? 16 : (isa == Isa::kScalar ? 64 : 8);
+  for (int block : {1, 2, 4})
+    for (int m : {2, 4, 8})
+      if (block * m <= max_acc) v.push_back({isa, {lanes * m, 0, block}});
+  if (isa == Isa::kScalar) v.push_back({isa, {0, 2, 0}}), v.push_back({isa, {5, 2, 2}}), v.push_back({isa, {7, 4, 4}});
   return v;
 }
 
@@ -224,7 +237,7 @@ void expect_bit_exact(const Problem& p, Isa isa, ThreadPool* pool, const std::st
       ASSERT_EQ(got.size(), want.size());
       for (size_t i = 0; i < got.size(); ++i)
         ASSERT_EQ(got[i], want[i]) << conv->name() << " (tile " << vs[vi].opt.tile_pixels << ", unit " << vs[vi].opt.unit
-                                   << ") differs at byte " << static_cast<int64_t>(i) - kGuard << ": " << what
+                                   << ", out_block " << vs[vi].opt.out_block << ") differs at byte " << static_cast<int64_t>(i) - kGuard << ": " << what
                                    << (tp ? ", 2 threads" : "");
     }
   }
@@ -243,14 +256,14 @@ TEST_P(SpConvS8Isa, RandomShapesAndSparsitiesBitExact) {
   ThreadPool pool(2);
   uint32_t seed = 100;
   int n = 0;
-  for (const Shape& s : random_shapes(48, 7)) {
-    for (Pattern pat : {Pattern::kBlock4, Pattern::kUnstructured})
+  for (const Shape& s : random_shapes(40, 7)) {
+    for (Pattern pat : {Pattern::kBlock4, Pattern::kBlock4x4, Pattern::kUnstructured})
       for (double sp : {0.0, 0.5, 0.7, 0.9, 1.0}) {
         Problem p = make_problem(s, seed++);
         prune(p, pat, sp, seed * 3);
         expect_bit_exact(p, isa, &pool,
                          describe(s) + ", " + pattern_name(pat) + " " + std::to_string(static_cast<int>(sp * 100)) + "%",
-                         /*all_variants=*/n++ % 5 == 0);
+                         /*all_variants=*/n++ % 6 == 0);
         if (HasFatalFailure()) return;
       }
   }
@@ -277,7 +290,7 @@ TEST_P(SpConvS8Isa, YoloShapesBitExact) {
   for (const Shape& s : yolo_shapes())
     for (double sp : {0.0, 0.7}) {
       Problem p = make_problem(s, seed++);
-      prune(p, Pattern::kBlock4, sp, seed);
+      prune(p, sp > 0 && seed % 2 ? Pattern::kBlock4x4 : Pattern::kBlock4, sp, seed);
       expect_bit_exact(p, isa, &pool, describe(s) + ", block4 " + std::to_string(static_cast<int>(sp * 100)) + "%",
                        true);
       if (HasFatalFailure()) return;
@@ -372,6 +385,21 @@ TEST(SpConvS8, StatsCountUnits) {
   }
 }
 
+// The out_block chosen from the weights: 4x4 blocks -> groups of 4 channels; scattered 4-along-K blocks
+// at high sparsity -> single channels (a group would execute the union of its channels' units).
+TEST(SpConvS8, ChoosesOutBlockFromTheWeights) {
+  Problem p = make_problem({10, 10, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, QuantOutput::kU8, Activation::kSilu}, 5);
+  Problem q = p;
+  prune(p, Pattern::kBlock4x4, 0.7, 1);
+  prune(q, Pattern::kBlock4, 0.7, 1);
+  for (Isa isa : supported_isas()) {
+    const std::string a(create_sparse_conv2d_s8(p.desc, p.w.data(), nullptr, isa)->name());
+    const std::string b(create_sparse_conv2d_s8(q.desc, q.w.data(), nullptr, isa)->name());
+    EXPECT_NE(a.find(isa == Isa::kAvx2 || isa == Isa::kAvx512 ? "-b4x2-" : "-b4x4-"), std::string::npos) << a;
+    EXPECT_NE(b.find("-b1x"), std::string::npos) << b;
+  }
+}
+
 TEST(SpConvS8, RejectsWhatItCannotRun) {
   Conv2dS8Desc d;
   d.in_h = d.in_w = 4, d.in_c = d.out_c = 8;
@@ -386,9 +414,11 @@ TEST(SpConvS8, RejectsWhatItCannotRun) {
   EXPECT_THROW(create_sparse_conv2d_s8(d, nullptr, nullptr, Isa::kScalar), Error);
   EXPECT_THROW(create_sparse_conv2d_s8(d, w.data(), nullptr, Isa::kScalar, {0, 3}), Error);  // unit 3
   EXPECT_THROW(create_sparse_conv2d_s8(d, w.data(), nullptr, Isa::kScalar, {200, 0}), Error);  // tile too large
+  EXPECT_THROW(create_sparse_conv2d_s8(d, w.data(), nullptr, Isa::kScalar, {0, 0, 3}), Error);  // out_block 3
   if (isa_supported(Isa::kAvx512Vnni)) {
     EXPECT_THROW(create_sparse_conv2d_s8(d, w.data(), nullptr, Isa::kAvx512Vnni, {24, 0}), Error);  // not 2/4/8 zmm
     EXPECT_THROW(create_sparse_conv2d_s8(d, w.data(), nullptr, Isa::kAvx512Vnni, {0, 2}), Error);  // VNNI is unit 4
+    EXPECT_THROW(create_sparse_conv2d_s8(d, w.data(), nullptr, Isa::kAvx512Vnni, {128, 0, 4}), Error);  // 32 acc
   }
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni, Isa::kAmx})
     if (!isa_supported(isa)) {

@@ -30,24 +30,29 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 enum class Kind { kScalar, kAvx2, kAvxVnni, kAvx512Vnni };
 
 using TilesFn = void (*)(const SpPlan&, const uint8_t*, void*, int64_t, int, int64_t, int64_t, int, int);
+using PackFn = void (*)(const SpPlan&, const uint8_t*, int64_t, uint8_t*, int, int);
 
 struct KindInfo {
   TilesFn tiles;
+  PackFn pack;
   int native_unit;
-  int lanes;         // pixels per vector: tile sizes are multiples of it
-  int default_tile;  // chosen by measurement (README.md)
+  int lanes;              // pixels per vector: tile sizes are 2, 4 or 8 vectors
+  int max_acc;            // out_block * tile vectors must not exceed it (accumulators in registers)
+  int default_tile[3];    // for out_block 1, 2, 4; chosen by measurement (README.md)
   const char* suffix;
 };
 
 KindInfo kind_info(Kind k) {
   switch (k) {
-    case Kind::kAvx512Vnni: return {spconv_s8_avx512vnni_tiles, 4, 16, 64, "avx512vnni"};
-    case Kind::kAvxVnni: return {spconv_s8_avxvnni_tiles, 4, 8, 32, "avxvnni"};
-    case Kind::kAvx2: return {spconv_s8_avx2_tiles, 2, 8, 32, "avx2"};
+    case Kind::kAvx512Vnni: return {spconv_s8_avx512vnni_tiles, spconv_s8_avx512vnni_pack_rows, 4, 16, 16, {128, 128, 64}, "avx512vnni"};
+    case Kind::kAvxVnni: return {spconv_s8_avxvnni_tiles, spconv_s8_avxvnni_pack_rows, 4, 8, 8, {32, 32, 16}, "avxvnni"};
+    case Kind::kAvx2: return {spconv_s8_avx2_tiles, spconv_s8_avx2_pack_rows, 2, 8, 8, {32, 32, 16}, "avx2"};
     case Kind::kScalar: break;
   }
-  return {spconv_s8_scalar_tiles, 4, 1, 16, "scalar"};
+  return {spconv_s8_scalar_tiles, spconv_s8_pack_rows, 4, 1, 1 << 30, {16, 16, 16}, "scalar"};
 }
+
+int block_index(int out_block) { return out_block == 4 ? 2 : out_block - 1; }
 
 Kind kind_for(Isa isa) {
   switch (isa) {
@@ -77,6 +82,36 @@ int32_t unit_weights(const Conv2dS8Desc& d, const int8_t* w, int unit, int o, in
   return static_cast<int32_t>(packed);
 }
 
+// Units where any channel of a group of `block` consecutive output channels is nonzero, summed over the
+// groups: the entries the kernel executes with that out_block.
+int64_t group_units(const Conv2dS8Desc& d, const int8_t* w, int unit, int block) {
+  const int groups = static_cast<int>(ceil_div(d.in_c, unit));
+  int64_t n = 0;
+  for (int o0 = 0; o0 < d.out_c; o0 += block)
+    for (int kh = 0; kh < d.kernel_h; ++kh)
+      for (int kw = 0; kw < d.kernel_w; ++kw)
+        for (int g = 0; g < groups; ++g) {
+          bool any = false;
+          for (int o = o0; o < o0 + block && o < d.out_c && !any; ++o) any = unit_weights(d, w, unit, o, g, kh, kw) != 0;
+          n += any;
+        }
+  return n;
+}
+
+// The out_block with the least estimated time: entries(block) x the measured relative cost of one entry
+// (block channels x the tile's vectors), from bench_spconv_s8 on the YOLO11n-pose layers (README.md).
+int choose_out_block(const Conv2dS8Desc& d, const int8_t* w, int unit, const KindInfo& info) {
+  static constexpr double kEntryCost[3] = {1.0, 1.3, 2.0};  // per entry, relative to out_block 1
+  int best = 1;
+  double best_cost = 0;
+  for (int block : {1, 2, 4}) {
+    if (info.lanes > 1 && block * 2 > info.max_acc) continue;
+    const double cost = static_cast<double>(group_units(d, w, unit, block)) * kEntryCost[block_index(block)];
+    if (block == 1 || cost < best_cost) best = block, best_cost = cost;
+  }
+  return best;
+}
+
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
@@ -96,16 +131,21 @@ class SparseConv2dS8 final : public Conv2dS8 {
       : desc_(d) {
     const KindInfo info = kind_info(kind);
     tiles_fn_ = info.tiles;
+    pack_fn_ = info.pack;
     const int unit = opt.unit == 0 ? info.native_unit : opt.unit;
     if (unit != 4 && unit != 2) throw Error("sparse integer Conv: unit must be 4 or 2, not " + std::to_string(unit));
     if (kind != Kind::kScalar && unit != info.native_unit)
       throw Error(std::string("sparse integer Conv: the ") + info.suffix + " kernel runs unit " +
                   std::to_string(info.native_unit) + " only");
-    tile_ = opt.tile_pixels == 0 ? info.default_tile : opt.tile_pixels;
+    const int block = opt.out_block == 0 ? choose_out_block(d, w, unit, info) : opt.out_block;
+    if (block != 1 && block != 2 && block != 4)
+      throw Error("sparse integer Conv: out_block must be 1, 2 or 4, not " + std::to_string(block));
+    tile_ = opt.tile_pixels == 0 ? info.default_tile[block_index(block)] : opt.tile_pixels;
+    const int vectors = tile_ / info.lanes;
     if (tile_ <= 0 || tile_ % info.lanes != 0 || tile_ > kMaxTilePixels ||
-        (kind != Kind::kScalar && tile_ != info.lanes * 2 && tile_ != info.lanes * 4 && tile_ != info.lanes * 8))
-      throw Error("sparse integer Conv: tile of " + std::to_string(opt.tile_pixels) + " pixels not supported by the " +
-                  info.suffix + " kernel");
+        (kind != Kind::kScalar && ((vectors != 2 && vectors != 4 && vectors != 8) || vectors * block > info.max_acc)))
+      throw Error("sparse integer Conv: a tile of " + std::to_string(tile_) + " pixels with out_block " +
+                  std::to_string(block) + " is not supported by the " + info.suffix + " kernel");
 
     SpPlan& p = plan_;
     p.in_h = d.in_h, p.in_w = d.in_w, p.in_c = d.in_c, p.out_h = d.out_h(), p.out_w = d.out_w(), p.out_c = d.out_c;
@@ -127,33 +167,51 @@ class SparseConv2dS8 final : public Conv2dS8 {
     p.zy = d.output == QuantOutput::kU8 ? d.output_zero_point : 0;
     p.inv_out_scale = cs8::inverse_output_scale(d);
 
-    // Compressed weights, one row of entries per output channel, sorted by offset (plane-major: the
-    // taps of one channel group read neighbouring cells).
-    row_start_.assign(static_cast<size_t>(d.out_c) + 1, 0);
-    for (int o = 0; o < d.out_c; ++o) {
-      const size_t first = entries_.size();
+    // Compressed weights: per group of `block` output channels, the units where any of them is nonzero,
+    // sorted by offset (plane-major: the taps of one channel group read neighbouring cells).
+    p.oc_block = block;
+    p.oc_groups = static_cast<int>(ceil_div(d.out_c, block));
+    row_start_.assign(static_cast<size_t>(p.oc_groups) + 1, 0);
+    struct Unit {
+      uint32_t offset;
+      int32_t w[4];
+    };
+    std::vector<Unit> units;
+    for (int gr = 0; gr < p.oc_groups; ++gr) {
+      units.clear();
       for (int kh = 0; kh < d.kernel_h; ++kh)
         for (int kw = 0; kw < d.kernel_w; ++kw) {
           const int rh = kh * d.dilation_h, rw = kw * d.dilation_w;
           const int64_t plane0 = (static_cast<int64_t>(rh % d.stride_h) * d.stride_w + rw % d.stride_w) * p.groups;
           const int64_t tap = static_cast<int64_t>(rh / d.stride_h) * p.wq + rw / d.stride_w;
           for (int g = 0; g < p.groups; ++g) {
-            const int32_t wu = unit_weights(d, w, unit, o, g, kh, kw);
-            if (wu == 0) continue;
-            entries_.push_back({static_cast<uint32_t>(((plane0 + g) * p.plane_cells + tap) * 4), wu});
+            Unit u{static_cast<uint32_t>(((plane0 + g) * p.plane_cells + tap) * 4), {0, 0, 0, 0}};
+            bool any = false;
+            for (int c = 0; c < block && gr * block + c < d.out_c; ++c) {
+              u.w[c] = unit_weights(d, w, unit, gr * block + c, g, kh, kw);
+              any |= u.w[c] != 0;
+            }
+            if (any) units.push_back(u);
           }
         }
-      std::sort(entries_.begin() + static_cast<std::ptrdiff_t>(first), entries_.end(),
-                [](const SpEntry& a, const SpEntry& b) { return a.offset < b.offset; });
-      if (entries_.size() > static_cast<size_t>(INT32_MAX)) throw Error("sparse integer Conv: too many weights");
-      row_start_[o + 1] = static_cast<int32_t>(entries_.size());
+      std::sort(units.begin(), units.end(), [](const Unit& a, const Unit& b) { return a.offset < b.offset; });
+      for (const Unit& u : units) {
+        offsets_.push_back(u.offset);
+        weights_.insert(weights_.end(), u.w, u.w + block);
+      }
+      if (offsets_.size() > static_cast<size_t>(INT32_MAX)) throw Error("sparse integer Conv: too many weights");
+      row_start_[gr + 1] = static_cast<int32_t>(offsets_.size());
     }
-    entries_.push_back({0, 0});  // a sentinel no row reaches: data() is never null, even with no nonzero
-    entries_.shrink_to_fit();
+    // Sentinels no row reaches: data() is never null, even with no nonzero weight at all.
+    offsets_.push_back(0);
+    weights_.push_back(0);
+    offsets_.shrink_to_fit();
+    weights_.shrink_to_fit();
 
-    bias_.resize(static_cast<size_t>(d.out_c));
-    requant_.resize(static_cast<size_t>(d.out_c));
-    dequant_.resize(static_cast<size_t>(d.out_c));
+    const size_t padded_oc = static_cast<size_t>(p.oc_groups) * block;
+    bias_.assign(padded_oc, 0);
+    requant_.assign(padded_oc, 0.0f);
+    dequant_.assign(padded_oc, 0.0f);
     const int64_t per_oc = static_cast<int64_t>(d.in_c) * d.kernel_h * d.kernel_w;
     for (int o = 0; o < d.out_c; ++o) {
       int64_t sum = 0;
@@ -165,7 +223,8 @@ class SparseConv2dS8 final : public Conv2dS8 {
       dequant_[o] = cs8::dequant_multiplier(d, o);
     }
     p.row_start = row_start_.data();
-    p.entries = entries_.data();
+    p.offsets = offsets_.data();
+    p.weights = weights_.data();
     p.bias = bias_.data();
     p.requant = requant_.data();
     p.dequant = dequant_.data();
@@ -176,7 +235,8 @@ class SparseConv2dS8 final : public Conv2dS8 {
     uint8_t* buf = packed_.get();
     for (int64_t i = 0; i < p.packed_bytes / 4; ++i) std::memcpy(buf + i * 4, &p.zx_cell, 4);
 
-    name_ = "sp" + cs8::kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + "-" + info.suffix;
+    name_ = "sp" + cs8::kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + "-b" + std::to_string(block) +
+            "x" + std::to_string(unit) + "-" + info.suffix;
   }
 
   void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
@@ -189,14 +249,14 @@ class SparseConv2dS8 final : public Conv2dS8 {
     const int64_t tiles = ceil_div(p.q_count, tile_);
     const int threads = pool ? pool->num_threads() : 1;
     if (threads <= 1) {
-      spconv_s8_pack_rows(p, in, in_pixel_stride, packed, 0, p.in_h);
+      pack_fn_(p, in, in_pixel_stride, packed, 0, p.in_h);
       tiles_fn_(p, packed, out, out_pixel_stride, tile_, 0, tiles, 0, p.out_c);
       return;
     }
     const int64_t row_tasks = std::min<int64_t>(p.in_h, 4 * threads);
     pool->parallel_for(row_tasks, [&](int64_t t) {
       const int r0 = static_cast<int>(t * p.in_h / row_tasks), r1 = static_cast<int>((t + 1) * p.in_h / row_tasks);
-      spconv_s8_pack_rows(p, in, in_pixel_stride, packed, r0, r1);
+      pack_fn_(p, in, in_pixel_stride, packed, r0, r1);
     });
     // Tiles first (each task streams the weights of its channels once per tile); channels are split too
     // when there are too few tiles to keep the threads busy.
@@ -218,10 +278,12 @@ class SparseConv2dS8 final : public Conv2dS8 {
  private:
   Conv2dS8Desc desc_;
   TilesFn tiles_fn_ = nullptr;
+  PackFn pack_fn_ = nullptr;
   int tile_ = 0;
   SpPlan plan_;
   std::vector<int32_t> row_start_;
-  std::vector<SpEntry> entries_;
+  std::vector<uint32_t> offsets_;
+  std::vector<int32_t> weights_;
   std::vector<int32_t> bias_;
   std::vector<float> requant_, dequant_;
   AlignedBuffer packed_;

@@ -30,6 +30,11 @@ struct SparseConvS8Options {
   // Input channels per skip unit: 0 = the ISA's own (4 for the VNNI kernels and kScalar, 2 for AVX2).
   // kScalar runs either; the SIMD kernels only their own (anything else is an sp::Error).
   int unit = 0;
+  // Output channels per group sharing one list of nonzero units (1, 2 or 4), or 0 to choose from the
+  // weights: a group executes every unit where any of its channels is nonzero, and one load of input cells
+  // serves all its channels, so blocks pay when the pruning pattern zeroes the same units in consecutive
+  // output channels (README.md). Tiles must fit the registers: out_block * tile vectors <= 16 (zmm) or 8.
+  int out_block = 0;
 };
 
 // isa: kAvx512Vnni (and kAmx, which has it) run the AVX-512 VNNI kernel (vpdpbusd zmm), kAvxVnni the

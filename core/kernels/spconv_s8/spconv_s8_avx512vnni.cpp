@@ -91,6 +91,50 @@ SP_INLINE void transpose_dwords(const __m512i (&r)[16], __m512i (&d)[16]) {
   }
 }
 
+// The cells of input rows [ih0, ih1) (unit 4, stride_w 1 or 2): 16 pixels x 16 channel groups at a
+// time, loaded per pixel (byte-masked: channels past in_c read as 0), transposed, stored per group into
+// its plane (stride 2: even and odd pixels to their column phases).
+void pack_rows(const SpPlan& p, const uint8_t* in, int64_t ips, uint8_t* packed, int ih0, int ih1) {
+  if (p.stride_w > 2 || p.unit != 4) return spconv_s8_pack_rows(p, in, ips, packed, ih0, ih1);
+  const int64_t phase_planes = static_cast<int64_t>(p.groups) * p.plane_cells;
+  const __m512i even_odd = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  uint32_t* const cells = reinterpret_cast<uint32_t*>(packed);
+  for (int ih = ih0; ih < ih1; ++ih) {
+    const int r = ih + p.pad_top;
+    const int64_t row_base = static_cast<int64_t>(r % p.stride_h) * p.stride_w * phase_planes +
+                             static_cast<int64_t>(r / p.stride_h) * p.wq;
+    const uint8_t* src_row = in + static_cast<int64_t>(ih) * p.in_w * ips;
+    for (int g0 = 0; g0 < p.groups; g0 += 16) {
+      const int ng = p.groups - g0 < 16 ? p.groups - g0 : 16;
+      const int nbytes = p.in_c - g0 * 4 < 64 ? p.in_c - g0 * 4 : 64;
+      const __mmask64 bytes = nbytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << nbytes) - 1;
+      for (int iw0 = 0; iw0 < p.in_w; iw0 += 16) {
+        const int np = p.in_w - iw0 < 16 ? p.in_w - iw0 : 16;
+        __m512i x[16], d[16];
+        #pragma GCC unroll 16
+        for (int j = 0; j < 16; ++j)
+          x[j] = _mm512_maskz_loadu_epi8(j < np ? bytes : 0, src_row + static_cast<int64_t>(iw0 + j) * ips + g0 * 4);
+        transpose_dwords(x, d);
+        const int c0 = iw0 + p.pad_left;
+        uint32_t* dst = cells + row_base + static_cast<int64_t>(g0) * p.plane_cells;
+        if (p.stride_w == 1) {
+          const __mmask16 m = static_cast<__mmask16>((1u << np) - 1u);
+          for (int g = 0; g < ng; ++g) _mm512_mask_storeu_epi32(dst + g * p.plane_cells + c0, m, d[g]);
+        } else {  // lanes j of parity k go to column phase (c0 + k) % 2 from column (c0 + k) / 2
+          const __mmask8 m0 = static_cast<__mmask8>((1u << ((np + 1) / 2)) - 1u), m1 = static_cast<__mmask8>((1u << (np / 2)) - 1u);
+          uint32_t* d0 = dst + ((c0 % 2) * phase_planes + c0 / 2);
+          uint32_t* d1 = dst + (((c0 + 1) % 2) * phase_planes + (c0 + 1) / 2);
+          for (int g = 0; g < ng; ++g) {
+            const __m512i v = _mm512_permutexvar_epi32(even_odd, d[g]);
+            _mm256_mask_storeu_epi32(d0 + g * p.plane_cells, m0, _mm512_castsi512_si256(v));
+            _mm256_mask_storeu_epi32(d1 + g * p.plane_cells, m1, _mm512_extracti64x4_epi64(v, 1));
+          }
+        }
+      }
+    }
+  }
+}
+
 struct V {
   using Acc = __m512i;
   static constexpr int kLanes = 16;
@@ -120,7 +164,10 @@ struct V {
       if (p.silu) f = _mm512_mul_ps(silu_ps(f), inv);
       f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
       const __m512i q = _mm512_add_epi32(_mm512_cvt_roundps_epi32(f, kRne), zy);
-      _mm_store_si128(reinterpret_cast<__m128i*>(row + r * 16), _mm512_cvtepi32_epi8(q));
+      // vpmovdb to a register, then the store: the fused memory form is slow on Zen 4 (conv_s8_avx512vnni.cpp).
+      __m128i b8 = _mm512_cvtepi32_epi8(q);
+      __asm__("" : "+v"(b8));
+      _mm_store_si128(reinterpret_cast<__m128i*>(row + r * 16), b8);
     }
   }
 
@@ -189,6 +236,11 @@ struct V {
 void spconv_s8_avx512vnni_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
                                 int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end) {
   dispatch_tiles(plan, packed, out, out_pixel_stride, tile_pixels, tile_begin, tile_end, oc_begin, oc_end);
+}
+
+void spconv_s8_avx512vnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
+                                    int ih_begin, int ih_end) {
+  pack_rows(plan, in, in_pixel_stride, packed, ih_begin, ih_end);
 }
 
 }  // namespace sp::kernels::spconv_s8_internal

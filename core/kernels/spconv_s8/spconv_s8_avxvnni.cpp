@@ -31,4 +31,9 @@ void spconv_s8_avxvnni_tiles(const SpPlan& plan, const uint8_t* packed, void* ou
   dispatch_tiles(plan, packed, out, out_pixel_stride, tile_pixels, tile_begin, tile_end, oc_begin, oc_end);
 }
 
+void spconv_s8_avxvnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
+                                 int ih_begin, int ih_end) {
+  pack_rows_ymm<4>(plan, in, in_pixel_stride, packed, ih_begin, ih_end);
+}
+
 }  // namespace sp::kernels::spconv_s8_internal

@@ -16,9 +16,13 @@
 // q-space has wq - out_w "garbage" columns per output row (computed, never stored) and the kernels run
 // whole tiles past the last q (the buffer has slack after the last plane), so no tap needs a bounds check.
 //
-// Weights. Per output channel o, the nonzero units as entries [row_start[o], row_start[o+1]) sorted by
-// offset: {offset = byte offset of the unit's cell for q = 0, weight = the unit's weights packed like a
-// cell}. acc(q) = bias'[o] + sum over entries of dot(cell at offset + 4q, weight), where
+// Weights. Output channels are taken in groups of oc_block (1, 2 or 4; the last group padded with
+// channels of zero weights); per group, the units where any of its channels has a nonzero weight are its
+// entries [row_start[gr], row_start[gr+1]), sorted by offset: offsets[e] = byte offset of the unit's
+// cell for q = 0, weights[e * oc_block + c] = channel c's weights of the unit packed like a cell. One load
+// of cells then serves oc_block channels (oc_block 1: the plain 4-along-K format; larger blocks pay off
+// when the pruning pattern zeroes the same units in oc_block consecutive channels).
+// acc(q) = bias'[o] + sum over entries of dot(cell at offset + 4q, weight), where
 // bias'[o] = bias[o] - zx * sum(w[o]) (mod 2^32): padded cells hold zx, so they cancel it, exactly as in
 // the dense kernels (conv_s8_internal.h).
 #pragma once
@@ -26,11 +30,6 @@
 #include <cstdint>
 
 namespace sp::kernels::spconv_s8_internal {
-
-struct SpEntry {
-  uint32_t offset;  // bytes into the packed input, for q = 0
-  int32_t weight;   // unit 4: 4 s8 (channel g*4+i in byte i); unit 2: 2 int16 (channel g*2+i in half i)
-};
 
 struct SpPlan {
   int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
@@ -46,11 +45,16 @@ struct SpPlan {
   bool silu = false;
   int zy = 0;
   float inv_out_scale = 1.0f;
-  const int32_t* row_start = nullptr;  // out_c + 1
-  const SpEntry* entries = nullptr;
-  const int32_t* bias = nullptr;       // out_c, compensation folded in
-  const float* requant = nullptr;      // out_c: sx * sw[o] / sy
-  const float* dequant = nullptr;      // out_c: sx * sw[o]
+  int oc_block = 1;                    // output channels per group: 1, 2 or 4
+  int oc_groups = 0;                   // ceil(out_c / oc_block)
+  const int32_t* row_start = nullptr;  // oc_groups + 1
+  const uint32_t* offsets = nullptr;   // per entry: bytes into the packed input, for q = 0
+  const int32_t* weights = nullptr;    // per entry, oc_block cells of weights: unit 4: 4 s8 (channel
+                                       // g*4+i in byte i); unit 2: 2 int16 (channel g*2+i in half i)
+  // Per output channel, oc_groups * oc_block entries (padding channels: 0):
+  const int32_t* bias = nullptr;       // compensation folded in
+  const float* requant = nullptr;      // sx * sw[o] / sy
+  const float* dequant = nullptr;      // sx * sw[o]
 };
 
 // Output channels are finished in blocks of kChannelBlock (one 16-byte store per pixel after the
@@ -75,8 +79,17 @@ void spconv_s8_scalar_tiles(const SpPlan& plan, const uint8_t* packed, void* out
                             int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
 
 // Writes the cells of input rows [ih_begin, ih_end) into `packed` (padding cells are written once at
-// creation and never touched here). Baseline code (spconv_s8_pack.cpp).
+// creation and never touched here). The baseline version (spconv_s8_pack.cpp) handles every plan; the
+// SIMD ones (transposes of 16x16 or 8x8 cells, in the ISA translation units) handle stride_w 1 and 2 and
+// call the baseline one otherwise. The AVX-512 one packs unit 4, the AVX2 one unit 2, the AVX-VNNI one
+// unit 4.
 void spconv_s8_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
                          int ih_begin, int ih_end);
+void spconv_s8_avx512vnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
+                                    int ih_begin, int ih_end);
+void spconv_s8_avxvnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
+                                 int ih_begin, int ih_end);
+void spconv_s8_avx2_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
+                              int ih_begin, int ih_end);
 
 }  // namespace sp::kernels::spconv_s8_internal

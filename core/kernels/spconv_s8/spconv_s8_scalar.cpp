@@ -36,11 +36,12 @@ void spconv_s8_scalar_tiles(const SpPlan& p, const uint8_t* packed, void* out, i
     if (ow >= p.out_w) continue;  // garbage column of q-space
     const int64_t pixel = static_cast<int64_t>(oh) * p.out_w + ow;
     for (int o = oc_begin; o < oc_end; ++o) {
+      const int gr = o / p.oc_block, c = o % p.oc_block;
       uint32_t acc = static_cast<uint32_t>(p.bias[o]);  // modulo 2^32, like the SIMD kernels
-      for (int32_t e = p.row_start[o]; e < p.row_start[o + 1]; ++e) {
+      for (int32_t e = p.row_start[gr]; e < p.row_start[gr + 1]; ++e) {
         uint32_t cell;
-        std::memcpy(&cell, packed + p.entries[e].offset + q * 4, 4);
-        acc += static_cast<uint32_t>(dot_cell(cell, p.entries[e].weight, p.unit));
+        std::memcpy(&cell, packed + p.offsets[e] + q * 4, 4);
+        acc += static_cast<uint32_t>(dot_cell(cell, p.weights[static_cast<int64_t>(e) * p.oc_block + c], p.unit));
       }
       float f = static_cast<float>(static_cast<int32_t>(acc));
       if (p.out_f32) {
