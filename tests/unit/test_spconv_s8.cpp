@@ -385,8 +385,8 @@ TEST(SpConvS8, StatsCountUnits) {
   }
 }
 
-// The out_block chosen from the weights: 4x4 blocks -> groups of 4 channels; scattered 4-along-K blocks
-// at high sparsity -> single channels (a group would execute the union of its channels' units).
+// The out_block chosen from the weights: 4x4 blocks -> groups of 4 channels (SIMD kernels); scattered
+// 4-along-K blocks at 70 % -> single channels (a group would execute the union of its channels' units).
 TEST(SpConvS8, ChoosesOutBlockFromTheWeights) {
   Problem p = make_problem({10, 10, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, QuantOutput::kU8, Activation::kSilu}, 5);
   Problem q = p;
@@ -395,7 +395,9 @@ TEST(SpConvS8, ChoosesOutBlockFromTheWeights) {
   for (Isa isa : supported_isas()) {
     const std::string a(create_sparse_conv2d_s8(p.desc, p.w.data(), nullptr, isa)->name());
     const std::string b(create_sparse_conv2d_s8(q.desc, q.w.data(), nullptr, isa)->name());
-    EXPECT_NE(a.find(isa == Isa::kAvx2 || isa == Isa::kAvx512 ? "-b4x2-" : "-b4x4-"), std::string::npos) << a;
+    if (isa != Isa::kScalar) {  // no register reuse to gain there: groups cost what their channels do
+      EXPECT_NE(a.find(isa == Isa::kAvx2 || isa == Isa::kAvx512 ? "-b4x2-" : "-b4x4-"), std::string::npos) << a;
+    }
     EXPECT_NE(b.find("-b1x"), std::string::npos) << b;
   }
 }

@@ -38,18 +38,24 @@ struct KindInfo {
   int native_unit;
   int lanes;              // pixels per vector: tile sizes are 2, 4 or 8 vectors
   int max_acc;            // out_block * tile vectors must not exceed it (accumulators in registers)
-  int default_tile[3];    // for out_block 1, 2, 4; chosen by measurement (README.md)
+  int default_tile[3];    // for out_block 1, 2, 4
+  double entry_cost[3];   // time of one entry of a group of 1, 2, 4 channels, relative to 1
   const char* suffix;
 };
 
+// Default tiles and entry costs measured with bench_spconv_s8 on the YOLO11n-pose layers (README.md): the
+// time of a layer fits F + k(out_block) x entries; entry_cost = k per entry, relative to out_block 1.
 KindInfo kind_info(Kind k) {
   switch (k) {
-    case Kind::kAvx512Vnni: return {spconv_s8_avx512vnni_tiles, spconv_s8_avx512vnni_pack_rows, 4, 16, 16, {128, 128, 64}, "avx512vnni"};
-    case Kind::kAvxVnni: return {spconv_s8_avxvnni_tiles, spconv_s8_avxvnni_pack_rows, 4, 8, 8, {32, 32, 16}, "avxvnni"};
-    case Kind::kAvx2: return {spconv_s8_avx2_tiles, spconv_s8_avx2_pack_rows, 2, 8, 8, {32, 32, 16}, "avx2"};
+    case Kind::kAvx512Vnni:
+      return {spconv_s8_avx512vnni_tiles, spconv_s8_avx512vnni_pack_rows, 4, 16, 16, {64, 64, 64}, {1.0, 1.19, 2.0}, "avx512vnni"};
+    case Kind::kAvxVnni:
+      return {spconv_s8_avxvnni_tiles, spconv_s8_avxvnni_pack_rows, 4, 8, 8, {32, 32, 16}, {1.0, 1.37, 2.68}, "avxvnni"};
+    case Kind::kAvx2:
+      return {spconv_s8_avx2_tiles, spconv_s8_avx2_pack_rows, 2, 8, 8, {32, 16, 16}, {1.0, 1.74, 2.76}, "avx2"};
     case Kind::kScalar: break;
   }
-  return {spconv_s8_scalar_tiles, spconv_s8_pack_rows, 4, 1, 1 << 30, {16, 16, 16}, "scalar"};
+  return {spconv_s8_scalar_tiles, spconv_s8_pack_rows, 4, 1, 1 << 30, {16, 16, 16}, {1.0, 2.0, 4.0}, "scalar"};
 }
 
 int block_index(int out_block) { return out_block == 4 ? 2 : out_block - 1; }
@@ -98,15 +104,12 @@ int64_t group_units(const Conv2dS8Desc& d, const int8_t* w, int unit, int block)
   return n;
 }
 
-// The out_block with the least estimated time: entries(block) x the measured relative cost of one entry
-// (block channels x the tile's vectors), from bench_spconv_s8 on the YOLO11n-pose layers (README.md).
+// The out_block with the least estimated time: the entries it executes x their measured relative cost.
 int choose_out_block(const Conv2dS8Desc& d, const int8_t* w, int unit, const KindInfo& info) {
-  static constexpr double kEntryCost[3] = {1.0, 1.3, 2.0};  // per entry, relative to out_block 1
   int best = 1;
   double best_cost = 0;
   for (int block : {1, 2, 4}) {
-    if (info.lanes > 1 && block * 2 > info.max_acc) continue;
-    const double cost = static_cast<double>(group_units(d, w, unit, block)) * kEntryCost[block_index(block)];
+    const double cost = static_cast<double>(group_units(d, w, unit, block)) * info.entry_cost[block_index(block)];
     if (block == 1 || cost < best_cost) best = block, best_cost = cost;
   }
   return best;

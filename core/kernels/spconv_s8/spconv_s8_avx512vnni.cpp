@@ -140,6 +140,7 @@ struct V {
   static constexpr int kLanes = 16;
   static constexpr int kBytes = 64;
   static constexpr int kMaxAcc = 16;
+  static constexpr int kRegs = 32;
   static constexpr int kChunk = 64;
 
   static SP_INLINE Acc zero() { return _mm512_setzero_si512(); }
