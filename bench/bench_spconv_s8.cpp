@@ -11,7 +11,7 @@
 //
 //   bench_spconv_s8 [--isa avx512vnni,avxvnni,avx2] [--rounds 5] [--min-ms 2] [--filter SUBSTR]
 //                   [--sparsity 0,0.3,0.5,0.7,0.9] [--patterns 1x4,4x4,unstructured] [--tile N] [--block B]
-//                   [--csv FILE]
+//                   [--band-bytes N] [--csv FILE] [--threads N]   (N > 1: a thread pool, wall-clock time)
 //                   [--iters N]   (fixed iterations, no rounds: for valgrind --tool=callgrind)
 //
 // Depthwise layers are not listed: they stay on the dense kernel (create_sparse_conv2d_s8 rejects them).
@@ -33,6 +33,7 @@
 #include "core/error.h"
 #include "core/kernels/conv_s8/conv_s8.h"
 #include "core/kernels/spconv_s8/spconv_s8.h"
+#include "core/thread_pool.h"
 
 namespace {
 
@@ -200,11 +201,13 @@ struct Config {
   double unit_sparsity = 0;
 };
 
-// CPU time of this thread: on a shared machine the process is often descheduled for whole time slices,
-// which wall-clock time would count; the kernels are single-threaded here, so thread time is their cost.
+// With 1 thread, CPU time of this thread: on a shared machine the process is often descheduled for whole
+// time slices, which wall-clock time would count, and the kernel runs on this thread only. With a pool,
+// wall-clock time (the other threads' work would not show in this thread's clock).
+bool g_wall_clock = false;
 double now_ms() {
   timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(g_wall_clock ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
@@ -239,7 +242,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> isas = {"avx512vnni", "avxvnni", "avx2"};
   std::vector<double> levels = {0.0, 0.3, 0.5, 0.7, 0.9};
   std::vector<Pattern> patterns = {Pattern::kBlock4, Pattern::kBlock4x4, Pattern::kUnstructured};
-  int rounds = 5, fixed_iters = 0;
+  int rounds = 5, fixed_iters = 0, threads = 1;
   double min_ms = 2.0;
   std::string filter, csv_path;
   SparseConvS8Options opt;
@@ -256,9 +259,11 @@ int main(int argc, char** argv) {
     else if (a == "--rounds") rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--min-ms") min_ms = std::atof(next().c_str());
     else if (a == "--iters") fixed_iters = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--threads") threads = std::max(1, std::atoi(next().c_str()));
     else if (a == "--filter") filter = next();
     else if (a == "--tile") opt.tile_pixels = std::atoi(next().c_str());
     else if (a == "--block") opt.out_block = std::atoi(next().c_str());
+    else if (a == "--band-bytes") opt.band_bytes = std::atoll(next().c_str());
     else if (a == "--csv") csv_path = next();
     else if (a == "--sparsity") {
       levels.clear();
@@ -273,13 +278,15 @@ int main(int argc, char** argv) {
     }
   }
   if (fixed_iters) rounds = 1;
+  std::unique_ptr<sp::ThreadPool> pool;
+  if (threads > 1) pool = std::make_unique<sp::ThreadPool>(threads), g_wall_clock = true;
   std::ofstream csv;
   if (!csv_path.empty()) {
     csv.open(csv_path);
     csv << "isa,layer,type,config,pattern,sparsity,unit_sparsity,median_ms,min_ms,dense_median_ms\n";
   }
-  std::printf("# bench_spconv_s8: YOLO11n-pose 640 int8 convs, 1 thread, %d rounds (median; min summed), CPU %s\n",
-              rounds, sp::detect_cpu().brand.c_str());
+  std::printf("# bench_spconv_s8: YOLO11n-pose 640 int8 convs, %d thread(s) (%s time), %d rounds (median; min summed), CPU %s\n",
+              threads, g_wall_clock ? "wall" : "thread CPU", rounds, sp::detect_cpu().brand.c_str());
 
   for (const std::string& isa_s : isas) {
     sp::Isa isa;
@@ -341,9 +348,9 @@ int main(int argc, char** argv) {
       // Iterations per timing: enough for min_ms, from one warm-up run of the dense kernel.
       int iters = fixed_iters;
       if (!iters) {
-        for (auto& c : cfgs) c.conv->run(in.data(), l.ips, out.data(), l.ops, nullptr);  // warm-up
+        for (auto& c : cfgs) c.conv->run(in.data(), l.ips, out.data(), l.ops, pool.get());  // warm-up
         const double t0 = now_ms();
-        cfgs[0].conv->run(in.data(), l.ips, out.data(), l.ops, nullptr);
+        cfgs[0].conv->run(in.data(), l.ips, out.data(), l.ops, pool.get());
         const double one = std::max(1e-4, now_ms() - t0);
         iters = std::max(1, static_cast<int>(std::ceil(min_ms / one)));
       }
@@ -351,7 +358,7 @@ int main(int argc, char** argv) {
         for (size_t k = 0; k < cfgs.size(); ++k) {
           Config& c = cfgs[(k + r) % cfgs.size()];  // rotated order
           const double t0 = now_ms();
-          for (int it = 0; it < iters; ++it) c.conv->run(in.data(), l.ips, out.data(), l.ops, nullptr);
+          for (int it = 0; it < iters; ++it) c.conv->run(in.data(), l.ips, out.data(), l.ops, pool.get());
           c.ms.push_back((now_ms() - t0) / iters);
         }
       const double dense_med = median(cfgs[0].ms);

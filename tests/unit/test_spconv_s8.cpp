@@ -205,6 +205,7 @@ std::vector<Shape> yolo_shapes() {
       {8, 8, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, f32, none},
       {5, 5, 1024, 512, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, u8, silu},  // YOLOv8s SPPF cv2
       {9, 9, 3, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0, f32, silu},     // the first layer (packed RGB)
+      {66, 70, 64, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0, u8, silu},   // packed input > 256 KiB: 2 bands
   };
 }
 
@@ -214,7 +215,8 @@ struct Variant {
 };
 
 // The variants an ISA runs: its default (out_block chosen from the weights), then every out_block with
-// every tile size that fits its registers; kScalar also with unit 2.
+// every tile size that fits its registers; kScalar also with unit 2; then small bands (the large-input
+// schedule: per-band packed segments, fused or two-phase with a pool).
 std::vector<Variant> variants(Isa isa) {
   std::vector<Variant> v{{isa, {}}};
   const bool zmm = isa == Isa::kAvx512Vnni || isa == Isa::kAmx;
@@ -223,6 +225,8 @@ std::vector<Variant> variants(Isa isa) {
     for (int m : {2, 4, 8})
       if (block * m <= max_acc) v.push_back({isa, {lanes * m, 0, block}});
   if (isa == Isa::kScalar) v.push_back({isa, {0, 2, 0}}), v.push_back({isa, {5, 2, 2}}), v.push_back({isa, {7, 4, 4}});
+  // Bands: one tile each (band_bytes 1), a few tiles each, with every out_block.
+  for (int block : {1, 2, 4}) v.push_back({isa, {0, 0, block, 1}}), v.push_back({isa, {0, 0, block, 3000}});
   return v;
 }
 
@@ -237,7 +241,8 @@ void expect_bit_exact(const Problem& p, Isa isa, ThreadPool* pool, const std::st
       ASSERT_EQ(got.size(), want.size());
       for (size_t i = 0; i < got.size(); ++i)
         ASSERT_EQ(got[i], want[i]) << conv->name() << " (tile " << vs[vi].opt.tile_pixels << ", unit " << vs[vi].opt.unit
-                                   << ", out_block " << vs[vi].opt.out_block << ") differs at byte " << static_cast<int64_t>(i) - kGuard << ": " << what
+                                   << ", out_block " << vs[vi].opt.out_block << ", band_bytes " << vs[vi].opt.band_bytes
+                                   << ") differs at byte " << static_cast<int64_t>(i) - kGuard << ": " << what
                                    << (tp ? ", 2 threads" : "");
     }
   }

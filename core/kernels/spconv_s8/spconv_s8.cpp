@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -29,8 +28,8 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 enum class Kind { kScalar, kAvx2, kAvxVnni, kAvx512Vnni };
 
-using TilesFn = void (*)(const SpPlan&, const uint8_t*, void*, int64_t, int, int64_t, int64_t, int, int);
-using PackFn = void (*)(const SpPlan&, const uint8_t*, int64_t, uint8_t*, int, int);
+using TilesFn = void (*)(const SpPlan&, const uint8_t*, int64_t, void*, int64_t, int, int64_t, int64_t, int, int);
+using PackFn = void (*)(const SpPlan&, const uint8_t*, int64_t, uint8_t*, int, int, int);
 
 struct KindInfo {
   TilesFn tiles;
@@ -127,6 +126,21 @@ AlignedBuffer aligned_buffer(int64_t bytes) {
   return AlignedBuffer(static_cast<uint8_t*>(p));
 }
 
+// The packed-input workspace of the calling thread: reused by every sparse convolution the thread runs
+// (a band of ~256 KiB stays in L2 from one band and one layer to the next, where a buffer per kernel
+// object was cold at every run: measured in README.md). Grows to the largest request, never shrinks; freed
+// at thread exit.
+uint8_t* workspace(int64_t bytes) {
+  thread_local AlignedBuffer buffer;
+  thread_local int64_t capacity = 0;
+  if (bytes > capacity) {
+    buffer = aligned_buffer(bytes);
+    std::memset(buffer.get(), 0, static_cast<size_t>(bytes));  // cells no output reads: defined anyway
+    capacity = bytes;
+  }
+  return buffer.get();
+}
+
 class SparseConv2dS8 final : public Conv2dS8 {
  public:
   SparseConv2dS8(const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias, Kind kind,
@@ -153,18 +167,15 @@ class SparseConv2dS8 final : public Conv2dS8 {
     SpPlan& p = plan_;
     p.in_h = d.in_h, p.in_w = d.in_w, p.in_c = d.in_c, p.out_h = d.out_h(), p.out_w = d.out_w(), p.out_c = d.out_c;
     p.stride_h = d.stride_h, p.stride_w = d.stride_w, p.pad_top = d.pad_top, p.pad_left = d.pad_left;
+    p.pad_right = d.pad_right;
     p.unit = unit;
     p.groups = static_cast<int>(ceil_div(d.in_c, unit));
     p.hq = static_cast<int>(ceil_div(d.pad_top + d.in_h + d.pad_bottom, d.stride_h));
     p.wq = static_cast<int>(ceil_div(d.pad_left + d.in_w + d.pad_right, d.stride_w));
-    p.plane_cells = ceil_div(static_cast<int64_t>(p.hq) * p.wq, 16) * 16;  // 64-byte aligned planes
-    const int64_t planes = static_cast<int64_t>(d.stride_h) * d.stride_w * p.groups;
-    // Slack: a tile started below q_count may read up to kMaxTilePixels cells past it, plus the largest tap
-    // offset; both stay within hq * wq + wq + kMaxTilePixels cells of the last plane (spconv_s8_internal.h).
-    p.packed_bytes = (planes * p.plane_cells + p.wq + kMaxTilePixels + 16) * 4;
-    if (p.packed_bytes >= (int64_t{1} << 32)) throw Error("sparse integer Conv: input too large for 32-bit offsets");
-    p.zx_cell = unit == 4 ? 0x01010101u * d.input_zero_point : 0x00010001u * d.input_zero_point;
     p.q_count = static_cast<int64_t>(p.out_h) * p.wq;
+    if (opt.band_bytes < 0) throw Error("sparse integer Conv: negative band_bytes");
+    plan_bands(p, d, tile_, opt.band_bytes > 0 ? opt.band_bytes : kBandBytes);
+    p.zx_cell = unit == 4 ? 0x01010101u * d.input_zero_point : 0x00010001u * d.input_zero_point;
     p.out_f32 = d.output == QuantOutput::kF32;
     p.silu = d.activation == Activation::kSilu;
     p.zy = d.output == QuantOutput::kU8 ? d.output_zero_point : 0;
@@ -232,12 +243,6 @@ class SparseConv2dS8 final : public Conv2dS8 {
     p.requant = requant_.data();
     p.dequant = dequant_.data();
 
-    // The packed input lives with the kernel (no allocation per run); padding cells and slack hold zx once
-    // and for all, run() only rewrites the cells of input pixels.
-    packed_ = aligned_buffer(p.packed_bytes);
-    uint8_t* buf = packed_.get();
-    for (int64_t i = 0; i < p.packed_bytes / 4; ++i) std::memcpy(buf + i * 4, &p.zx_cell, 4);
-
     name_ = "sp" + cs8::kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + "-b" + std::to_string(block) +
             "x" + std::to_string(unit) + "-" + info.suffix;
   }
@@ -245,40 +250,107 @@ class SparseConv2dS8 final : public Conv2dS8 {
   void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
            ThreadPool* pool) const override {
     cs8::validate_conv2d_s8_io(desc_, in, in_pixel_stride, out, out_pixel_stride);
-    // One packed-input buffer per kernel object: concurrent run() calls on the same object take turns.
-    std::lock_guard<std::mutex> lock(mutex_);
-    uint8_t* packed = packed_.get();
     const SpPlan& p = plan_;
-    const int64_t tiles = ceil_div(p.q_count, tile_);
     const int threads = pool ? pool->num_threads() : 1;
-    if (threads <= 1) {
-      pack_fn_(p, in, in_pixel_stride, packed, 0, p.in_h);
-      tiles_fn_(p, packed, out, out_pixel_stride, tile_, 0, tiles, 0, p.out_c);
+    const int64_t blocks = ceil_div(p.out_c, kChannelBlock);
+    // Part `part` of `parts` of band b's input rows into its segment (part 0 also writes the padding).
+    auto pack = [&](int b, uint8_t* seg, int64_t part, int64_t parts) {
+      const Band band = band_of(b);
+      if (part == 0) spconv_s8_fill_padding(p, seg, band.row0);
+      const int r0 = band.ih_begin + static_cast<int>(part * (band.ih_end - band.ih_begin) / parts);
+      const int r1 = band.ih_begin + static_cast<int>((part + 1) * (band.ih_end - band.ih_begin) / parts);
+      if (r0 < r1) pack_fn_(p, in, in_pixel_stride, seg, band.row0, r0, r1);
+    };
+    auto compute = [&](int b, const uint8_t* seg, int64_t t0, int64_t t1, int o0, int o1) {
+      if (t0 < t1 && o0 < o1) tiles_fn_(p, seg, band_of(b).q_origin, out, out_pixel_stride, tile_, t0, t1, o0, o1);
+    };
+    if (threads <= 1 || p.bands >= 2 * threads) {  // per band: pack into this thread's workspace, consume
+      auto band_task = [&](int64_t task) {
+        const int b = static_cast<int>(task);
+        uint8_t* seg = workspace(p.seg_bytes);
+        pack(b, seg, 0, 1);
+        compute(b, seg, band_of(b).t0, band_of(b).t1, 0, p.out_c);
+      };
+      if (threads <= 1)
+        for (int b = 0; b < p.bands; ++b) band_task(b);
+      else
+        pool->parallel_for(p.bands, band_task);
       return;
     }
-    const int64_t row_tasks = std::min<int64_t>(p.in_h, 4 * threads);
-    pool->parallel_for(row_tasks, [&](int64_t t) {
-      const int r0 = static_cast<int>(t * p.in_h / row_tasks), r1 = static_cast<int>((t + 1) * p.in_h / row_tasks);
-      pack_fn_(p, in, in_pixel_stride, packed, r0, r1);
-    });
-    // Tiles first (each task streams the weights of its channels once per tile); channels are split too
-    // when there are too few tiles to keep the threads busy.
-    const int64_t blocks = ceil_div(p.out_c, kChannelBlock);
+    // Few bands for the threads: every band's segment in the calling thread's workspace, packed in parts,
+    // then each band's tiles and, when there are still too few tasks, its channels (blocks of
+    // kChannelBlock) split over the threads.
+    uint8_t* segs = workspace(p.bands * p.seg_bytes);
     const int64_t want = 4 * static_cast<int64_t>(threads);
-    const int64_t tile_tasks = std::min(tiles, want);
-    const int64_t ch_tasks = std::min(blocks, ceil_div(want, tile_tasks));
-    pool->parallel_for(tile_tasks * ch_tasks, [&](int64_t task) {
-      const int64_t tt = task / ch_tasks, ct = task % ch_tasks;
-      const int64_t t0 = tt * tiles / tile_tasks, t1 = (tt + 1) * tiles / tile_tasks;
+    const int64_t pack_parts = ceil_div(want, p.bands);
+    pool->parallel_for(p.bands * pack_parts, [&](int64_t task) {
+      const int b = static_cast<int>(task / pack_parts);
+      pack(b, segs + b * p.seg_bytes, task % pack_parts, pack_parts);
+    });
+    const int64_t tile_tasks = std::min(p.band_tiles, ceil_div(want, p.bands));
+    const int64_t ch_tasks = std::min(blocks, ceil_div(want, p.bands * tile_tasks));
+    pool->parallel_for(p.bands * tile_tasks * ch_tasks, [&](int64_t task) {
+      const int b = static_cast<int>(task / (tile_tasks * ch_tasks));
+      const int64_t tt = task / ch_tasks % tile_tasks, ct = task % ch_tasks;
+      const Band band = band_of(b);
+      const int64_t n = band.t1 - band.t0;
       const int o0 = static_cast<int>(ct * blocks / ch_tasks) * kChannelBlock;
       const int o1 = std::min(p.out_c, static_cast<int>((ct + 1) * blocks / ch_tasks) * kChannelBlock);
-      if (t0 < t1 && o0 < o1) tiles_fn_(p, packed, out, out_pixel_stride, tile_, t0, t1, o0, o1);
+      compute(b, segs + b * p.seg_bytes, band.t0 + tt * n / tile_tasks, band.t0 + (tt + 1) * n / tile_tasks, o0, o1);
     });
   }
 
   std::string_view name() const override { return name_; }
 
  private:
+  // Band b: its tiles, the phase rows its segment holds, the input rows that map to them.
+  struct Band {
+    int64_t t0, t1;       // tiles
+    int row0;             // first phase row of the segment
+    int64_t q_origin;     // row0 * wq
+    int ih_begin, ih_end; // input rows to pack
+  };
+  static Band band_of(const SpPlan& p, int tile, int b) {
+    Band band;
+    const int64_t tiles = ceil_div(p.q_count, tile);
+    band.t0 = b * p.band_tiles;
+    band.t1 = std::min(tiles, band.t0 + p.band_tiles);
+    band.row0 = static_cast<int>(band.t0 * tile / p.wq);
+    band.q_origin = static_cast<int64_t>(band.row0) * p.wq;
+    band.ih_begin = std::max(0, band.row0 * p.stride_h - p.pad_top);
+    band.ih_end = std::min(p.in_h, (band.row0 + p.seg_rows) * p.stride_h - p.pad_top);
+    return band;
+  }
+  Band band_of(int b) const { return band_of(plan_, tile_, b); }
+
+  // Bands of about band_bytes of packed cells (the packed input of a small layer is one band), and the
+  // segment geometry: every plane holds all the cells its band's tiles read (need), in whole phase rows.
+  // The default leaves room in a 1 MB L2 for the weights streaming by (measured in README.md).
+  static constexpr int64_t kBandBytes = 256 * 1024;
+  static void plan_bands(SpPlan& p, const Conv2dS8Desc& d, int tile, int64_t band_bytes) {
+    const int64_t planes = static_cast<int64_t>(d.stride_h) * d.stride_w * p.groups;
+    const int64_t max_tap = static_cast<int64_t>((d.kernel_h - 1) * d.dilation_h / d.stride_h) * p.wq +
+                            (d.kernel_w - 1) * d.dilation_w / d.stride_w;
+    const int64_t tiles = ceil_div(p.q_count, tile);
+    const int64_t row_bytes = planes * p.wq * 4;
+    const int64_t band_rows = std::max<int64_t>(1, band_bytes / row_bytes);
+    p.band_tiles = std::min(tiles, std::max<int64_t>(1, band_rows * p.wq / tile));
+    p.bands = static_cast<int>(ceil_div(tiles, p.band_tiles));
+    int64_t need_max = 0;
+    p.seg_rows = 0;
+    p.plane_cells = 0;
+    for (int b = 0; b < p.bands; ++b) {
+      const Band band = band_of(p, tile, b);
+      const int64_t need = band.t1 * tile - band.q_origin + max_tap;  // cells read, exclusive end
+      need_max = std::max(need_max, need);
+      p.seg_rows = std::max(p.seg_rows, static_cast<int>(ceil_div(need, p.wq)));
+    }
+    p.plane_cells = ceil_div(std::max<int64_t>(need_max, static_cast<int64_t>(p.seg_rows) * p.wq), 16) * 16;
+    p.seg_bytes = ceil_div((planes * p.plane_cells + 16) * 4, 64) * 64;  // 64-byte aligned segments
+    if (planes * p.plane_cells * 4 >= (int64_t{1} << 32))
+      throw Error("sparse integer Conv: input too large for 32-bit offsets");
+  }
+
   Conv2dS8Desc desc_;
   TilesFn tiles_fn_ = nullptr;
   PackFn pack_fn_ = nullptr;
@@ -289,8 +361,6 @@ class SparseConv2dS8 final : public Conv2dS8 {
   std::vector<int32_t> weights_;
   std::vector<int32_t> bias_;
   std::vector<float> requant_, dequant_;
-  AlignedBuffer packed_;
-  mutable std::mutex mutex_;
   std::string name_;
 };
 

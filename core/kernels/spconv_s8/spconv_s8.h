@@ -35,6 +35,9 @@ struct SparseConvS8Options {
   // serves all its channels, so blocks pay when the pruning pattern zeroes the same units in consecutive
   // output channels (README.md). Tiles must fit the registers: out_block * tile vectors <= 16 (zmm) or 8.
   int out_block = 0;
+  // Large inputs are packed and consumed in bands of about this many packed bytes, so that the cells are
+  // still in cache when read; 0 = the default (256 KiB).
+  int64_t band_bytes = 0;
 };
 
 // isa: kAvx512Vnni (and kAmx, which has it) run the AVX-512 VNNI kernel (vpdpbusd zmm), kAvxVnni the

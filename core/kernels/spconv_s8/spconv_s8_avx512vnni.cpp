@@ -94,15 +94,15 @@ SP_INLINE void transpose_dwords(const __m512i (&r)[16], __m512i (&d)[16]) {
 // The cells of input rows [ih0, ih1) (unit 4, stride_w 1 or 2): 16 pixels x 16 channel groups at a
 // time, loaded per pixel (byte-masked: channels past in_c read as 0), transposed, stored per group into
 // its plane (stride 2: even and odd pixels to their column phases).
-void pack_rows(const SpPlan& p, const uint8_t* in, int64_t ips, uint8_t* packed, int ih0, int ih1) {
-  if (p.stride_w > 2 || p.unit != 4) return spconv_s8_pack_rows(p, in, ips, packed, ih0, ih1);
+void pack_rows(const SpPlan& p, const uint8_t* in, int64_t ips, uint8_t* packed, int row0, int ih0, int ih1) {
+  if (p.stride_w > 2 || p.unit != 4) return spconv_s8_pack_rows(p, in, ips, packed, row0, ih0, ih1);
   const int64_t phase_planes = static_cast<int64_t>(p.groups) * p.plane_cells;
   const __m512i even_odd = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   uint32_t* const cells = reinterpret_cast<uint32_t*>(packed);
   for (int ih = ih0; ih < ih1; ++ih) {
     const int r = ih + p.pad_top;
     const int64_t row_base = static_cast<int64_t>(r % p.stride_h) * p.stride_w * phase_planes +
-                             static_cast<int64_t>(r / p.stride_h) * p.wq;
+                             static_cast<int64_t>(r / p.stride_h - row0) * p.wq;
     const uint8_t* src_row = in + static_cast<int64_t>(ih) * p.in_w * ips;
     for (int g0 = 0; g0 < p.groups; g0 += 16) {
       const int ng = p.groups - g0 < 16 ? p.groups - g0 : 16;
@@ -234,14 +234,15 @@ struct V {
 
 }  // namespace
 
-void spconv_s8_avx512vnni_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
-                                int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end) {
-  dispatch_tiles(plan, packed, out, out_pixel_stride, tile_pixels, tile_begin, tile_end, oc_begin, oc_end);
+void spconv_s8_avx512vnni_tiles(const SpPlan& plan, const uint8_t* segment, int64_t q_origin, void* out,
+                                int64_t out_pixel_stride, int tile_pixels, int64_t tile_begin, int64_t tile_end,
+                                int oc_begin, int oc_end) {
+  dispatch_tiles(plan, segment, q_origin, out, out_pixel_stride, tile_pixels, tile_begin, tile_end, oc_begin, oc_end);
 }
 
-void spconv_s8_avx512vnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
-                                    int ih_begin, int ih_end) {
-  pack_rows(plan, in, in_pixel_stride, packed, ih_begin, ih_end);
+void spconv_s8_avx512vnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* segment,
+                                    int row0, int ih_begin, int ih_end) {
+  pack_rows(plan, in, in_pixel_stride, segment, row0, ih_begin, ih_end);
 }
 
 }  // namespace sp::kernels::spconv_s8_internal

@@ -26,14 +26,15 @@ SP_INLINE void ymm_dot(__m256i& acc, __m256i x_u8, __m256i w_s8) {
 
 }  // namespace
 
-void spconv_s8_avxvnni_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
-                             int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end) {
-  dispatch_tiles(plan, packed, out, out_pixel_stride, tile_pixels, tile_begin, tile_end, oc_begin, oc_end);
+void spconv_s8_avxvnni_tiles(const SpPlan& plan, const uint8_t* segment, int64_t q_origin, void* out,
+                             int64_t out_pixel_stride, int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin,
+                             int oc_end) {
+  dispatch_tiles(plan, segment, q_origin, out, out_pixel_stride, tile_pixels, tile_begin, tile_end, oc_begin, oc_end);
 }
 
-void spconv_s8_avxvnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
-                                 int ih_begin, int ih_end) {
-  pack_rows_ymm<4>(plan, in, in_pixel_stride, packed, ih_begin, ih_end);
+void spconv_s8_avxvnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* segment,
+                                 int row0, int ih_begin, int ih_end) {
+  pack_rows_ymm<4>(plan, in, in_pixel_stride, segment, row0, ih_begin, ih_end);
 }
 
 }  // namespace sp::kernels::spconv_s8_internal

@@ -14,7 +14,15 @@
 //   cell q + ((kh * dil_h) / stride_h) * wq + (kw * dil_w) / stride_w of plane ((kh*dil_h) % stride_h,
 //   (kw*dil_w) % stride_w, g).
 // q-space has wq - out_w "garbage" columns per output row (computed, never stored) and the kernels run
-// whole tiles past the last q (the buffer has slack after the last plane), so no tap needs a bounds check.
+// whole tiles past the last q, so no tap needs a bounds check.
+//
+// Bands. The input is packed and consumed band by band, in a workspace that is reused (per thread, across
+// bands and layers: it stays in cache): band b covers tiles [b * band_tiles, (b + 1) * band_tiles) and its
+// segment (seg_bytes) holds the phase rows [row0, row0 + seg_rows) that those tiles read, row0 = (first q
+// of the band) / wq; the band's q are stored relative to q_origin = row0 * wq. Rows a band shares with
+// its neighbour are packed for both. Small inputs are one band. Since a segment is reused, every cell a
+// valid output reads is rewritten per band: the input pixels by a pack function, the padding (zx) by
+// spconv_s8_fill_padding; other cells (past the padded input, garbage columns) hold anything.
 //
 // Weights. Output channels are taken in groups of oc_block (1, 2 or 4; the last group padded with
 // channels of zero weights); per group, the units where any of its channels has a nonzero weight are its
@@ -33,12 +41,15 @@ namespace sp::kernels::spconv_s8_internal {
 
 struct SpPlan {
   int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
-  int stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
+  int stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0, pad_right = 0;
   int unit = 4;                 // input channels per cell: 4 (u8) or 2 (int16)
   int groups = 0;               // channel groups: ceil(in_c / unit)
-  int hq = 0, wq = 0;           // cells per plane: hq rows of wq
-  int64_t plane_cells = 0;      // cells between consecutive planes (>= hq * wq)
-  int64_t packed_bytes = 0;     // the whole packed buffer, slack included
+  int hq = 0, wq = 0;           // the padded input in phase rows: hq rows of wq cells
+  int seg_rows = 0;             // phase rows per plane of a band's segment
+  int64_t plane_cells = 0;      // cells between consecutive planes (>= seg_rows * wq and every read)
+  int64_t seg_bytes = 0;        // bytes between bands' segments
+  int bands = 1;
+  int64_t band_tiles = 0;       // tiles per band (the last band may have fewer)
   uint32_t zx_cell = 0;         // a padding cell: zx in every channel slot
   int64_t q_count = 0;          // out_h * wq
   bool out_f32 = false;
@@ -60,36 +71,42 @@ struct SpPlan {
 // Output channels are finished in blocks of kChannelBlock (one 16-byte store per pixel after the
 // transpose from channel-major to NHWC).
 constexpr int kChannelBlock = 16;
-// Largest tile (output pixels per micro-tile) any kernel uses: the slack after the last plane.
+// Largest tile (output pixels per micro-tile) any kernel uses.
 constexpr int kMaxTilePixels = 128;
 
 // Computes q in [tile_begin * tile_pixels, tile_end * tile_pixels) (clipped to q_count, garbage columns
-// not stored) for output channels [oc_begin, oc_end); oc_begin is a multiple of kChannelBlock.
-// `packed` is the buffer filled by spconv_s8_pack_rows. tile_pixels is one the kernel supports
-// (spconv_s8.cpp picks it).
-void spconv_s8_avx512vnni_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
-                                int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
-void spconv_s8_avxvnni_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
-                             int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
-void spconv_s8_avx2_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
-                          int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
+// not stored) for output channels [oc_begin, oc_end); oc_begin is a multiple of kChannelBlock. The tiles
+// are in one band, `segment` is its packed cells (filled by a pack_rows function) and q_origin its first
+// q (cells are at q - q_origin). tile_pixels is one the kernel supports (spconv_s8.cpp picks it).
+void spconv_s8_avx512vnni_tiles(const SpPlan& plan, const uint8_t* segment, int64_t q_origin, void* out,
+                                int64_t out_pixel_stride, int tile_pixels, int64_t tile_begin, int64_t tile_end,
+                                int oc_begin, int oc_end);
+void spconv_s8_avxvnni_tiles(const SpPlan& plan, const uint8_t* segment, int64_t q_origin, void* out,
+                             int64_t out_pixel_stride, int tile_pixels, int64_t tile_begin, int64_t tile_end,
+                             int oc_begin, int oc_end);
+void spconv_s8_avx2_tiles(const SpPlan& plan, const uint8_t* segment, int64_t q_origin, void* out,
+                          int64_t out_pixel_stride, int tile_pixels, int64_t tile_begin, int64_t tile_end,
+                          int oc_begin, int oc_end);
 // The portable implementation of the format (spconv_s8_scalar.cpp): the reference the format's SIMD
 // kernels are tested through, and the kScalar path.
-void spconv_s8_scalar_tiles(const SpPlan& plan, const uint8_t* packed, void* out, int64_t out_pixel_stride,
-                            int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end);
+void spconv_s8_scalar_tiles(const SpPlan& plan, const uint8_t* segment, int64_t q_origin, void* out,
+                            int64_t out_pixel_stride, int tile_pixels, int64_t tile_begin, int64_t tile_end,
+                            int oc_begin, int oc_end);
 
-// Writes the cells of input rows [ih_begin, ih_end) into `packed` (padding cells are written once at
-// creation and never touched here). The baseline version (spconv_s8_pack.cpp) handles every plan; the
-// SIMD ones (transposes of 16x16 or 8x8 cells, in the ISA translation units) handle stride_w 1 and 2 and
-// call the baseline one otherwise. The AVX-512 one packs unit 4, the AVX2 one unit 2, the AVX-VNNI one
-// unit 4.
-void spconv_s8_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
+// Writes the cells of input rows [ih_begin, ih_end) into a band's segment whose first phase row is row0
+// (the rows must map to phase rows [row0, row0 + seg_rows)). The baseline version (spconv_s8_pack.cpp) handles every plan; the SIMD ones
+// (transposes of 16x16 or 8x8 cells, in the ISA translation units) handle stride_w 1 and 2 and call the
+// baseline one otherwise. The AVX-512 and AVX-VNNI ones pack unit 4, the AVX2 one unit 2.
+void spconv_s8_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* segment, int row0,
                          int ih_begin, int ih_end);
-void spconv_s8_avx512vnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
-                                    int ih_begin, int ih_end);
-void spconv_s8_avxvnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
-                                 int ih_begin, int ih_end);
-void spconv_s8_avx2_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* packed,
-                              int ih_begin, int ih_end);
+// Writes zx into the padding cells of the phase rows [row0, row0 + seg_rows) of a segment: whole rows above
+// and below the input, the columns left and right of it (spconv_s8_pack.cpp).
+void spconv_s8_fill_padding(const SpPlan& plan, uint8_t* segment, int row0);
+void spconv_s8_avx512vnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* segment,
+                                    int row0, int ih_begin, int ih_end);
+void spconv_s8_avxvnni_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* segment,
+                                 int row0, int ih_begin, int ih_end);
+void spconv_s8_avx2_pack_rows(const SpPlan& plan, const uint8_t* in, int64_t in_pixel_stride, uint8_t* segment,
+                              int row0, int ih_begin, int ih_end);
 
 }  // namespace sp::kernels::spconv_s8_internal

@@ -28,8 +28,8 @@ int32_t dot_cell(uint32_t cell, int32_t weight, int unit) {
 
 }  // namespace
 
-void spconv_s8_scalar_tiles(const SpPlan& p, const uint8_t* packed, void* out, int64_t ops, int tile_pixels,
-                            int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end) {
+void spconv_s8_scalar_tiles(const SpPlan& p, const uint8_t* segment, int64_t q_origin, void* out, int64_t ops,
+                            int tile_pixels, int64_t tile_begin, int64_t tile_end, int oc_begin, int oc_end) {
   const int64_t q_end = tile_end * tile_pixels < p.q_count ? tile_end * tile_pixels : p.q_count;
   for (int64_t q = tile_begin * tile_pixels; q < q_end; ++q) {
     const int oh = static_cast<int>(q / p.wq), ow = static_cast<int>(q % p.wq);
@@ -40,7 +40,7 @@ void spconv_s8_scalar_tiles(const SpPlan& p, const uint8_t* packed, void* out, i
       uint32_t acc = static_cast<uint32_t>(p.bias[o]);  // modulo 2^32, like the SIMD kernels
       for (int32_t e = p.row_start[gr]; e < p.row_start[gr + 1]; ++e) {
         uint32_t cell;
-        std::memcpy(&cell, packed + p.offsets[e] + q * 4, 4);
+        std::memcpy(&cell, segment + p.offsets[e] + (q - q_origin) * 4, 4);
         acc += static_cast<uint32_t>(dot_cell(cell, p.weights[static_cast<int64_t>(e) * p.oc_block + c], p.unit));
       }
       float f = static_cast<float>(static_cast<int32_t>(acc));
