@@ -10,9 +10,15 @@
 // pixels of an input repacked once per run into per-unit planes. Zeros scattered inside units save
 // nothing: prune in 4-along-K blocks (2-along-K is enough for AVX2).
 //
+// Groups of 1, 2 or 4 output channels share one list of nonzero units (their union), chosen from the
+// weights at creation: one load of input cells then feeds the whole group, which is what makes 4x4 blocks
+// (4 output x 4 input channels of one tap) run at dense speed per executed unit on VNNI.
+//
 // Same contract as Conv2dS8: any kernel, stride, dilation, padding (padded taps read zx), pixel strides
 // above the channel counts; depthwise (groups == in_c == out_c) is not sparse here: it throws sp::Error
-// (stays on the dense kernel).
+// (stays on the dense kernel). run() is reentrant; it packs the input into a workspace of the calling
+// thread (and of the pool's threads) that every sparse convolution on that thread reuses: it grows to the
+// largest request (about 256 KiB per band) and is freed at thread exit.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +48,8 @@ struct SparseConvS8Options {
 
 // isa: kAvx512Vnni (and kAmx, which has it) run the AVX-512 VNNI kernel (vpdpbusd zmm), kAvxVnni the
 // AVX-VNNI one (VEX vpdpbusd ymm), kAvx2 and kAvx512 the AVX2 vpmaddwd one, kScalar a portable
-// implementation of the same compressed format. name() says which, e.g. "spconv3x3s1-s8-u8-avx512vnni".
+// implementation of the same compressed format. name() says which, with the group and unit sizes, e.g.
+// "spconv3x3s1-s8-u8-b4x4-avx512vnni" (groups of 4 output channels, units of 4 input channels).
 // Throws sp::Error for a descriptor it cannot run (including depthwise) or an ISA the CPU lacks.
 std::unique_ptr<Conv2dS8> create_sparse_conv2d_s8(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
                                                   const int32_t* bias, Isa isa,
