@@ -149,6 +149,18 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--max-frames", o->pipe.max_frames, "stop after N frames")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-hud", o->no_hud, "no latency HUD on the window and video");
   cmd->add_flag("--quiet", o->pipe.quiet, "no progress lines");
+  // Live sources that vanish (pipeline/video_source.h): bounded reconnects, each logged on stderr.
+  auto& c = o->pipe.capture;
+  cmd->add_option("--retries", c.retries, "reconnect attempts when a live source is lost (0: end at once)")
+      ->check(CLI::Range(0, 1000))->capture_default_str();
+  cmd->add_option_function<double>("--retry-backoff", [&c](double s) {
+        require(std::isfinite(s) && s >= 0 && s <= 60, "--retry-backoff", "in [0, 60] seconds", s);
+        c.retry_backoff_ms = static_cast<int>(std::lround(s * 1000));
+      }, "seconds before reconnect attempt k is k times this (default 0.5)");
+  cmd->add_option_function<double>("--stall-timeout", [&c](double s) {
+        require(std::isfinite(s) && s >= 0.1 && s <= 600, "--stall-timeout", "in [0.1, 600] seconds", s);
+        c.stall_timeout_ms = static_cast<int>(std::lround(s * 1000));
+      }, "a live camera/rtsp/http stream silent this long is lost (default 5)");
 
   // Tracking and smoothing (tracking/pose_tracker.h, tracking/one_euro.h; docs/TRACKING.md).
   auto& t = o->pipe.tracker;

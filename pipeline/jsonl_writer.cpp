@@ -108,6 +108,7 @@ std::string summary_json(const RunSummary& s) {
   j["fps"] = round_to(s.fps, 1e2);
   j["fps_in"] = round_to(s.fps_in, 1e2);
   j["duration_s"] = r3(s.duration_s);
+  j["reconnects"] = s.reconnects;
   ojson stages = ojson::object();
   for (int i = 0; i < kNumStages; ++i) {
     const StageSummary& st = s.stages[i];
@@ -142,6 +143,7 @@ void print_summary(std::FILE* out, const RunSummary& s) {
   std::fprintf(out, "frames: %llu in, %llu processed, %llu dropped; %.2f fps out, %.2f fps in, %.2f s\n",
                static_cast<unsigned long long>(s.frames_in), static_cast<unsigned long long>(s.frames_processed),
                static_cast<unsigned long long>(s.frames_dropped), s.fps, s.fps_in, s.duration_s);
+  if (s.reconnects > 0) std::fprintf(out, "reconnect attempts: %d\n", s.reconnects);
   if (!s.engine.empty() || !s.isa.empty())
     std::fprintf(out, "engine: %s, kernels: %s\n", s.engine.empty() ? "?" : s.engine.c_str(), s.isa.empty() ? "?" : s.isa.c_str());
   std::fprintf(out, "%-12s %10s %10s %10s %10s %8s\n", "stage (ms)", "p50", "p95", "p99", "mean", "frames");

@@ -85,7 +85,7 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
   } else if (o.smooth == Smoothing::kOn) {
     throw Error("smoothing works per tracked person: it needs tracking on");
   }
-  VideoSourceOptions so;
+  VideoSourceOptions so = o.capture;
   so.realtime = o.realtime;
   so.cancel = &stop;
   std::unique_ptr<VideoSource> src = VideoSource::open(o.source, so);
@@ -278,6 +278,7 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
   result.summary.frames_in = result.frames_in;
   result.summary.engine = o.engine_label;
   result.summary.isa = o.isa_label;
+  result.summary.reconnects = src->reconnects();
   if (tracker) {  // the inference thread is joined: its tracker is ours to read
     const tracking::TrackerStats& ts = tracker->stats();
     result.summary.tracks = {true, smoothing, ts.started, ts.ended, ts.max_concurrent, ts.active};

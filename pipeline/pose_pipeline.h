@@ -13,6 +13,7 @@
 
 #include "models/pose_model.h"
 #include "pipeline/stage_stats.h"
+#include "pipeline/video_source.h"
 #include "tracking/pose_tracker.h"
 
 namespace sp::pipeline {
@@ -24,6 +25,7 @@ enum class Smoothing { kAuto, kOn, kOff };
 struct PosePipelineOptions {
   std::string source;             // see VideoSource::open
   bool realtime = false;          // pace a file like a camera
+  VideoSourceOptions capture;     // reconnect and timeout policy (realtime and cancel are set from here)
   int64_t max_frames = 0;         // stop after this many captured frames; 0: until the source ends
   float conf = 0.25f;
   float iou = 0.7f;

@@ -76,6 +76,7 @@ struct RunSummary {
   std::string engine;     // "fp32" or "int8" (what ran the model), set by the pipeline; empty: not known
   std::string isa;        // the instruction sets the model's kernels ran ("avx512vnni+avx512"); empty: not known
   TrackSummary tracks;    // set by the pipeline
+  int reconnects = 0;     // reconnect attempts the source made (live sources), set by the pipeline
   const StageSummary& operator[](Stage s) const { return stages[static_cast<int>(s)]; }
 };
 

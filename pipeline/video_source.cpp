@@ -178,7 +178,15 @@ struct VideoSource::Impl {
   bool ended = false;
   int attempts = 0;  // reconnect attempts since the budget last refilled
   Clock::time_point last_frame{}, last_reconnect{};
-  int64_t last_end_ns = -1;  // stream time at which the last delivered frame ends
+  int64_t last_end_ns = -1;  // stream time at which the last delivered frame ends (this connection's clock)
+
+  // Monotonic timestamps across reconnects. Each new connection's pipeline starts its clock again near
+  // 0, so its timestamps are shifted to continue from the last delivered one plus the wall time of the
+  // outage: a consumer keeping time by pts_ms sees the outage as a gap, never a step back.
+  int64_t pts_offset_ns = 0;    // added to this connection's timestamps
+  int64_t last_pts_ns = -1;     // the last delivered (shifted) timestamp
+  bool rebase_pending = false;  // set by a reconnect: the next frame computes pts_offset_ns
+  bool http_live = false;       // http(s) stream with no duration (MJPEG, live TS): reconnected when lost
 
   std::atomic<double> fps{0.0};
   std::atomic<int> width{0}, height{0};
@@ -289,6 +297,15 @@ struct VideoSource::Impl {
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(source), "timeout") != nullptr &&
         std::strcmp(G_OBJECT_TYPE_NAME(source), "GstSoupHTTPSrc") == 0) {
       g_object_set(source, "timeout", 5u, nullptr);
+    }
+  }
+
+  // An MJPEG-over-http stream (multipart/x-mixed-replace, what IP cameras serve) cannot announce that
+  // it holds one stream, so decodebin waits for more pads until its queues overflow (~8 s): we say so.
+  static void on_deep_element_added(GstBin*, GstBin*, GstElement* element, gpointer) {
+    GstElementFactory* f = gst_element_get_factory(element);
+    if (f && std::strcmp(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "multipartdemux") == 0) {
+      g_object_set(element, "single-stream", TRUE, nullptr);
     }
   }
 
@@ -505,6 +522,7 @@ struct VideoSource::Impl {
           g_signal_connect(src, "pad-added", G_CALLBACK(on_pad_added), this);
           g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), this);
           g_signal_connect(src, "source-setup", G_CALLBACK(on_source_setup), this);
+          g_signal_connect(src, "deep-element-added", G_CALLBACK(on_deep_element_added), this);
           break;
         default:
           break;
@@ -543,6 +561,18 @@ struct VideoSource::Impl {
       if (GstSample* sample = gst_app_sink_try_pull_sample(sink, kPullTimeout)) {
         pending = sample;
         update_caps(sample);  // may throw (not BGR): the destructor releases everything
+        if (kind == SourceKind::kHttp && reconnects.load() == 0) {
+          // No duration after the first frame: a live http stream (MJPEG camera, live TS), not a file.
+          gint64 duration = -1;
+          http_live = !gst_element_query_duration(pipeline, GST_FORMAT_TIME, &duration) || duration <= 0;
+        }
+        if (http_live && !options.realtime) {
+          // A live stream from now on: newest frame wins (a camera's backlog would only add latency and
+          // hide an outage), counted drops as for rtsp. The appsink was built lossless: relax it.
+          live = true;
+          gst_app_sink_set_max_buffers(sink, kLiveQueue);
+          gst_app_sink_set_drop(sink, TRUE);
+        }
         return;
       }
       poll_bus();
@@ -626,7 +656,7 @@ struct VideoSource::Impl {
     for (int y = 0; y < h; ++y) std::memcpy(out.bgr.ptr(y), data + static_cast<ptrdiff_t>(y) * stride, row_bytes);
     gst_video_frame_unmap(&vf);
 
-    out.pts_ns = -1;
+    int64_t raw_pts = -1;
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     if (GST_CLOCK_TIME_IS_VALID(pts)) {
       const GstSegment* segment = gst_sample_get_segment(sample);
@@ -635,12 +665,13 @@ struct VideoSource::Impl {
         const guint64 st = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, pts);
         if (GST_CLOCK_TIME_IS_VALID(st)) t = st;
       }
-      out.pts_ns = static_cast<int64_t>(t);
+      raw_pts = static_cast<int64_t>(t);
       const GstClockTime dur = GST_BUFFER_DURATION(buffer);
-      last_end_ns = out.pts_ns + (GST_CLOCK_TIME_IS_VALID(dur) ? static_cast<int64_t>(dur) : 0);
+      last_end_ns = raw_pts + (GST_CLOCK_TIME_IS_VALID(dur) ? static_cast<int64_t>(dur) : 0);
     }
     out.index = delivered.fetch_add(1);
     out.captured = Clock::now();
+    out.pts_ns = monotonic_pts(raw_pts, out.captured);
     out.times[Stage::kCapture] = ms_between(start, out.captured);
     last_frame = out.captured;
     if (attempts > 0 && std::chrono::duration<double>(out.captured - last_reconnect).count() > options.retry_reset_s) {
@@ -648,8 +679,41 @@ struct VideoSource::Impl {
     }
   }
 
+  // This connection's timestamp (-1: none) -> the stream's: never decreasing, continued across
+  // reconnects with the outage as a gap. Once a stream has had timestamps, a frame without one is
+  // stamped by the wall time since the previous frame, so the two clocks never mix.
+  int64_t monotonic_pts(int64_t raw_pts, Clock::time_point now) {
+    const auto wall_since_last = [&] {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_frame).count();
+    };
+    if (last_pts_ns < 0) {  // the first timestamped frame sets the base
+      if (raw_pts < 0) return -1;
+      rebase_pending = false;
+      pts_offset_ns = 0;
+      return last_pts_ns = raw_pts;
+    }
+    int64_t t;
+    if (raw_pts < 0) {
+      t = last_pts_ns + std::max<int64_t>(0, wall_since_last());
+    } else {
+      if (rebase_pending) {
+        // last_frame is the last frame before the outage (reconnect() does not touch it).
+        const int64_t period = fps.load() > 0 ? static_cast<int64_t>(1e9 / fps.load()) : 0;
+        pts_offset_ns = last_pts_ns + std::max(period, wall_since_last()) - raw_pts;
+        rebase_pending = false;
+      }
+      t = raw_pts + pts_offset_ns;
+    }
+    return last_pts_ns = std::max(t, last_pts_ns);
+  }
+
   bool reconnectable() const {
-    return live && kind != SourceKind::kFile && kind != SourceKind::kHttp;  // realtime files stay files
+    if (kind == SourceKind::kHttp) return http_live;  // an http file is not restarted (frames would repeat)
+    return live && kind != SourceKind::kFile;         // realtime files stay files
+  }
+  // Live sources whose silence means they are gone (a file or a test pattern never stalls that way).
+  bool watch_stall() const {
+    return kind == SourceKind::kCamera || kind == SourceKind::kRtsp || (kind == SourceKind::kHttp && http_live);
   }
 
   // Sleeps up to `ms`, returning false early when cancelled.
@@ -688,8 +752,9 @@ struct VideoSource::Impl {
       }
       try {
         start();
-        last_reconnect = last_frame = Clock::now();
-        log(label + " reconnected");
+        last_reconnect = Clock::now();
+        rebase_pending = true;  // deliver() uses last_frame (before the outage) for the gap
+        log(label + " reconnected (attempt " + std::to_string(attempts) + ")");
         return true;
       } catch (const Error& e) {
         if (cancelled()) {
@@ -864,14 +929,14 @@ bool VideoSource::next(Frame& out) {
       throw Error(msg);
     }
     if (gst_app_sink_is_eos(m.sink)) {
-      if (m.kind == SourceKind::kRtsp || m.kind == SourceKind::kCamera) {
+      if (m.watch_stall()) {  // a live stream that ends was lost (its server stopped or went away)
         if (m.reconnect("the stream ended")) continue;
         return false;
       }
       m.finish_eos();
       return false;
     }
-    if ((m.kind == SourceKind::kCamera || m.kind == SourceKind::kRtsp) && m.options.stall_timeout_ms > 0 &&
+    if (m.watch_stall() && m.options.stall_timeout_ms > 0 &&
         Clock::now() - m.last_frame > std::chrono::milliseconds(m.options.stall_timeout_ms)) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "no frame for %.1f s", m.options.stall_timeout_ms / 1000.0);

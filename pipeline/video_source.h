@@ -4,7 +4,8 @@
 //   source                      pipeline (every one ends in `... ! appsink name=sink`)
 //   "0", "/dev/video0"          v4l2src device=/dev/videoN ! decodebin ! videoconvert ! BGR      (live)
 //   path, "file://..."          uridecodebin ! videoconvert ! BGR                         (file, lossless)
-//   "http://...", "https://..." uridecodebin (souphttpsrc) ! videoconvert ! BGR           (file, lossless)
+//   "http://...", "https://..." uridecodebin (souphttpsrc) ! videoconvert ! BGR           (lossless; a
+//                               stream without duration is reconnected like a live one, see below)
 //   "rtsp://..."                rtspsrc latency=.. ! application/x-rtp,media=video ! decodebin ! ... (live)
 //   "test"                      videotestsrc is-live=true pattern=ball, 640x480@30              (live)
 //   "gst:<pipeline>"            the pipeline as given; it must contain `appsink name=sink`; live or
@@ -37,7 +38,15 @@
 //   - live sources that vanish (camera unplugged, RTSP drop or server EOS, no frame for
 //     options.stall_timeout_ms) are reconnected up to options.retries times with a message on stderr and
 //     a growing backoff; after that next() returns false and error()/ended_reason() say why. The retry
-//     budget refills after options.retry_reset_s of healthy streaming.
+//     budget refills after options.retry_reset_s of healthy streaming. An http(s) source whose first
+//     frame comes with no known duration (an MJPEG camera, a live TS) is such a live stream too (and
+//     live() from then on: newest frame wins); an http file (a duration) is not restarted, which would
+//     repeat its frames.
+//
+// Timestamps (Frame::pts_ns) never decrease within a source. After a reconnect the new connection's
+// clock (which starts again near 0) is shifted to continue from the last frame's timestamp plus the
+// wall time of the outage, so the outage shows as a gap. A source that had timestamps and delivers a
+// frame without one gets the previous timestamp plus the wall time since the previous frame.
 //
 // Resources: gst_init_check() runs once per process; every GStreamer object of a source is released
 // by its destructor (and before each reconnect). Under LeakSanitizer only GLib's and souphttpsrc's own
@@ -89,7 +98,7 @@ class VideoSource {
   // Thread-safe: makes a blocked next() return false within ~50 ms, and every later call too.
   void interrupt();
 
-  bool live() const;         // newest-wins source (camera, rtsp, test, live gst:, realtime file)
+  bool live() const;         // newest-wins source (camera, rtsp, test, live gst:, http stream, realtime file)
   SourceKind kind() const;
   double fps() const;        // nominal rate from the caps; 0 when unknown or variable
   int width() const;         // of the last negotiated caps (a stream may change size mid-way)

@@ -17,6 +17,7 @@ PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   python3
+  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0  # the RTSP/HTTP test servers (tests/integration)
 )
 
 missing=()

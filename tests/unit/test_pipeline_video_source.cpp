@@ -546,9 +546,22 @@ TEST(VideoSource, LiveSourceThatFailsIsRetriedThenEndsCleanly) {
   const auto t0 = SteadyClock::now();
   Frame f;
   int64_t frames = 0;
-  EXPECT_NO_THROW(while (src->next(f)) ++frames);
+  std::vector<int64_t> pts;
+  EXPECT_NO_THROW(while (src->next(f)) {
+    ++frames;
+    pts.push_back(f.pts_ns);
+  });
   EXPECT_LT(Seconds(SteadyClock::now() - t0).count(), kMaxErrorSeconds);
   EXPECT_EQ(src->reconnects(), 2);
+  // Each new connection's clock starts again near 0; the source continues the timeline instead, with
+  // each outage (at least its 50 / 100 ms backoff) as a gap, never a step back.
+  int gaps = 0;
+  for (size_t i = 1; i < pts.size(); ++i) {
+    ASSERT_GE(pts[i - 1], 0);
+    EXPECT_GT(pts[i], pts[i - 1]) << "frame " << i;
+    if (pts[i] - pts[i - 1] >= 45'000'000) ++gaps;
+  }
+  EXPECT_EQ(gaps, 2) << "one gap per reconnect (frames are 16.7 ms apart)";
   EXPECT_GE(frames, 3 * 3) << "each of the 3 connections delivers its frames";
   EXPECT_EQ(f.index, frames - 1) << "indices continue across reconnects";
   EXPECT_NE(src->error().find("gave up after 2 reconnect attempts"), std::string::npos) << src->error();
