@@ -4,6 +4,9 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <opencv2/imgproc.hpp>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -58,6 +61,21 @@ GstElement* make(const char* factory, const std::string& path) {
   return e;
 }
 
+// x264's cost grows with the pixel rate, and the encoder shares the cores with the model. Measured on
+// a 2-core Zen 5 (issue 11 item 5, CPU time per 1920x1080 frame, tune=zerolatency): veryfast 31 ms,
+// superfast 17 ms, ultrafast 6 ms, against ~60 ms of model CPU per frame; so above 720p30 the
+// default is ultrafast (larger files at the same quantizer, no deblocking), below it veryfast.
+std::string auto_speed_preset(int w, int h, double fps) {
+  const double pixel_rate = static_cast<double>(w) * h * (fps > 0 ? fps : 30.0);
+  return pixel_rate > 1280.0 * 720.0 * 30.0 * 1.01 ? "ultrafast" : "veryfast";
+}
+
+bool enum_value_exists(GstElement* element, const char* property, const std::string& nick) {
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(element), property);
+  if (!spec || !G_IS_PARAM_SPEC_ENUM(spec)) return false;
+  return g_enum_get_value_by_nick(G_PARAM_SPEC_ENUM(spec)->enum_class, nick.c_str()) != nullptr;
+}
+
 // A sensible average bitrate when one is needed (openh264enc, or x264enc in bitrate mode):
 // 0.08 bit per pixel per frame, e.g. 2.2 Mbit/s at 1280 x 720 @ 30.
 int derived_bitrate_kbps(int w, int h, double fps) {
@@ -77,6 +95,10 @@ struct VideoWriter::Impl {
   double fps = 30.0;
   GstClockTime frame_duration = 0;
   GstVideoInfo info{};
+  bool packed_i420 = false;  // GStreamer's I420 layout is OpenCV's (no row padding): convert in place
+  cv::Mat bgr_scratch, i420_scratch;
+  std::string preset;        // x264enc speed preset in use
+  GstBufferPool* pool = nullptr;  // frame buffers, recycled once the encoder releases them
 
   GstElement* pipeline = nullptr;
   GstElement* appsrc = nullptr;
@@ -103,7 +125,13 @@ struct VideoWriter::Impl {
   GstClockTime last_ts = GST_CLOCK_TIME_NONE;
   bool limit_warned = false;
 
-  ~Impl() { destroy_pipeline(); }
+  ~Impl() {
+    destroy_pipeline();
+    if (pool) {
+      gst_buffer_pool_set_active(pool, FALSE);
+      gst_object_unref(pool);
+    }
+  }
 
   std::string prefix() const { return "cannot write video to '" + path + "': "; }
 
@@ -138,6 +166,24 @@ struct VideoWriter::Impl {
         self->bus_cv.notify_all();
         // Downstream stopped: release a write() blocked on a full queue (it then reports the error).
         if (self->appsrc) gst_app_src_end_of_stream(GST_APP_SRC(self->appsrc));
+        break;
+      }
+      case GST_MESSAGE_STREAM_STATUS: {
+        // Posted from the new streaming thread itself as it starts (sync handler: we run on it). That
+        // thread runs the encoder, which creates its worker threads from it, so they inherit its
+        // priority. The idea: the model's threads are never preempted by the encoder. Measured on a
+        // heavily shared 2-core machine (1080p, bench/save_overhead.sh): nice 10 cost more, not less
+        // (96 ms of CPU per frame with --save against ~81 ms at equal priority: a starved encoder
+        // blocks the render thread on the full queue while the engine's workers spin), so it is off
+        // by default (encoder_nice = 0) and kept for machines where it measures better.
+        GstStreamStatusType type;
+        GstElement* owner = nullptr;
+        gst_message_parse_stream_status(msg, &type, &owner);
+        if (type == GST_STREAM_STATUS_TYPE_ENTER && self->opt.encoder_nice > 0) {
+          const int tid = static_cast<int>(syscall(SYS_gettid));
+          const int current = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+          setpriority(PRIO_PROCESS, static_cast<id_t>(tid), std::min(19, current + self->opt.encoder_nice));
+        }
         break;
       }
       case GST_MESSAGE_EOS: {
@@ -215,39 +261,49 @@ void VideoWriter::Impl::build() {
   if (fps_n <= 0 || fps_d <= 0) fps_n = 30, fps_d = 1;
   frame_duration = gst_util_uint64_scale_int(GST_SECOND, fps_d, fps_n);
 
+  // The frames enter as I420, converted by OpenCV in write() (SIMD, straight into the buffer): GStreamer's
+  // videoconvert did the same on one thread with an extra copy. OpenCV's BGR->I420 is BT.601 limited
+  // range, which the caps (and so the H.264 stream's colour description) say.
   gst_video_info_init(&info);
-  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_BGR, static_cast<guint>(width), static_cast<guint>(height));
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, static_cast<guint>(width), static_cast<guint>(height));
   GST_VIDEO_INFO_FPS_N(&info) = fps_n;
   GST_VIDEO_INFO_FPS_D(&info) = fps_d;
+  gst_video_colorimetry_from_string(&GST_VIDEO_INFO_COLORIMETRY(&info), GST_VIDEO_COLORIMETRY_BT601);
+  packed_i420 = GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) == width && GST_VIDEO_INFO_PLANE_STRIDE(&info, 1) == width / 2 &&
+                GST_VIDEO_INFO_PLANE_STRIDE(&info, 2) == width / 2 && GST_VIDEO_INFO_PLANE_OFFSET(&info, 1) == static_cast<size_t>(width) * height &&
+                GST_VIDEO_INFO_PLANE_OFFSET(&info, 2) == static_cast<size_t>(width) * height * 5 / 4;
 
   pipeline = gst_pipeline_new("sp-video-writer");
   GstElement* src = make("appsrc", path);
-  GstElement* convert = make("videoconvert", path);
-  GstElement* i420 = make("capsfilter", path);
   GstElement* enc = make(encoder_name.c_str(), path);
   GstElement* parse = make("h264parse", path);
   mux = make(muxer_name.c_str(), path);
   GstElement* sink = make("filesink", path);
-  gst_bin_add_many(GST_BIN(pipeline), src, convert, i420, enc, parse, mux, sink, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline), src, enc, parse, mux, sink, nullptr);
   appsrc = src;
 
   GstCaps* src_caps = gst_video_info_to_caps(&info);
+  pool = gst_buffer_pool_new();
+  GstStructure* pool_config = gst_buffer_pool_get_config(pool);
+  gst_buffer_pool_config_set_params(pool_config, src_caps, static_cast<guint>(GST_VIDEO_INFO_SIZE(&info)), 0, 0);
+  if (!gst_buffer_pool_set_config(pool, pool_config) || !gst_buffer_pool_set_active(pool, TRUE)) {
+    gst_object_unref(pool);
+    pool = nullptr;  // write() allocates per frame instead
+  }
   g_object_set(src, "caps", src_caps, "format", GST_FORMAT_TIME, "is-live", FALSE, "do-timestamp", FALSE,
                "block", TRUE, "max-buffers", static_cast<guint64>(std::max(1, opt.queue_frames)),
                "max-bytes", static_cast<guint64>(0), "max-time", static_cast<guint64>(0), "emit-signals", FALSE,
                nullptr);
   gst_caps_unref(src_caps);
 
-  // 4:2:0 so the stream is plain High profile (4:4:4 is what videoconvert would pick from BGR for x264).
-  GstCaps* yuv = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", nullptr);
-  g_object_set(i420, "caps", yuv, nullptr);
-  gst_caps_unref(yuv);
-
   const int gop = std::max(1, static_cast<int>(std::lround(opt.keyframe_interval_s * fps_n / fps_d)));
   const int threads = std::max(0, opt.encoder_threads);
   if (encoder_name == "x264enc") {
     gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-    gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "veryfast");
+    preset = !opt.speed_preset.empty() ? opt.speed_preset : auto_speed_preset(width, height, fps);
+    if (!enum_value_exists(enc, "speed-preset", preset))
+      throw Error(prefix() + "unknown x264 speed preset '" + preset + "' (ultrafast ... placebo)");
+    gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", preset.c_str());
     if (opt.bitrate_kbps > 0) {
       gst_util_set_object_arg(G_OBJECT(enc), "pass", "cbr");
       g_object_set(enc, "bitrate", static_cast<guint>(opt.bitrate_kbps), nullptr);
@@ -282,9 +338,9 @@ void VideoWriter::Impl::build() {
 
   g_object_set(sink, "location", path.c_str(), nullptr);
 
-  if (!gst_element_link_many(src, convert, i420, enc, parse, mux, sink, nullptr)) {
+  if (!gst_element_link_many(src, enc, parse, mux, sink, nullptr)) {
     destroy_pipeline();
-    throw Error(prefix() + "could not link appsrc ! videoconvert ! " + encoder_name + " ! h264parse ! " + muxer_name +
+    throw Error(prefix() + "could not link appsrc ! " + encoder_name + " ! h264parse ! " + muxer_name +
                 " ! filesink");
   }
 
@@ -381,21 +437,42 @@ bool VideoWriter::write(const cv::Mat& bgr, int64_t pts_ns) {
   const GstClockTime ts = m.next_timestamp(pts_ns);
   if (m.reached_crash_safe_limit(ts)) return false;
 
-  GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&m.info), nullptr);
+  // From the pool: a fresh multi-megabyte allocation per frame costs page faults (zeroed pages) in sys time.
+  GstBuffer* buf = nullptr;
+  if (m.pool && gst_buffer_pool_acquire_buffer(m.pool, &buf, nullptr) != GST_FLOW_OK) buf = nullptr;
+  if (!buf) buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&m.info), nullptr);
   GstMapInfo map;
   if (!buf || !gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
     if (buf) gst_buffer_unref(buf);
     throw Error(m.prefix() + "out of memory for a frame buffer");
   }
-  {
-    cv::Mat dst(m.height, m.width, CV_8UC3, map.data, static_cast<size_t>(GST_VIDEO_INFO_PLANE_STRIDE(&m.info, 0)));
+  try {
+    cv::Mat src;
     if (bgr.cols == m.width && bgr.rows == m.height) {
-      bgr.copyTo(dst);
+      src = bgr;
     } else if (bgr.cols >= m.width && bgr.rows >= m.height && bgr.cols <= m.width + 1 && bgr.rows <= m.height + 1) {
-      bgr(cv::Rect(0, 0, m.width, m.height)).copyTo(dst);  // odd size announced: drop the last column/row
+      src = bgr(cv::Rect(0, 0, m.width, m.height));  // odd size announced: drop the last column/row
     } else {
-      cv::resize(bgr, dst, dst.size(), 0, 0, cv::INTER_AREA);
+      cv::resize(bgr, m.bgr_scratch, cv::Size(m.width, m.height), 0, 0, cv::INTER_AREA);
+      src = m.bgr_scratch;
     }
+    if (m.packed_i420) {
+      cv::Mat dst(m.height * 3 / 2, m.width, CV_8UC1, map.data);
+      cv::cvtColor(src, dst, cv::COLOR_BGR2YUV_I420);
+    } else {  // rows padded (a width not a multiple of 8): convert, then copy each plane's rows
+      cv::cvtColor(src, m.i420_scratch, cv::COLOR_BGR2YUV_I420);
+      const uint8_t* in = m.i420_scratch.data;
+      for (int plane = 0; plane < 3; ++plane) {
+        const int pw = plane == 0 ? m.width : m.width / 2, ph = plane == 0 ? m.height : m.height / 2;
+        const int stride = GST_VIDEO_INFO_PLANE_STRIDE(&m.info, plane);
+        uint8_t* out = map.data + GST_VIDEO_INFO_PLANE_OFFSET(&m.info, plane);
+        for (int y = 0; y < ph; ++y, in += pw) std::memcpy(out + static_cast<size_t>(y) * stride, in, static_cast<size_t>(pw));
+      }
+    }
+  } catch (...) {
+    gst_buffer_unmap(buf, &map);
+    gst_buffer_unref(buf);
+    throw;
   }
   gst_buffer_unmap(buf, &map);
   GST_BUFFER_PTS(buf) = ts;

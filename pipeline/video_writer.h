@@ -1,11 +1,13 @@
 // H.264 file writer: BGR frames in, a playable .mp4 (or .mov / .mkv) out, through GStreamer:
 //
-//   appsrc ! videoconvert ! video/x-raw,format=I420 ! x264enc ! h264parse ! mp4mux ! filesink
+//   appsrc (I420, converted from BGR by OpenCV in write()) ! x264enc ! h264parse ! mp4mux ! filesink
 //
 // x264enc (gstreamer1.0-plugins-ugly) runs with tune=zerolatency (no B-frames, no look-ahead),
-// speed-preset=veryfast and constant quality (CRF-like quantizer 23), one key frame every 2 s;
-// openh264enc (gstreamer1.0-plugins-bad) is the fallback at a bitrate derived from the frame size.
-// I420 is forced so the stream is High profile 4:2:0, which every player decodes.
+// constant quality (CRF-like quantizer 23), one key frame every 2 s, and a speed preset that fits the
+// pixel rate beside the model on a small machine (veryfast up to 720p30, ultrafast above; see
+// auto_speed_preset in the .cpp for the measurements); openh264enc (gstreamer1.0-plugins-bad) is the
+// fallback at a bitrate derived from the frame size. I420 (4:2:0, BT.601) so the stream is plain
+// High profile, which every player decodes.
 //
 // The file is always playable:
 //  - close() sends EOS and waits (bounded) until the muxer has written its index (the moov atom);
@@ -42,6 +44,8 @@ struct VideoWriterOptions {
   int quality = 23;                  // x264enc constant quality (0 best ... 51 worst) when bitrate_kbps == 0
   int bitrate_kbps = 0;              // > 0: average bitrate instead (openh264enc: 0 = derived from the size)
   int encoder_threads = 2;           // 0 = encoder's default (all cores); inference needs the cores
+  std::string speed_preset;          // x264enc preset; "" = by pixel rate (veryfast <= 720p30 < ultrafast)
+  int encoder_nice = 0;              // > 0: the encoding threads run this much nicer (measured worse: see .cpp)
   double keyframe_interval_s = 2.0;  // seconds between key frames (seek granularity)
   double crash_safe_seconds = 3600;  // mp4/mov robust muxing reservation, seconds; 0 = off (see above)
   int queue_frames = 8;              // frames buffered ahead of the encoder; write() blocks beyond

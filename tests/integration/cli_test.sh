@@ -286,6 +286,9 @@ expect_error "run: text file as video" "text.mp4" -- "$bin" run --source "$tmp/t
 expect_error "run: absent camera" "video9" -- "$bin" run --source /dev/video9
 expect_error "run: unreachable rtsp" "rtsp://127.0.0.1:9/x" -- "$bin" run --source rtsp://127.0.0.1:9/x
 expect_error "run: bad gst pipeline" "appsink name=sink" -- "$bin" run --source "gst:videotestsrc ! fakesink"
+expect_error "run: negative --stall-timeout" "stall-timeout" -- "$bin" run --source test --stall-timeout -1
+expect_error "run: --retries out of range" "retries" -- "$bin" run --source test --retries -2
+expect_error "run: NaN --retry-backoff" "retry-backoff" -- "$bin" run --source test --retry-backoff nan
 env -u DISPLAY -u WAYLAND_DISPLAY "$bin" run --show --max-frames 1 >/dev/null 2>"$tmp/show.err"; rc=$?
 { [ $rc -ne 0 ] && grep -q "no display" "$tmp/show.err"; } && ok "run --show without a display" || bad "run --show without a display"
 
