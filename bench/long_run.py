@@ -7,7 +7,7 @@ latency drift shows as a trend.
     bench/long_run.py build/app/sparsepose --duration 600 --source rtsp    # the bundled clip, looping,
                                                                            # from a loopback RTSP server
 Extra arguments after `--` go to `sparsepose run` (e.g. -- --threads 2 --engine int8).
-Verdict: RSS growth from the end of the first minute (or of the first 10 % for short runs) to the
+Verdict: RSS growth from the end of the first minute (or of the first half for short runs) to the
 end must be <= 5 %, and the last window's p99 end-to-end within 1.5x of the first full window's.
 Exit status 0 when both hold, 1 otherwise.
 """
@@ -63,8 +63,9 @@ def main():
     ap.add_argument("--interval", type=float, default=5, help="RSS sampling period, s")
     ap.add_argument("--window", type=float, default=60, help="p99 window, s")
     ap.add_argument("--save", action="store_true", help="also write the annotated video")
-    ap.add_argument("run_args", nargs="*")
-    a = ap.parse_args()
+    argv = sys.argv[1:]
+    run_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
 
     tmp = tempfile.mkdtemp(prefix="sp_long_run_")
     server = None
@@ -75,7 +76,7 @@ def main():
     cmd = [a.binary, "run", "--source", source, "--quiet", "--json", jsonl, "--summary", os.path.join(tmp, "summary.json")]
     if a.save:
         cmd += ["--save", os.path.join(tmp, "run.mp4")]
-    cmd += a.run_args
+    cmd += run_args
     print("load: " + open("/proc/loadavg").read().strip())
     print("command: " + " ".join(cmd))
     run = subprocess.Popen(cmd, stderr=open(os.path.join(tmp, "stderr"), "w"))
@@ -114,7 +115,7 @@ def main():
     step = max(1, len(samples) // 20)
     for t, kb in samples[::step] + ([samples[-1]] if samples and (len(samples) - 1) % step else []):
         print("%8.0f %10.1f" % (t, kb / 1024))
-    settle = min(60.0, a.duration / 10)
+    settle = min(60.0, a.duration / 2)
     base = next((kb for t, kb in samples if t >= settle), samples[0][1])
     end = samples[-1][1]
     growth = (end - base) / base * 100
