@@ -20,8 +20,8 @@
 #include "core/quantize/activation_observer.h"
 #include "core/quantize/quantizable_model.h"
 #include "core/quantize/sensitivity.h"
+#include "imaging/preprocess.h"
 #include "models/pose_agreement.h"
-#include "pipeline/preprocess.h"
 
 namespace sp::app {
 namespace {
@@ -134,7 +134,7 @@ class PoseDamage {
   std::vector<std::vector<models::PoseDetection>> decode_all(models::PoseModel& m) {
     std::vector<std::vector<models::PoseDetection>> out;
     for (const cv::Mat* f : frames_) {
-      pipeline::letterbox_into(pre_, *f, m);
+      imaging::letterbox_into(pre_, *f, m);
       m.infer();
       out.emplace_back();
       m.decode_all_anchors(out.back());
@@ -143,7 +143,7 @@ class PoseDamage {
   }
   models::PoseModelOptions opt_;
   std::vector<const cv::Mat*> frames_;
-  pipeline::Preprocessor pre_;
+  imaging::Preprocessor pre_;
   std::vector<std::vector<models::PoseDetection>> reference_;
   int evaluations_ = 0;
 };
@@ -197,10 +197,10 @@ void run_optimize(const OptimizeOptions& o) {
   so.isa = po.isa;
   so.input_hw = {in_h, in_w};
   quant::ActivationObserver observer(graph, qm.observed_tensors(), so);
-  pipeline::Preprocessor pre;
+  imaging::Preprocessor pre;
   const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;
   auto feed = [&](const cv::Mat& f) {
-    pre.run(f, in_w, in_h, std::span<float>(observer.input(), input_floats), pipeline::TensorLayout::NHWC);
+    pre.run(f, in_w, in_h, std::span<float>(observer.input(), input_floats), imaging::TensorLayout::NHWC);
   };
   for (const cv::Mat& f : calib.frames) {
     feed(f);
