@@ -10,6 +10,7 @@
 
 #include "app/commands.h"
 #include "core/error.h"
+#include "models/model_choice.h"
 
 namespace sp::app {
 namespace fs = std::filesystem;
@@ -44,7 +45,7 @@ std::string assets_dir() {
 #endif
 }
 
-std::string default_model_path() { return assets_dir() + "/models/yolo11n-pose.onnx"; }
+std::string default_model_path() { return assets_dir() + "/" + models::kBundledFloatModel; }
 
 
 int default_threads() {
@@ -57,21 +58,15 @@ namespace {
 
 // A QDQ model: its activations pass through QuantizeLinear (weight-only DequantizeLinear does not count).
 bool has_quantized_activations(const Graph& g) {
-  return std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "QuantizeLinear"; });
+  return models::has_quantized_activations(g);
 }
 
 }  // namespace
 
-std::string default_int8_model_path() { return assets_dir() + "/models/yolo11n-pose_sp-int8.onnx"; }
+std::string default_int8_model_path() { return assets_dir() + "/" + models::kBundledInt8Model; }
 
-// Whether this ISA's integer kernels run the bundled int8 model faster than its float kernels run the
-// float model, as measured (bench/compare_int8.js, 640, 2 threads, one run each; docs/INT8.md):
-//   Zen 4: int8 avx512vnni 19.9 ms vs fp32 38.0 ms; int8 avx2 40.8 ms vs fp32 38.0 ms.
-//   Zen 5: int8 avx512vnni 16.0 ms vs fp32 26.8 ms; int8 avx2 42.7 ms vs fp32 26.8 ms;
-//          int8 avxvnni 42.9 ms (it ran the AVX2 vpmaddwd kernels: no AVX-VNNI kernel yet).
-// Without a u8 x s8 dot-product instruction the exact int8 product costs more than a float FMA
-// (vpmaddwd on widened operands), so only the VNNI-class ISAs pay; AMX runs at least the VNNI kernels.
-bool int8_pays_on(Isa isa) { return isa == Isa::kAvx512Vnni || isa == Isa::kAmx; }
+// The policy (and the measurements behind it) is models/model_choice.cpp's, shared with the library.
+bool int8_pays_on(Isa isa) { return models::int8_pays_on(isa); }
 
 std::string resolve_model_path(const EngineOptions& o) {
   if (!o.model.empty()) return o.model;
