@@ -38,8 +38,11 @@ OpenedModel open_model(const sparsepose::Options& o) {
   const sp::Isa isa = resolve_isa(o.isa);
   std::string path = o.model;
   if (path.empty()) {
-    const bool int8 = o.engine == Engine::Int8 || (o.engine == Engine::Auto && sp::models::int8_pays_on(isa));
-    path = bundled_assets_dir() + "/" + (int8 ? sp::models::kBundledInt8Model : sp::models::kBundledFloatModel);
+    // The CLI's choice (models/model_choice.h), so an installed program picks what `sparsepose` picks.
+    const sp::models::EngineChoice engine = o.engine == Engine::Int8   ? sp::models::EngineChoice::kInt8
+                                            : o.engine == Engine::Fp32 ? sp::models::EngineChoice::kFp32
+                                                                       : sp::models::EngineChoice::kAuto;
+    path = bundled_assets_dir() + "/" + sp::models::bundled_model(engine, isa);
   }
   try {
     sp::Graph g = sp::models::load_pose_graph(path);

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
 #include "app/commands.h"
 #include "core/error.h"
+#include "core/kernels/conv_bf16/conv_bf16.h"
 #include "models/model_choice.h"
 
 namespace sp::app {
@@ -45,9 +47,6 @@ std::string assets_dir() {
 #endif
 }
 
-std::string default_model_path() { return assets_dir() + "/" + models::kBundledFloatModel; }
-
-
 int default_threads() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
@@ -61,19 +60,30 @@ bool has_quantized_activations(const Graph& g) {
   return models::has_quantized_activations(g);
 }
 
+// One notice when convs run in bf16, naming how (the kernel names in --profile say it per layer).
+void report_bf16_convs(const Session& s, Isa isa) {
+  int n = 0;
+  for (const OpProfile& p : s.profile()) n += p.kernel.find("bf16") != std::string::npos;
+  if (n == 0) return;
+  const char* how = "";
+  switch (kernels::conv2d_bf16_path(isa)) {
+    case kernels::Bf16Path::kNative: how = "AVX-512 BF16"; break;
+    case kernels::Bf16Path::kEmulated: how = "emulated exactly on float FMA kernels"; break;
+    case kernels::Bf16Path::kReference: how = "scalar reference"; break;
+  }
+  std::fprintf(stderr, "sparsepose: %d conv(s) run in bf16 (%s)\n", n, how);
+}
+
 }  // namespace
-
-std::string default_int8_model_path() { return assets_dir() + "/" + models::kBundledInt8Model; }
-
-// The policy (and the measurements behind it) is models/model_choice.cpp's, shared with the library.
-bool int8_pays_on(Isa isa) { return models::int8_pays_on(isa); }
 
 std::string resolve_model_path(const EngineOptions& o) {
   if (!o.model.empty()) return o.model;
   // Without --model: the bundled int8 model for --engine int8, and for --engine auto where the integer
   // kernels beat float on this CPU (the product's default engine); else the bundled float model.
-  const bool int8 = o.engine == "int8" || (o.engine == "auto" && int8_pays_on(resolve_isa(o.isa)));
-  return int8 ? default_int8_model_path() : default_model_path();
+  const models::EngineChoice engine = o.engine == "int8"   ? models::EngineChoice::kInt8
+                                      : o.engine == "fp32" ? models::EngineChoice::kFp32
+                                                           : models::EngineChoice::kAuto;
+  return assets_dir() + "/" + models::bundled_model(engine, resolve_isa(o.isa));
 }
 
 LoadedModel load_model(const EngineOptions& o, bool profile) {
@@ -97,7 +107,13 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   po.profile = profile;
   po.use_exported_output = o.decode == "exported";
   po.integer = m.engine == "int8";
+  // Float convs in bf16: those the model's metadata names (default), none, or all — an experiment switch
+  // kept off the command line, whose contract is fixed.
+  if (const char* bf16 = std::getenv("SPARSEPOSE_BF16_CONVS"); bf16 && *bf16) {
+    po.bf16_convs = passes::parse_bf16_convs(bf16);
+  }
   m.model = std::make_unique<models::PoseModel>(g, po);
+  if (std::getenv("SPARSEPOSE_BF16_CONVS")) report_bf16_convs(m.model->session(), m.isa);
   const auto& report = m.model->session().integer_report();
   if (!report.float_fallbacks.empty()) {
     std::string first = report.float_fallbacks.front();

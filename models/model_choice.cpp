@@ -12,6 +12,11 @@ namespace sp::models {
 // (vpmaddwd on widened operands), so only the VNNI-class ISAs pay; AMX runs at least the VNNI kernels.
 bool int8_pays_on(Isa isa) { return isa == Isa::kAvx512Vnni || isa == Isa::kAmx; }
 
+const char* bundled_model(EngineChoice engine, Isa isa) {
+  const bool int8 = engine == EngineChoice::kInt8 || (engine == EngineChoice::kAuto && int8_pays_on(isa));
+  return int8 ? kBundledInt8Model : kBundledFloatModel;
+}
+
 bool has_quantized_activations(const Graph& g) {
   return std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "QuantizeLinear"; });
 }

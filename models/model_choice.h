@@ -18,6 +18,12 @@ inline constexpr const char* kBundledInt8Model = "models/yolo11n-pose_sp-int8.on
 // model.
 bool int8_pays_on(Isa isa);
 
+enum class EngineChoice { kAuto, kFp32, kInt8 };
+
+// The bundled model (relative to the assets directory) that "no model given" means for an engine
+// choice on an ISA: the int8 one for int8, and for auto where int8_pays_on(isa); else the float one.
+const char* bundled_model(EngineChoice engine, Isa isa);
+
 // A QDQ model: its activations pass through QuantizeLinear (weight-only DequantizeLinear does not count).
 bool has_quantized_activations(const Graph& g);
 
