@@ -78,7 +78,7 @@ GType engine_enum_type() {
     static const GEnumValue values[] = {
         {static_cast<gint>(sparsepose::Engine::Auto),
          "int8 kernels for quantized models, float for float ones; without a model, the bundled int8 model on CPUs with "
-         "int8 dot products (AVX-512 VNNI, AMX), else the float one",
+         "int8 dot products (AVX-512 VNNI, AVX-VNNI, AMX), else the float one",
          "auto"},
         {static_cast<gint>(sparsepose::Engine::Fp32), "float kernels (a quantized model's quantization emulated exactly)",
          "fp32"},

@@ -16,7 +16,7 @@ namespace sparsepose {
 
 enum class Engine {
   Auto,  // int8 kernels for quantized (QDQ) models, float for float models; without a model, the
-         // bundled int8 model where this CPU has int8 dot products (AVX-512 VNNI, AMX), else the float one
+         // bundled int8 model where this CPU has int8 dot products (AVX-512 VNNI, AVX-VNNI, AMX), else the float one
   Fp32,  // float kernels (a quantized model's quantization is emulated exactly)
   Int8,  // integer kernels; without a model, the bundled int8 model; a float model is refused
 };

@@ -55,7 +55,7 @@ void expect_same_persons(const std::vector<sparsepose::Person>& a, const std::ve
 // The default options open what `sparsepose predict` opens without flags, and find the same people: the
 // CLI's path (app/cmd_predict.cpp: load_model, letterbox_into, infer, decode) written out on the
 // internal modules, against the facade. tests/integration/install_test.sh also compares the installed
-// example's JSON with the CLI's own output.
+// example's JSON with the in-tree build's.
 TEST(ApiEstimator, BusPersonsEqualThePredictPath) {
   sparsepose::PoseEstimator estimator;
   const sparsepose::ModelInfo& info = estimator.info();
