@@ -29,6 +29,7 @@ class SessionCompiler {
     passes::fuse_activations(g_);
     // Lowered first: a float residual add fused into a conv would keep that conv off the integer kernels.
     if (opt_.integer) s_.integer_report_ = passes::lower_to_integer(g_, {opt_.u8_input && opt_.nhwc_input});
+    if (opt_.integer && opt_.integer_fusions) passes::fuse_qconv_residual(g_);
     passes::fuse_residual_add(g_);
     g_.remove_dead_nodes();
     make_values();

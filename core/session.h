@@ -27,6 +27,7 @@ struct SessionOptions {
   bool profile = false;              // time every op (adds a clock read per op)
   bool integer = false;              // run the quantized parts of QDQ models on integer kernels (else: exact float emulation)
   bool u8_input = false;             // integer + nhwc_input: an image input that is quantized first becomes u8 (see input_dtype)
+  bool integer_fusions = true;       // integer: fuse the lowered ops where bit-identical (false: for tests comparing the two)
   // Float convs in bf16 (bf16 products, fp32 accumulation): the ones the model's metadata names
   // (passes::kBf16ConvsMetadataKey), none, or all (depthwise ones stay fp32). Kernel names say which ran.
   passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;

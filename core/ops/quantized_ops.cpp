@@ -32,13 +32,19 @@ class QConvOp : public Op {
   void run(RunContext& ctx) override {
     const RtValue& x = ctx.values[inputs[0]];
     RtValue& y = ctx.values[outputs[0]];
-    conv_->run(u8(x), x.pixel_stride, y.data, y.pixel_stride, ctx.pool);
+    if (residual_) {
+      const RtValue& r = ctx.values[inputs[3]];
+      conv_->run_residual(u8(x), x.pixel_stride, u8(r), r.pixel_stride, y.data, y.pixel_stride, ctx.pool);
+    } else {
+      conv_->run(u8(x), x.pixel_stride, y.data, y.pixel_stride, ctx.pool);
+    }
   }
   std::string kernel() const override { return std::string(conv_->name()); }
   int64_t macs() const override { return macs_; }
 
   std::unique_ptr<kernels::Conv2dS8> conv_;
   int64_t macs_ = 0;
+  bool residual_ = false;  // input 3: a u8 residual added in the epilogue (fuse_qconv_residual)
 };
 
 OpPtr create_qconv(const OpBuildContext& ctx) {
@@ -61,6 +67,12 @@ OpPtr create_qconv(const OpBuildContext& ctx) {
     d.output = kernels::QuantOutput::kU8;
     d.output_scale = n.attr_float("output_scale", 1.0f);
     d.output_zero_point = static_cast<uint8_t>(n.attr_int("output_zero_point", 0));
+    if (ctx.has_in(3)) {
+      check_u8_nhwc(ctx, ctx.in(3), "residual");
+      d.residual = true;
+      d.residual_scale = n.attr_float("residual_scale", 1.0f);
+      d.residual_zero_point = static_cast<uint8_t>(n.attr_int("residual_zero_point", 0));
+    }
   } else {
     if (y.dtype != DType::kFloat32 || !y.nhwc) throw ctx.error("internal: float output must be NHWC");
     d.output = kernels::QuantOutput::kF32;
@@ -69,6 +81,7 @@ OpPtr create_qconv(const OpBuildContext& ctx) {
   auto op = make_op<QConvOp>(ctx);
   op->conv_ = kernels::create_conv2d_s8(d, w.constant->data<int8_t>(), bias, ctx.isa);
   op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+  op->residual_ = d.residual;
   return op;
 }
 
