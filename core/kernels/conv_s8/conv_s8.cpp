@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/thread_pool.h"
 
@@ -250,7 +251,10 @@ std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_
     const bool avx512 = isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni || isa == Isa::kAmx;
     return create_conv2d_s8_dw_simd(desc, weights_oihw, bias, avx512);
   }
-  if (isa == Isa::kAvx512Vnni || (isa == Isa::kAmx && isa_supported(Isa::kAvx512Vnni)))
+  if (isa == Isa::kAmx)  // AMX tiles; under SP_AMX=emulate the emulator's (cpu_features.h)
+    return create_conv2d_s8_amx(desc, weights_oihw, bias,
+                                detect_cpu().amx_emulated ? AmxBackend::kEmulated : AmxBackend::kHardware);
+  if (isa == Isa::kAvx512Vnni)
     return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, SimdKind::kAvx512Vnni);
   if (isa != Isa::kScalar && isa_supported(Isa::kAvx2))
     return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, SimdKind::kAvx2);
