@@ -7,11 +7,13 @@
 //   BM_ConvS8Shape/<isa>/<shape>  u8 -> u8 with SiLU on YOLO11n-pose layers (pixel stride = channels):
 //                            shape 0 = the first layer, 3x3 s2 pad 1, 3 -> 16 at 640x640 (packed RGB);
 //                            1 = 3x3 s1 16 -> 8 at 160x160; 2 = 3x3 s1 8 -> 16 at 160x160;
-//                            3 = 3x3 s2 64 -> 128 at 80x80; 4 = 3x3 s2 16 -> 32 at 320x320; GOP/s
+//                            3 = 3x3 s2 64 -> 128 at 80x80; 4 = 3x3 s2 16 -> 32 at 320x320;
+//                            5 = 3x3 s1 256 -> 256 at 20x20 (the deepest layers); GOP/s
 //   BM_DwConvS8/<isa>/<shape>/<silu>  depthwise 3x3, u8 -> u8: shape 0 = stride 1 on 64 ch @ 80x80,
 //                            shape 1 = stride 2 on 128 ch @ 40x40 (pad 1); GOP/s as above
 //
-// ISAs the CPU lacks are skipped.
+// ISAs the CPU lacks are skipped, and so is amx when it is only emulated (SP_AMX=emulate): the emulator's
+// speed is not AMX's. isa = 5 (amx) runs the AMX tdpbusd kernel where the CPU has AMX.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -28,15 +30,25 @@ namespace {
 
 using namespace sp::kernels;
 
+// False (and the benchmark skipped with the reason) when `isa` cannot be timed here.
+bool timeable(benchmark::State& state, sp::Isa isa) {
+  if (!sp::isa_supported(isa)) {
+    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
+    return false;
+  }
+  if (isa == sp::Isa::kAmx && sp::detect_cpu().amx_emulated) {
+    state.SkipWithError("amx is emulated in software (SP_AMX=emulate): not timed");
+    return false;
+  }
+  return true;
+}
+
 constexpr int kH = 80, kW = 80, kC = 64, kO = 64, kK = 3;
 constexpr double kOps = 2.0 * kH * kW * kO * kC * kK * kK;  // stride 1, pad 1: out = in size
 
 void BM_ConvS8(benchmark::State& state) {
   const sp::Isa isa = static_cast<sp::Isa>(state.range(0));
-  if (!sp::isa_supported(isa)) {
-    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
-    return;
-  }
+  if (!timeable(state, isa)) return;
   Conv2dS8Desc d;
   d.in_h = kH, d.in_w = kW, d.in_c = kC, d.out_c = kO;
   d.kernel_h = d.kernel_w = kK;
@@ -93,14 +105,11 @@ struct DenseShape {
   int hw, in_c, out_c, stride;
 };
 constexpr DenseShape kDenseShapes[] = {{640, 3, 16, 2}, {160, 16, 8, 1}, {160, 8, 16, 1}, {80, 64, 128, 2},
-                                       {320, 16, 32, 2}};
+                                       {320, 16, 32, 2}, {20, 256, 256, 1}};
 
 void BM_ConvS8Shape(benchmark::State& state) {
   const sp::Isa isa = static_cast<sp::Isa>(state.range(0));
-  if (!sp::isa_supported(isa)) {
-    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
-    return;
-  }
+  if (!timeable(state, isa)) return;
   const DenseShape& sh = kDenseShapes[state.range(1)];
   Conv2dS8Desc d;
   d.in_h = d.in_w = sh.hw, d.in_c = sh.in_c, d.out_c = sh.out_c;
@@ -178,12 +187,14 @@ void BM_DwConvS8(benchmark::State& state) {
 BENCHMARK(BM_ConvS8)
     ->ArgNames({"isa", "silu"})
     ->ArgsProduct({{static_cast<int>(sp::Isa::kScalar), static_cast<int>(sp::Isa::kAvx2),
-                    static_cast<int>(sp::Isa::kAvx512Vnni)},
+                    static_cast<int>(sp::Isa::kAvx512Vnni), static_cast<int>(sp::Isa::kAmx)},
                    {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvS8Shape)
     ->ArgNames({"isa", "shape"})
-    ->ArgsProduct({{static_cast<int>(sp::Isa::kAvx2), static_cast<int>(sp::Isa::kAvx512Vnni)}, {0, 1, 2, 3, 4}})
+    ->ArgsProduct({{static_cast<int>(sp::Isa::kAvx2), static_cast<int>(sp::Isa::kAvx512Vnni),
+                    static_cast<int>(sp::Isa::kAmx)},
+                   {0, 1, 2, 3, 4, 5}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvF32)->ArgNames({"silu"})->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DwConvS8)

@@ -1,0 +1,100 @@
+// Whole sessions on emulated AMX: this test sets SP_AMX=emulate for its own process (before anything
+// detects the CPU), so Isa::kAmx runs every dense integer conv on the tile emulator, and checks that
+// the bundled int8 models give outputs IDENTICAL to --isa avx512vnni: the convs are bit-exact and every
+// other op runs the same AVX-512 kernels under both ISAs. Small input sizes keep the emulator to seconds.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/onnx_import.h"
+#include "core/session.h"
+#include "models/pose_head.h"
+#include "tests/test_paths.h"
+
+namespace {
+// Static initialization of this test binary runs before main(), hence before the first detect_cpu().
+const bool kEmulateAmx = [] { return setenv("SP_AMX", "emulate", 1) == 0; }();
+}  // namespace
+
+namespace sp {
+namespace {
+
+struct Outputs {
+  std::vector<std::vector<float>> values;
+  std::vector<std::string> qconv_kernels;
+};
+
+// The nine head branch outputs (the graph cut where models/ decodes in float), so any input size works
+// for static exports too.
+Outputs run_model(const Graph& g, Isa isa, int size) {
+  SessionOptions o;
+  auto head = models::find_pose_head(g);
+  if (head) o.outputs = head->output_names();
+  o.threads = 2;
+  o.isa = isa;
+  o.integer = true;
+  o.input_hw = {size, size};
+  o.profile = true;
+  Session s(g, o);
+  std::mt19937 rng(5);
+  const Shape& in = s.input_shape(0);
+  float* x = s.input_data(0);
+  for (int64_t i = 0; i < shape_numel(in); ++i) x[i] = static_cast<float>(rng() % 256) / 255.0f;
+  s.run();
+  Outputs r;
+  for (size_t i = 0; i < s.num_outputs(); ++i)
+    r.values.emplace_back(s.output_data(i), s.output_data(i) + shape_numel(s.output_shape(i)));
+  for (const auto& p : s.profile())
+    if (p.op_type == "QConv") r.qconv_kernels.push_back(p.kernel);
+  return r;
+}
+
+class AmxEmulatedSession : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(kEmulateAmx);
+    ASSERT_TRUE(detect_cpu().amx_emulated) << "SP_AMX=emulate was not seen by the CPU detection";
+    if (!isa_supported(Isa::kAvx512Vnni))
+      GTEST_SKIP() << "SP_AMX=emulate needs AVX-512 VNNI, which this CPU lacks: emulated AMX sessions not tested";
+  }
+};
+
+TEST_P(AmxEmulatedSession, Int8ModelIdenticalToAvx512Vnni) {
+  ASSERT_TRUE(isa_supported(Isa::kAmx));
+  Graph g = load_onnx_file(test::source_path(GetParam()));
+  const Outputs amx = run_model(g, Isa::kAmx, 160);
+  const Outputs vnni = run_model(g, Isa::kAvx512Vnni, 160);
+  int dense = 0, depthwise = 0;
+  for (const std::string& k : amx.qconv_kernels) {
+    if (k.rfind("dwconv", 0) == 0) {
+      ++depthwise;
+      EXPECT_NE(k.find("-avx512"), std::string::npos) << "depthwise stays on AVX-512 and says so: " << k;
+    } else {
+      ++dense;
+      EXPECT_NE(k.find("-amx-emu"), std::string::npos) << "dense integer conv not on (emulated) AMX: " << k;
+    }
+  }
+  EXPECT_GT(dense, 50) << "the model's dense integer convs";
+  EXPECT_GT(depthwise, 0);
+  ASSERT_EQ(amx.values.size(), vnni.values.size());
+  for (size_t i = 0; i < amx.values.size(); ++i) {
+    ASSERT_EQ(amx.values[i].size(), vnni.values[i].size());
+    for (size_t j = 0; j < amx.values[i].size(); ++j)
+      ASSERT_EQ(std::memcmp(&amx.values[i][j], &vnni.values[i][j], 4), 0)
+          << "output " << i << " element " << j << ": amx " << amx.values[i][j] << " vs avx512vnni " << vnni.values[i][j];
+  }
+}
+
+// The bundled model made by `sparsepose optimize` (u8 activations, 86 int8 convs) and the stock
+// Ultralytics int8 export (QDQ after every op, s8 activations).
+INSTANTIATE_TEST_SUITE_P(BundledInt8, AmxEmulatedSession,
+                         ::testing::Values("assets/models/yolo11n-pose_sp-int8.onnx", "assets/models/yolo11n-pose_int8.onnx"),
+                         [](const auto& info) { return std::string(info.index == 0 ? "sparsepose_int8" : "stock_int8"); });
+
+}  // namespace
+}  // namespace sp
