@@ -73,7 +73,7 @@ void run_run(RunOptions& o) {
   }
   LoadedModel m = load_model(o.engine);
   o.pipe.engine_label = m.engine;
-  o.pipe.isa_label = std::string(isa_name(m.isa));
+  o.pipe.isa_label = m.model->session().kernel_isa_summary();  // what runs, not what was asked for
   o.pipe.threads = m.model->session().threads();
   o.pipe.hud = !o.no_hud;
   pipeline::PipelineResult r = pipeline::run_pose_pipeline(*m.model, o.pipe, stop);

@@ -101,6 +101,7 @@ void JsonlWriter::close() {
 std::string summary_json(const RunSummary& s) {
   ojson j;
   if (!s.engine.empty()) j["engine"] = s.engine;
+  if (!s.isa.empty()) j["isa"] = s.isa;
   j["frames_in"] = s.frames_in;
   j["frames_processed"] = s.frames_processed;
   j["frames_dropped"] = s.frames_dropped;
@@ -134,6 +135,8 @@ void print_summary(std::FILE* out, const RunSummary& s) {
   std::fprintf(out, "frames: %llu in, %llu processed, %llu dropped; %.2f fps out, %.2f fps in, %.2f s\n",
                static_cast<unsigned long long>(s.frames_in), static_cast<unsigned long long>(s.frames_processed),
                static_cast<unsigned long long>(s.frames_dropped), s.fps, s.fps_in, s.duration_s);
+  if (!s.engine.empty() || !s.isa.empty())
+    std::fprintf(out, "engine: %s, kernels: %s\n", s.engine.empty() ? "?" : s.engine.c_str(), s.isa.empty() ? "?" : s.isa.c_str());
   std::fprintf(out, "%-12s %10s %10s %10s %10s %8s\n", "stage (ms)", "p50", "p95", "p99", "mean", "frames");
   for (int i = 0; i < kNumStages; ++i) {
     const StageSummary& st = s.stages[i];

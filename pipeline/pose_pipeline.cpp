@@ -233,6 +233,7 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
   result.ended = !render_end.empty() ? render_end : !capture_end.empty() ? capture_end : stop.load() ? "interrupted" : "end of stream";
   result.summary.frames_in = result.frames_in;
   result.summary.engine = o.engine_label;
+  result.summary.isa = o.isa_label;
   if (auto e = first_error.get()) std::rethrow_exception(e);
   return result;
 }

@@ -64,6 +64,7 @@ struct RunSummary {
   double duration_s = 0;  // first event to last event
   std::array<StageSummary, kNumStages> stages{};
   std::string engine;     // "fp32" or "int8" (what ran the model), set by the pipeline; empty: not known
+  std::string isa;        // the instruction sets the model's kernels ran ("avx512vnni+avx512"); empty: not known
   const StageSummary& operator[](Stage s) const { return stages[static_cast<int>(s)]; }
 };
 
