@@ -110,6 +110,14 @@ void print_profile(const Session& s) {
     }
   }
   std::printf("\n");
+  // AMX: where its kernels ran, its peak is above (the emulator's under SP_AMX=emulate: say so);
+  // elsewhere one line says what this CPU offers.
+  bool amx_ran = false;
+  for (const auto& k : s.kernel_isas()) amx_ran = amx_ran || k.isa == "amx";
+  if (!amx_ran)
+    std::printf("%s.\n", kernels::amx_peak_note(s.threads()).c_str());
+  else if (detect_cpu().amx_emulated)
+    std::printf("amx int8 dot: %s.\n", kernels::int8_peak_instruction(Isa::kAmx).c_str());
 }
 
 void run_bench(const BenchOptions& o) {
