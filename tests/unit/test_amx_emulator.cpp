@@ -71,7 +71,7 @@ TEST(AmxEmulator, LdtilecfgChecksLikeTheCpu) {
   tm.sttilecfg(&back);
   EXPECT_EQ(std::memcmp(&back, &ok, 64), 0) << "sttilecfg must give back what ldtilecfg took";
 
-  const uint8_t pattern[4] = {1, 2, 3, 4};
+  uint8_t pattern[64] = {1, 2, 3, 4};  // tile 0 rows are 64 bytes: a load reads all of them
   tm.tileloadd(0, pattern, 0);
   auto bad = [&](TileConfig c, const std::string& what) {
     expect_fault([&] { tm.ldtilecfg(&c); }, "#GP", what);
