@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
 #include "app/commands.h"
 #include "core/error.h"
+#include "core/kernels/conv_bf16/conv_bf16.h"
 
 namespace sp::app {
 namespace fs = std::filesystem;
@@ -60,6 +62,20 @@ bool has_quantized_activations(const Graph& g) {
   return std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "QuantizeLinear"; });
 }
 
+// One notice when convs run in bf16, naming how (the kernel names in --profile say it per layer).
+void report_bf16_convs(const Session& s, Isa isa) {
+  int n = 0;
+  for (const OpProfile& p : s.profile()) n += p.kernel.find("bf16") != std::string::npos;
+  if (n == 0) return;
+  const char* how = "";
+  switch (kernels::conv2d_bf16_path(isa)) {
+    case kernels::Bf16Path::kNative: how = "AVX-512 BF16"; break;
+    case kernels::Bf16Path::kEmulated: how = "emulated exactly on float FMA kernels"; break;
+    case kernels::Bf16Path::kReference: how = "scalar reference"; break;
+  }
+  std::fprintf(stderr, "sparsepose: %d conv(s) run in bf16 (%s)\n", n, how);
+}
+
 }  // namespace
 
 std::string default_int8_model_path() { return assets_dir() + "/models/yolo11n-pose_sp-int8.onnx"; }
@@ -102,7 +118,13 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   po.profile = profile;
   po.use_exported_output = o.decode == "exported";
   po.integer = m.engine == "int8";
+  // Float convs in bf16: those the model's metadata names (default), none, or all — an experiment switch
+  // kept off the command line, whose contract is fixed.
+  if (const char* bf16 = std::getenv("SPARSEPOSE_BF16_CONVS"); bf16 && *bf16) {
+    po.bf16_convs = passes::parse_bf16_convs(bf16);
+  }
   m.model = std::make_unique<models::PoseModel>(g, po);
+  report_bf16_convs(m.model->session(), m.isa);
   const auto& report = m.model->session().integer_report();
   if (!report.float_fallbacks.empty()) {
     std::string first = report.float_fallbacks.front();

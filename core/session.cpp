@@ -20,6 +20,7 @@ class SessionCompiler {
   SessionCompiler(Session& s, const Graph& model, const SessionOptions& o) : s_(s), g_(model), opt_(o) {}
 
   void compile() {
+    passes::mark_bf16_convs(g_, opt_.bf16_convs);  // first: the metadata names nodes of the whole graph
     cut_outputs();
     specialize();
     g_.remove_dead_nodes();

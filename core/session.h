@@ -27,6 +27,9 @@ struct SessionOptions {
   bool profile = false;              // time every op (adds a clock read per op)
   bool integer = false;              // run the quantized parts of QDQ models on integer kernels (else: exact float emulation)
   bool u8_input = false;             // integer + nhwc_input: an image input that is quantized first becomes u8 (see input_dtype)
+  // Float convs in bf16 (bf16 products, fp32 accumulation): the ones the model's metadata names
+  // (passes::kBf16ConvsMetadataKey), none, or all (depthwise ones stay fp32). Kernel names say which ran.
+  passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;
   size_t max_arena_bytes = size_t{8} << 30;  // refuse models whose activations need more memory than this
 };
 
