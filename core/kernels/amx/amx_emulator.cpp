@@ -65,11 +65,9 @@ void two_sum(double a, double b, double& s, double& e) {
   e = (a - (s - bb)) + (b - bb);
 }
 
-}  // namespace
-
 // "FP32 FMA with DAZ=FTZ=1, RNE rounding. MXCSR is neither consulted nor updated." (TDPBF16PS)
 // NaN inputs: the first NaN of x, y, acc, made quiet; inf * 0 and inf - inf: the QNaN indefinite.
-float tdpbf16ps_fma(float x, float y, float acc) {
+inline float fma_daz_ftz(float x, float y, float acc) {
   x = daz(x), y = daz(y), acc = daz(acc);
   if (std::isnan(x)) return quiet(x);
   if (std::isnan(y)) return quiet(y);
@@ -98,7 +96,7 @@ float tdpbf16ps_fma(float x, float y, float acc) {
 // "DAZ=FTZ=1, RNE rounding": tmpf32 := temp1.fp32[2*n] + temp1.fp32[2*n+1] and the accumulation into
 // the destination. With denormal inputs zeroed both operands are multiples of 2^-149, so a sum below
 // 2^-126 is exact and tiny exactly when denormal.
-float tdpbf16ps_add(float a, float b) {
+inline float add_daz_ftz(float a, float b) {
   a = daz(a), b = daz(b);
   if (std::isnan(a)) return quiet(a);
   if (std::isnan(b)) return quiet(b);
@@ -106,6 +104,11 @@ float tdpbf16ps_add(float a, float b) {
   const float r = a + b;
   return is_denormal(r) ? std::copysign(0.0f, r) : r;
 }
+
+}  // namespace
+
+float tdpbf16ps_fma(float x, float y, float acc) { return fma_daz_ftz(x, y, acc); }
+float tdpbf16ps_add(float a, float b) { return add_daz_ftz(a, b); }
 
 // ---- state ------------------------------------------------------------------------------------------
 
@@ -336,13 +339,13 @@ void TileMachine::tdpbf16ps(int d, int s1, int s2) {
     for (int k = 0; k < k_n; ++k) {
       const float a0 = bf16(&tiles_[s1][m][4 * k]), a1 = bf16(&tiles_[s1][m][4 * k + 2]);
       for (int n = 0; n < n_n; ++n) {
-        temp[2 * n] = tdpbf16ps_fma(a0, bf16(&tiles_[s2][k][4 * n]), temp[2 * n]);
-        temp[2 * n + 1] = tdpbf16ps_fma(a1, bf16(&tiles_[s2][k][4 * n + 2]), temp[2 * n + 1]);
+        temp[2 * n] = fma_daz_ftz(a0, bf16(&tiles_[s2][k][4 * n]), temp[2 * n]);
+        temp[2 * n + 1] = fma_daz_ftz(a1, bf16(&tiles_[s2][k][4 * n + 2]), temp[2 * n + 1]);
       }
     }
     float row[kBytesPerRow / 4];
     std::memcpy(row, tiles_[d][m], sizeof row);
-    for (int n = 0; n < n_n; ++n) row[n] = tdpbf16ps_add(row[n], tdpbf16ps_add(temp[2 * n], temp[2 * n + 1]));
+    for (int n = 0; n < n_n; ++n) row[n] = add_daz_ftz(row[n], add_daz_ftz(temp[2 * n], temp[2 * n + 1]));
     std::memcpy(tiles_[d][m], row, static_cast<size_t>(n_n) * 4);
     std::memset(tiles_[d][m] + n_n * 4, 0, static_cast<size_t>(kBytesPerRow - n_n * 4));
   }

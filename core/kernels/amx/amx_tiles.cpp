@@ -1,7 +1,10 @@
 // The engine's fixed tile configuration and its loading into the emulator (baseline code).
 #include "core/kernels/amx/amx_tiles.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "core/kernels/amx/amx_emulator.h"
 
@@ -37,5 +40,23 @@ void ensure_engine_tiles_emulated() {
 }
 
 int64_t tile_config_loads_emulated() { return emulated_loads; }
+
+uint8_t* thread_scratch(int64_t bytes) {
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  struct Scratch {
+    std::unique_ptr<uint8_t, Free> data;
+    int64_t size = 0;
+  };
+  thread_local Scratch scratch;
+  if (bytes > scratch.size) {
+    const size_t rounded = static_cast<size_t>((bytes + 63) / 64 * 64);
+    scratch.data.reset(static_cast<uint8_t*>(std::aligned_alloc(64, rounded)));
+    if (!scratch.data) throw std::bad_alloc();
+    scratch.size = bytes;
+  }
+  return scratch.data.get();
+}
 
 }  // namespace sp::kernels::amx

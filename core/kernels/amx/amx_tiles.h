@@ -47,6 +47,11 @@ const TileConfig& engine_tile_config();
 void ensure_engine_tiles_hw();        // amx_tiles_amx.cpp: the CPU's tiles (AMX granted by Linux)
 void ensure_engine_tiles_emulated();  // amx_tiles.cpp: this thread's emulated TileMachine
 
+// This thread's scratch of at least `bytes` bytes, 64-byte aligned, kept for the thread's lifetime (grown,
+// never shrunk: no allocation once the largest layer has run) — gathered A rows and stored C tiles of the
+// AMX kernels, which run on thread-pool workers.
+uint8_t* thread_scratch(int64_t bytes);
+
 // How many LDTILECFGs this thread has issued through the functions above (for tests: it must stay 1
 // across many kernel calls).
 int64_t tile_config_loads_hw();

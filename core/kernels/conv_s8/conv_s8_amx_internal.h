@@ -78,10 +78,6 @@ void conv_s8_amx_gather_avx512(const AmxS8Plan& plan, const uint8_t* in, int64_t
 void conv_s8_amx_gather_scalar(const AmxS8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, int64_t pixel0,
                                uint8_t* dst);
 
-// This thread's scratch of at least `bytes` bytes, 64-byte aligned, kept for the thread's lifetime
-// (grown, never shrunk: no allocation once the largest layer has run). conv_s8_amx_plan.cpp.
-uint8_t* conv_s8_amx_thread_scratch(int64_t bytes);
-
 // Which tiles run: the CPU's, or the emulator's (tests, SP_AMX=emulate).
 enum class AmxBackend { kHardware, kEmulated };
 // The AMX-INT8 dense convolution (groups == 1). `simd_helpers` = false makes the gather and the epilogue

@@ -16,19 +16,6 @@
 
 namespace sp::kernels::conv_s8_internal {
 
-uint8_t* conv_s8_amx_thread_scratch(int64_t bytes) {
-  struct Scratch {
-    AlignedBytes data;
-    int64_t size = 0;
-  };
-  thread_local Scratch scratch;
-  if (bytes > scratch.size) {
-    scratch.data = aligned_zero_bytes(bytes);
-    scratch.size = bytes;
-  }
-  return scratch.data.get();
-}
-
 namespace {
 
 constexpr int kTile = amx::kMaxRows;        // pixels per A tile, channels per B tile
