@@ -125,7 +125,7 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
     po.bf16_convs = passes::parse_bf16_convs(bf16);
   }
   m.model = std::make_unique<models::PoseModel>(g, po);
-  report_bf16_convs(m.model->session(), m.isa);
+  if (std::getenv("SPARSEPOSE_BF16_CONVS")) report_bf16_convs(m.model->session(), m.isa);
   const auto& report = m.model->session().integer_report();
   if (!report.float_fallbacks.empty()) {
     std::string first = report.float_fallbacks.front();

@@ -154,7 +154,10 @@ void BM_FloatLayer(benchmark::State& state, const Layer& layer, int kind) {
     conv->run(io, pool.get());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(layer.name + " " + std::string(conv->name()));
+  char shape[96];
+  std::snprintf(shape, sizeof shape, " %dx%d s%d %d->%d at %dx%d ", d.kernel_h, d.kernel_w, d.stride_h, d.in_c, d.out_c,
+                d.in_h, d.in_w);
+  state.SetLabel(layer.name + shape + std::string(conv->name()));
   state.counters["GFLOP/s"] = benchmark::Counter(flops(d) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 

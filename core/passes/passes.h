@@ -34,7 +34,9 @@ inline constexpr const char* kBf16ConvsMetadataKey = "sparsepose.bf16_convs";
 Bf16Convs parse_bf16_convs(const std::string& s);
 const char* bf16_convs_name(Bf16Convs mode);
 
-// Marks the chosen Conv nodes with the attribute bf16 = 1, which the Conv op reads. Runs on the graph as
+// Marks the chosen Conv nodes with the attribute bf16, which the Conv op reads: 1 for the convs the model
+// names (bf16 where the CPU has bf16 arithmetic, fp32 elsewhere), 2 for kAll (bf16 everywhere, emulated
+// exactly where the CPU lacks it). Runs on the graph as
 // imported (node names as in the file); a name in the metadata that is not a Conv node is a sp::Error.
 // Returns the number of nodes marked.
 int mark_bf16_convs(Graph& g, Bf16Convs mode);

@@ -3,7 +3,7 @@
 // conv_bf16_avx512bf16.cpp (vdpbf16ps), conv_bf16_numerics.cpp / conv_bf16_scalar.cpp (the model and the
 // reference) and, for the emulation, in the float kernels.
 //
-// Design (numbers in bench/bench_conv_bf16.cpp):
+// Design (measurements in docs/BF16.md, from bench/bench_conv_bf16.cpp):
 //  - Every run first converts the input once into bf16 pairs with the spatial padding materialized (the
 //    direct kernel then has no border code, and a 3x3 layer converts each input value once instead of
 //    nine times); the buffer is owned by the kernel (allocated at creation, not per run). 1x1 stride-1

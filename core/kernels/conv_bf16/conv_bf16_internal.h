@@ -37,7 +37,9 @@ namespace sp::kernels::conv_bf16_internal {
 //   DAZ=FTZ=1, RNE rounding"), then tmpf32 := temp.fp32[2n] + temp.fp32[2n+1] and
 //   dest := dest + tmpf32 (each "DAZ=FTZ=1, RNE rounding"). So: no pair order at all, even and odd
 //   chains kept apart over a whole instruction and joined once.
-// Both are instances of Bf16DotModel; a kernel for another instruction sets its own fields.
+// Both are instances of Bf16DotModel; a kernel for another instruction sets its own fields. An AMX kernel
+// plugs into create_conv2d_bf16 (conv_bf16.cpp) for Isa::kAmx and is tested against
+// create_conv2d_bf16_reference with the model of what its instruction does.
 
 struct Bf16DotModel {
   enum class Sum : uint8_t {
@@ -84,8 +86,9 @@ std::unique_ptr<Conv2dF32> create_conv2d_bf16_reference(const Conv2dDesc& desc, 
 
 // ---- Packed operands of the ISA kernels --------------------------------------------------------------
 //
-// Input (Bf16InputPlan): every run() first converts the float input into a scratch buffer of pairs,
-// NHWC, with the spatial padding stored as zero pixels, so the kernels never test a tap:
+// Input (Bf16InputPlan): every run() of a non-flat plan (see Bf16DirectPlan::flat) first converts the float
+// input into a scratch buffer of pairs, NHWC, with the spatial padding stored as zero pixels, so the kernels
+// never test a tap:
 //   - padded_h x padded_w pixels: padded row r holds input row r - pad_top (columns likewise); the size is
 //     exactly what the output needs, (out_h - 1) * stride_h + (kernel_h - 1) * dilation_h + 1 rows, so
 //     input rows/columns no output reads are not converted;
