@@ -17,18 +17,26 @@ std::vector<std::string> without(const std::vector<std::string>& convs, const st
   return out;
 }
 
+std::vector<ConvDamage> measure_conv_damages(const std::vector<std::string>& convs, const DamageFn& damage,
+                                             const ProgressFn& progress) {
+  std::vector<ConvDamage> out;
+  char buf[256];
+  for (size_t i = 0; i < convs.size(); ++i) {
+    out.push_back({convs[i], damage({convs[i]})});
+    if (progress) {
+      std::snprintf(buf, sizeof buf, "sensitivity %zu/%zu: %s damage %.4f", i + 1, convs.size(), convs[i].c_str(),
+                    out.back().damage);
+      progress(buf);
+    }
+  }
+  return out;
+}
+
 SensitivityResult choose_float_convs(const std::vector<std::string>& convs, const DamageFn& damage, double max_drop,
                                      int per_step, const ProgressFn& progress) {
   SensitivityResult r;
   char buf[256];
-  for (size_t i = 0; i < convs.size(); ++i) {
-    r.per_conv.push_back({convs[i], damage({convs[i]})});
-    if (progress) {
-      std::snprintf(buf, sizeof buf, "sensitivity %zu/%zu: %s damage %.4f", i + 1, convs.size(), convs[i].c_str(),
-                    r.per_conv.back().damage);
-      progress(buf);
-    }
-  }
+  r.per_conv = measure_conv_damages(convs, damage, progress);
   std::vector<size_t> order(convs.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),

@@ -30,6 +30,10 @@ struct SensitivityResult {
 using DamageFn = std::function<double(const std::vector<std::string>& int8_convs)>;
 using ProgressFn = std::function<void(const std::string& message)>;
 
+// The damage of each conv alone int8 (the rest float), graph order.
+std::vector<ConvDamage> measure_conv_damages(const std::vector<std::string>& convs, const DamageFn& damage,
+                                             const ProgressFn& progress = {});
+
 // 1. damage of each conv alone; 2. damage D of all convs int8; 3. while D > max_drop and convs
 // remain, move the `per_step` most damaging remaining convs (highest single-conv damage first, graph
 // order on ties) to float and re-measure D.
