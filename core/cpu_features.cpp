@@ -198,12 +198,16 @@ std::vector<Isa> supported_isas(const CpuFeatures& f) {
 
 std::string_view kernel_isa_tag(std::string_view name) {
   std::string_view tag;
-  size_t start = 0;
+  size_t tag_start = 0, start = 0;
   while (start <= name.size()) {
     size_t end = name.find('-', start);
     if (end == std::string_view::npos) end = name.size();
     std::string_view token = name.substr(start, end - start);
-    if (token == "scalar" || token.rfind("avx", 0) == 0 || token.rfind("amx", 0) == 0) tag = token;
+    if (token == "scalar" || token.rfind("avx", 0) == 0 || token.rfind("amx", 0) == 0) {
+      tag = token, tag_start = start;
+    } else if (token == "emu" && tag.rfind("amx", 0) == 0 && tag_start + tag.size() + 1 == start) {
+      tag = name.substr(tag_start, end - tag_start);  // "amx-emu": the tile emulator, not AMX hardware
+    }
     start = end + 1;
   }
   return tag;

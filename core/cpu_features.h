@@ -42,7 +42,8 @@ Isa float_isa(Isa isa);
 std::vector<Isa> supported_isas(const CpuFeatures& cpu = detect_cpu());
 // The ISA tag a kernel name carries: its last '-'-separated token that names an instruction set
 // ("scalar", or starting with "avx"/"amx": "conv3x3s1-s8-u8-avx512vnni" -> "avx512vnni",
-// "conv1x1-bf16-avx512bf16" -> "avx512bf16"); empty when the name has none.
+// "conv1x1-bf16-avx512bf16" -> "avx512bf16"; an AMX kernel on the tile emulator, SP_AMX=emulate, keeps
+// its "-emu": "conv3x3s1-s8-u8-amx-emu" -> "amx-emu"); empty when the name has none.
 std::string_view kernel_isa_tag(std::string_view kernel_name);
 // Space-separated list of the detected features, for `info` and benchmark reports.
 std::string cpu_feature_string(const CpuFeatures& cpu = detect_cpu());

@@ -320,6 +320,10 @@ b = [im["persons"] for im in json.load(open(f"{t}/vnni320.json"))["images"]]
 assert a == b and sum(map(len, a)) > 0
 PY
     grep -q "SP_AMX=emulate" "$tmp/emu.err" && ok "SP_AMX=emulate says so on stderr" || bad "SP_AMX=emulate notice"
+    # Truthful labels: the emulated tiles are "amx-emu", never plain "amx".
+    SP_AMX=emulate "$bin" info --engine int8 --isa amx --imgsz 160 2>/dev/null | grep "^kernels:" >"$tmp/emu_info.txt"
+    { grep -q " amx-emu (" "$tmp/emu_info.txt" && ! grep -q " amx (" "$tmp/emu_info.txt"; } \
+      && ok "SP_AMX=emulate: info labels the emulated kernels amx-emu" || { bad "SP_AMX=emulate info label"; cat "$tmp/emu_info.txt"; }
   else
     bad "SP_AMX=emulate predict --isa amx"; cat "$tmp/emu.err"
   fi

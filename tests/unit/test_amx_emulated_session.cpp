@@ -4,6 +4,7 @@
 // other op runs the same AVX-512 kernels under both ISAs. Small input sizes keep the emulator to seconds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -27,6 +28,7 @@ namespace {
 struct Outputs {
   std::vector<std::vector<float>> values;
   std::vector<std::string> qconv_kernels;
+  std::vector<std::string> kernel_isas;  // Session::kernel_isas(), what info / bench / the HUD show
 };
 
 // The nine head branch outputs (the graph cut where models/ decodes in float), so any input size works
@@ -51,6 +53,7 @@ Outputs run_model(const Graph& g, Isa isa, int size) {
     r.values.emplace_back(s.output_data(i), s.output_data(i) + shape_numel(s.output_shape(i)));
   for (const auto& p : s.profile())
     if (p.op_type == "QConv") r.qconv_kernels.push_back(p.kernel);
+  for (const auto& k : s.kernel_isas()) r.kernel_isas.push_back(k.isa);
   return r;
 }
 
@@ -81,6 +84,10 @@ TEST_P(AmxEmulatedSession, Int8ModelIdenticalToAvx512Vnni) {
   }
   EXPECT_GT(dense, 50) << "the model's dense integer convs";
   EXPECT_GT(depthwise, 0);
+  // Truthful labels: the emulated tiles say "amx-emu", never "amx" (no AMX hardware ran).
+  EXPECT_EQ(std::count(amx.kernel_isas.begin(), amx.kernel_isas.end(), "amx-emu"), 1);
+  EXPECT_EQ(std::count(amx.kernel_isas.begin(), amx.kernel_isas.end(), "amx"), 0);
+  EXPECT_EQ(std::count(vnni.kernel_isas.begin(), vnni.kernel_isas.end(), "amx-emu"), 0);
   ASSERT_EQ(amx.values.size(), vnni.values.size());
   for (size_t i = 0; i < amx.values.size(); ++i) {
     ASSERT_EQ(amx.values[i].size(), vnni.values[i].size());
@@ -88,6 +95,18 @@ TEST_P(AmxEmulatedSession, Int8ModelIdenticalToAvx512Vnni) {
       ASSERT_EQ(std::memcmp(&amx.values[i][j], &vnni.values[i][j], 4), 0)
           << "output " << i << " element " << j << ": amx " << amx.values[i][j] << " vs avx512vnni " << vnni.values[i][j];
   }
+}
+
+// The ISA tag of a kernel name (Op::kernel_isa, Session::kernel_isas): AMX kernels on the CPU's tiles say
+// "amx", on the emulator "amx-emu"; "emu" elsewhere in a name is not an ISA.
+TEST(AmxKernelIsaTag, EmulatedKernelsSaySo) {
+  EXPECT_EQ(kernel_isa_tag("conv3x3s1-s8-u8-amx"), "amx");
+  EXPECT_EQ(kernel_isa_tag("conv3x3s1-s8-u8-im2col-amx-emu"), "amx-emu");
+  EXPECT_EQ(kernel_isa_tag("conv1x1s1-bf16-amx-emu"), "amx-emu");
+  EXPECT_EQ(kernel_isa_tag("conv1x1s1-s8-f32-avx512vnni"), "avx512vnni");
+  EXPECT_EQ(kernel_isa_tag("conv1x1s1-emu-avx2"), "avx2");
+  EXPECT_EQ(kernel_isa_tag("avx2-emu"), "avx2");
+  EXPECT_EQ(kernel_isa_tag("emu"), "");
 }
 
 // The bundled model made by `sparsepose optimize` (u8 activations, 86 int8 convs) and the stock
