@@ -65,9 +65,7 @@ OpPtr create_conv(const OpBuildContext& ctx) {
   // AMX-BF16): elsewhere the exact emulation costs more than fp32 (1.3x over the model's convs) for no
   // accuracy gain. Forced marks (2).
   const int64_t bf16 = n.attr_int("bf16", 0);
-  const kernels::Bf16Path bf16_path = kernels::conv2d_bf16_path(ctx.isa);
-  if (bf16 != 0 && !depthwise &&
-      (bf16 == 2 || bf16_path == kernels::Bf16Path::kNative || bf16_path == kernels::Bf16Path::kAmx)) {
+  if (bf16 != 0 && !depthwise && (bf16 == 2 || kernels::conv2d_bf16_native(ctx.isa))) {
     op->conv_ = kernels::create_conv2d_bf16(d, w.data, bias, ctx.isa);
   } else {
     op->conv_ = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);

@@ -325,6 +325,11 @@ Bf16Path conv2d_bf16_path(Isa isa) {
   }
 }
 
+bool conv2d_bf16_native(Isa isa) {
+  const Bf16Path path = conv2d_bf16_path(isa);
+  return path == Bf16Path::kAmx || path == Bf16Path::kNative;
+}
+
 std::unique_ptr<Conv2dF32> create_conv2d_bf16(const Conv2dDesc& desc, const float* weights, const float* bias,
                                               Isa isa) {
   conv_bf16_internal::validate(desc, weights);

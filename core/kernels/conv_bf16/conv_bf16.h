@@ -45,6 +45,9 @@ enum class Bf16Path {
 };
 // What create_conv2d_bf16(…, isa) runs on this CPU (isa must be supported).
 Bf16Path conv2d_bf16_path(Isa isa);
+// True where that path multiplies bf16 with bf16 instructions (kAmx or kNative): there a bf16 conv can be
+// cheaper than fp32; elsewhere it is an exact emulation that costs more than fp32 for no accuracy gain.
+bool conv2d_bf16_native(Isa isa);
 
 // One float rounded to bfloat16 bits as VCVTNEPS2BF16 does: nearest even, zero and denormals to a zero of
 // their sign, infinities kept, NaNs truncated and made quiet.
