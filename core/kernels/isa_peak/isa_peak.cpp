@@ -109,15 +109,15 @@ double measure(LoopFn fn) {
   return best * 1e-9;
 }
 
-// The measured families: kAvxVnni runs the AVX2 kernels; kAmx the AMX int8 kernels (on the emulator
-// under SP_AMX=emulate) and the AVX-512 float ones.
-enum Family { kScalarF, kAvx2F, kAvx512F, kAvx512VnniF, kAmxF, kAmxEmulatedF, kFamilies };
+// The measured families: kAvxVnni has its own int8 dot (VEX vpdpbusd on ymm) and the AVX2 float FMA;
+// kAmx the AMX int8 kernels (tdpbusd; on the emulator under SP_AMX=emulate) and the AVX-512 float ones.
+enum Family { kScalarF, kAvx2F, kAvx512F, kAvx512VnniF, kAvxVnniF, kAmxF, kAmxEmulatedF, kFamilies };
 
 Family family(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return kScalarF;
-    case Isa::kAvx2:
-    case Isa::kAvxVnni: return kAvx2F;
+    case Isa::kAvx2: return kAvx2F;
+    case Isa::kAvxVnni: return kAvxVnniF;
     case Isa::kAvx512: return kAvx512F;
     case Isa::kAvx512Vnni: return kAvx512VnniF;
     case Isa::kAmx: return detect_cpu().amx_emulated ? kAmxEmulatedF : kAmxF;
@@ -131,6 +131,7 @@ LoopFn loop_for(Family f, PeakKind kind) {
     case kAvx2F: return f32 ? ip::f32_fma_avx2 : ip::int8_dot_avx2;
     case kAvx512F: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_avx512;
     case kAvx512VnniF: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_avx512vnni;
+    case kAvxVnniF: return f32 ? ip::f32_fma_avx2 : ip::int8_dot_avxvnni;
     case kAmxF: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_amx;
     case kAmxEmulatedF: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_amx_emulated;
     default: return f32 ? ip::f32_fma_scalar : ip::int8_dot_scalar;
@@ -154,6 +155,7 @@ std::string int8_peak_instruction(Isa isa) {
     case kAvx2F: return "vpmaddwd ymm";
     case kAvx512F: return "vpmaddwd zmm";
     case kAvx512VnniF: return "vpdpbusd zmm";
+    case kAvxVnniF: return "vpdpbusd ymm (VEX)";
     case kAmxF: return "AMX tdpbusd";
     case kAmxEmulatedF: return "AMX tdpbusd on the software emulator (SP_AMX=emulate), not AMX speed";
     default: return "scalar imul";
