@@ -5,6 +5,8 @@
 #include <vector>
 #include <cstdint>
 #include <cstdio>
+#include <string>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
@@ -52,10 +54,14 @@ void fill_bench_input(models::PoseModel& model) {
 
 // The measured peak (G-ops/s with this many threads) for a layer's arithmetic on the ISA its kernel runs,
 // or 0 when that ISA has no measured peak here (a tag outside the Isa list, e.g. a future bf16 kernel).
+// "amx-emu" (AMX kernels on the tile emulator, SP_AMX=emulate) is measured against the emulator's own
+// tdpbusd loop, which is what isa_peak_gops(kAmx) times in that mode.
 double layer_peak_gops(const OpProfile& p, int threads) {
+  std::string_view tag = p.isa;
+  if (tag == "amx-emu") tag = "amx";
   Isa isa;
   try {
-    isa = parse_isa(p.isa);
+    isa = parse_isa(tag);
   } catch (const Error&) {
     return 0.0;
   }
@@ -110,6 +116,18 @@ void print_profile(const Session& s) {
     }
   }
   std::printf("\n");
+  // AMX: where its kernels ran, its peak is above (the emulator's under SP_AMX=emulate: say so);
+  // elsewhere one line says what this CPU offers.
+  bool amx_ran = false;
+  bool amx_emulated_ran = false;
+  for (const auto& k : s.kernel_isas()) {
+    amx_ran = amx_ran || k.isa == "amx" || k.isa == "amx-emu";
+    amx_emulated_ran = amx_emulated_ran || k.isa == "amx-emu";
+  }
+  if (!amx_ran)
+    std::printf("%s.\n", kernels::amx_peak_note(s.threads()).c_str());
+  else if (amx_emulated_ran)
+    std::printf("amx-emu int8 dot: %s.\n", kernels::int8_peak_instruction(Isa::kAmx).c_str());
 }
 
 void run_bench(const BenchOptions& o) {

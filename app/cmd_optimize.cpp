@@ -282,11 +282,12 @@ void run_optimize(const OptimizeOptions& o) {
   const double t_calib = seconds_since(t0);
 
   // Precision per conv: which convs stay out of int8, in which precision. A conv kept out runs bf16 where
-  // this CPU multiplies bf16 natively (--fallback auto), else fp32; the choice weighs each conv's damage
-  // against the time keeping it out costs on this CPU (measured), re-measuring the whole model as it goes.
+  // this CPU multiplies bf16 natively, AVX-512 BF16 or AMX-BF16 (--fallback auto), else fp32; the choice
+  // weighs each conv's damage against the time keeping it out costs on this CPU (measured), re-measuring
+  // the whole model as it goes.
   const std::vector<std::string>& convs = qm.quantizable_convs();
   const bool fallback_bf16 =
-      o.fallback == "bf16" || (o.fallback == "auto" && kernels::conv2d_bf16_path(po.isa) == kernels::Bf16Path::kNative);
+      o.fallback == "bf16" || (o.fallback == "auto" && kernels::conv2d_bf16_native(po.isa));
   auto write_candidate = [&](const std::vector<std::string>& int8, const std::string& note) {
     std::map<std::string, std::string> meta{{"sparsepose.quantization", note}};
     const std::vector<std::string> out = quant::without(convs, int8);

@@ -67,6 +67,7 @@ void report_bf16_convs(const Session& s, Isa isa) {
   if (n == 0) return;
   const char* how = "";
   switch (kernels::conv2d_bf16_path(isa)) {
+    case kernels::Bf16Path::kAmx: how = "AMX-BF16 tdpbf16ps"; break;
     case kernels::Bf16Path::kNative: how = "AVX-512 BF16"; break;
     case kernels::Bf16Path::kEmulated: how = "emulated exactly on float FMA kernels"; break;
     case kernels::Bf16Path::kReference: how = "scalar reference"; break;

@@ -61,10 +61,11 @@ OpPtr create_conv(const OpBuildContext& ctx) {
   // Marked bf16 by passes::mark_bf16_convs. Depthwise convs stay fp32: bf16 pairs run along the input
   // channels, of which a depthwise conv has one per group (the bf16 kernel would be far slower than fp32).
   const bool depthwise = d.groups > 1 && d.groups == d.in_c && d.groups == d.out_c;
-  // A model's own bf16 marks (1) run bf16 only where the CPU multiplies bf16 natively: elsewhere the exact
-  // emulation costs more than fp32 (1.3x over the model's convs) for no accuracy gain. Forced marks (2).
+  // A model's own bf16 marks (1) run bf16 only where the CPU multiplies bf16 natively (AVX-512 BF16 or
+  // AMX-BF16): elsewhere the exact emulation costs more than fp32 (1.3x over the model's convs) for no
+  // accuracy gain. Forced marks (2).
   const int64_t bf16 = n.attr_int("bf16", 0);
-  if (bf16 != 0 && !depthwise && (bf16 == 2 || kernels::conv2d_bf16_path(ctx.isa) == kernels::Bf16Path::kNative)) {
+  if (bf16 != 0 && !depthwise && (bf16 == 2 || kernels::conv2d_bf16_native(ctx.isa))) {
     op->conv_ = kernels::create_conv2d_bf16(d, w.data, bias, ctx.isa);
   } else {
     op->conv_ = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);

@@ -1,6 +1,8 @@
 // Integer convolution: the scalar reference against a textbook int64 computation written here, and every
 // other ISA path the CPU supports bit-exact against the scalar reference — plus the EVEX (AVX-512VL)
-// instantiation of the AVX-VNNI source, so that source is tested on every AVX-512 VNNI machine.
+// instantiation of the AVX-VNNI source, so that source is tested on every AVX-512 VNNI machine, and the
+// AMX-INT8 kernel on the tile emulator (what Isa::kAmx runs under SP_AMX=emulate), so its packing, tiling
+// and epilogue are tested on every AVX-512 VNNI machine too (test_conv_s8_amx.cpp has AMX-specific shapes).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/kernels/conv_s8/conv_s8.h"
+#include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/kernels/quant_u8/quant_u8.h"
 #include "core/thread_pool.h"
@@ -203,22 +206,32 @@ TEST(ConvS8, RoundsHalfToEven) {
   }
 }
 
-// A kernel family under test: what create_conv2d_s8 runs for an Isa, or (evex256) the AVX-VNNI source
-// compiled in its AVX-512VL VNNI form, reached through the internal hooks.
+// A kernel family under test: what create_conv2d_s8 runs for an Isa, or, reached through the internal
+// hooks, (evex256) the AVX-VNNI source compiled in its AVX-512VL VNNI form, or (amx_emulated) what
+// create_conv2d_s8 runs for Isa::kAmx under SP_AMX=emulate: the AMX-INT8 kernel on the tile emulator for
+// dense convolutions, the AVX-512 VNNI depthwise kernel (AMX has no depthwise form).
 struct Variant {
   const char* name;
   Isa isa;
   bool evex256 = false;
+  bool amx_emulated = false;
 };
 
 // For test names and failure messages (gtest would print the struct's bytes).
 void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 
-bool variant_supported(const Variant& v) { return isa_supported(v.evex256 ? Isa::kAvx512Vnni : v.isa); }
+// The emulated AMX variant stands for an AMX machine, which always has AVX-512 VNNI (its depthwise kernel,
+// and the AMX kernel's gather and epilogue, are AVX-512).
+bool variant_supported(const Variant& v) {
+  return isa_supported(v.evex256 || v.amx_emulated ? Isa::kAvx512Vnni : v.isa);
+}
 
 std::unique_ptr<Conv2dS8> create_variant(const Variant& v, const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias) {
-  if (!v.evex256) return create_conv2d_s8(d, w, bias, v.isa);
   using namespace conv_s8_internal;
+  if (v.amx_emulated)
+    return is_depthwise(d) ? create_conv2d_s8_dw(d, w, bias, DwKernel::kAvx512Vnni)
+                           : create_conv2d_s8_amx(d, w, bias, AmxBackend::kEmulated);
+  if (!v.evex256) return create_conv2d_s8(d, w, bias, v.isa);
   if (is_depthwise(d)) return create_conv2d_s8_dw(d, w, bias, DwKernel::kVnni256Evex);
   return create_conv2d_s8_simd(d, w, bias, S8Kernel::kVnni256Evex);
 }
@@ -493,7 +506,8 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, ConvS8Isa,
                                            Variant{"avx512", Isa::kAvx512}, Variant{"avx512vnni", Isa::kAvx512Vnni},
                                            Variant{"avxvnni", Isa::kAvxVnni},
                                            Variant{"avxvnni_as_evex256", Isa::kAvxVnni, true},
-                                           Variant{"amx", Isa::kAmx}),
+                                           Variant{"amx", Isa::kAmx},
+                                           Variant{"amx_emulated", Isa::kAmx, false, true}),
                          [](const ::testing::TestParamInfo<Variant>& info) { return std::string(info.param.name); });
 
 // ---- depthwise (groups == in_c == out_c) ------------------------------------------------------------
@@ -655,7 +669,8 @@ TEST_P(ConvS8Isa, DepthwiseBitExactAgainstScalar) {
 }
 
 // name() says which instructions run: the ISA's own suffix for every dense and depthwise kernel (AVX-512BW
-// dense convolutions run the AVX2 kernel and say so).
+// dense convolutions run the AVX2 kernel and say so; AMX runs its tiles for dense convolutions, "-amx", or
+// the emulator's, "-amx-emu", and the AVX-512 VNNI kernel for depthwise ones).
 TEST_P(ConvS8Isa, KernelNameSaysWhatRuns) {
   const Variant& v = GetParam();
   const Problem dense = make_problem(cases()[3], 7);
@@ -663,7 +678,10 @@ TEST_P(ConvS8Isa, KernelNameSaysWhatRuns) {
   std::string dense_suffix = v.evex256 ? "-vnni256-evex" : "-" + std::string(isa_name(v.isa));
   std::string dw_suffix = dense_suffix;
   if (v.isa == Isa::kAvx512 && !v.evex256) dense_suffix = "-avx2";
-  if (v.isa == Isa::kAmx) dense_suffix = dw_suffix = "-avx512vnni";
+  if (v.isa == Isa::kAmx) {
+    dense_suffix = v.amx_emulated || detect_cpu().amx_emulated ? "-amx-emu" : "-amx";
+    dw_suffix = "-avx512vnni";
+  }
   const std::string dn(create(dense.desc, dense.w.data(), dense.bias.data())->name());
   const std::string dwn(create(dw.desc, dw.w.data(), dw.bias.data())->name());
   EXPECT_EQ(dn.substr(dn.size() - std::min(dn.size(), dense_suffix.size())), dense_suffix) << dn;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/thread_pool.h"
 
@@ -381,7 +382,10 @@ std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_
                                                                     : DwKernel::kAvx2;
     return create_conv2d_s8_dw(desc, weights_oihw, bias, k);
   }
-  if (isa == Isa::kAvx512Vnni || (isa == Isa::kAmx && isa_supported(Isa::kAvx512Vnni)))
+  if (isa == Isa::kAmx)  // AMX tiles; under SP_AMX=emulate the emulator's (cpu_features.h)
+    return create_conv2d_s8_amx(desc, weights_oihw, bias,
+                                detect_cpu().amx_emulated ? AmxBackend::kEmulated : AmxBackend::kHardware);
+  if (isa == Isa::kAvx512Vnni)
     return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvx512Vnni);
   if (isa == Isa::kAvxVnni) return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvxVnni);
   if (isa != Isa::kScalar && isa_supported(Isa::kAvx2))

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/kernels/conv_s8/conv_s8_internal.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -380,6 +381,24 @@ void conv_s8_avx512vnni_im2col_task(const S8Plan& plan, const uint8_t* in, int64
     case 3: SP_IM2COL(6, 3); break;
     default: SP_IM2COL(6, 4); break;
 #undef SP_IM2COL
+  }
+}
+
+// The AMX kernel's epilogue (conv_s8_amx_internal.h): its int32 tiles, stored to memory, go through this
+// kernel's store_tile, so both round and clamp with the very same instructions.
+void conv_s8_avx512vnni_store_acc(const S8Plan& plan, const int32_t* acc, int acc_ld, int m, int nv, void* out,
+                                  int64_t out_pixel_stride, int64_t pixel0, int oc0, int count) {
+  constexpr int kRows = 16;
+  __m512i res[kRows][2];
+  for (int j = 0; j < kRows; ++j)
+    for (int v = 0; v < 2; ++v)
+      res[j][v] = j < m && v < nv ? _mm512_loadu_si512(acc + static_cast<int64_t>(j) * acc_ld + v * 16) : _mm512_setzero_si512();
+  if (nv == 2) {
+    store_tile<kRows, 2>(plan, res, m, out, out_pixel_stride, pixel0, oc0, count);
+  } else {
+    __m512i one[kRows][1];
+    for (int j = 0; j < kRows; ++j) one[j][0] = res[j][0];
+    store_tile<kRows, 1>(plan, one, m, out, out_pixel_stride, pixel0, oc0, count);
   }
 }
 
