@@ -1,60 +1,35 @@
-// sparsepose optimize --quantize int8: post-training static quantization of a float pose model into a
-// standard ONNX QDQ model (contract in core/quantize/quantizable_model.h). Calibrates activation
-// ranges on unlabelled frames letterboxed exactly as inference does, then keeps in float the convs
-// whose quantization moves the decoded poses most (agreement with the float model; no labels).
-#include <unistd.h>
-
+// sparsepose optimize: --prune S (one-shot pruning, app/optimize_prune.cpp) and/or --quantize int8
+// (static int8 QDQ, app/optimize_int8.cpp) of a float pose model, calibrated on unlabelled frames.
+// Pruning runs first, then quantization of the pruned model (its zeros quantize to exactly 0). The
+// result is checked to load in our engine, then written through OUT.tmp and renamed: a failure at any
+// step leaves no file behind.
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <span>
+#include <iterator>
 
 #include "app/calibration_frames.h"
 #include "app/commands.h"
 #include "app/common.h"
+#include "app/optimize_common.h"
+#include "app/optimize_int8.h"
+#include "app/optimize_prune.h"
 #include "core/error.h"
 #include "core/onnx_import.h"
-#include "core/quantize/activation_observer.h"
-#include "core/quantize/quantizable_model.h"
-#include "core/quantize/sensitivity.h"
-#include "models/pose_agreement.h"
-#include "pipeline/preprocess.h"
+#include "models/pose_head.h"
 
 namespace sp::app {
 namespace {
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-// Sensitivity runs every conv alone on this many calibration frames at most (the anchor-aligned
-// measure is smooth, so few frames suffice): ~100 convs x 16 frames at 640 on the integer engine.
-constexpr int kMaxSensitivityFrames = 16;
-constexpr float kReferenceConf = 0.25f;  // anchors where the float model sees a person (predict/run's threshold)
-constexpr int kFallbackConvsPerStep = 2;
-// The predicted keypoint-AP loss of a damage (the anchor-aligned agreement proxy): AP points per unit
-// of damage, measured on yolo11n-pose (dev set, 80 unlabelled calibration images, minmax): every conv
-// int8 gave damage 0.0343 and a pose AP loss of 0.0160 (0.47 AP per unit); 56 convs float gave 0.0096
-// and 0.0061 (0.64). The lower slope is the one that errs on the safe side for the large damages that
-// decide how many convs go float. Check after the fact: the bundled model (10 convs float) has damage
-// 0.0221, predicted loss 0.0099, measured 0.0047. One model's fit, said so in the report, not a law.
-constexpr double kApLossPerDamage = 0.45;
 
 struct OptimizeOptions {
   std::string model;
   std::string quantize;
   std::string calib;
-  // minmax by default, as measured on yolo11n-pose with 80 unlabelled COCO images (pose / box AP on the
-  // dev set; float 0.5591 / 0.7622). Every conv int8: minmax 0.5448 / 0.7554, percentile 99.99
-  // 0.5440 / 0.7566, entropy 0.5385 / 0.7500. With the sensitivity pass: minmax 0.5538 / 0.7596 with 44
-  // convs int8, entropy 0.5565 / 0.7604 with 30, percentile 0.5441 / 0.7609 with 38. Only minmax and
-  // entropy meet float - 0.010 on both, and minmax keeps more convs int8.
-  std::string method = "minmax";
   int calib_n = 128;
-  double percentile = 99.99;
-  double max_drop = 0.01;
-  bool no_sensitivity = false;
+  Int8Options int8;
+  double prune = 0;  // 0: no pruning
+  PruneOptions pruning;
   int imgsz = 0;
   int threads = 0;
   std::string isa = "auto";
@@ -62,111 +37,27 @@ struct OptimizeOptions {
   std::string output;
 };
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-void check_output_writable(const std::string& out) {
-  if (out.empty()) throw Error("-o: give the output model path");
-  fs::path dir = fs::path(out).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error("-o: directory '" + dir.string() + "' does not exist");
-  if (::access(dir.c_str(), W_OK) != 0) throw Error("-o: directory '" + dir.string() + "' is not writable");
-  if (fs::is_directory(out, ec)) throw Error("-o: '" + out + "' is a directory");
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot open model file '" + path + "'");
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-// Writes `bytes` to path.tmp and renames it into place, so a failure never leaves a partial file.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (f) f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw Error("cannot write '" + tmp + "'");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error("cannot rename '" + tmp + "' to '" + path + "'");
-  }
-}
-
-// Evenly spread subset of the frames.
-std::vector<const cv::Mat*> spread(const std::vector<cv::Mat>& frames, size_t n) {
-  std::vector<const cv::Mat*> out;
-  n = std::min(n, frames.size());
-  for (size_t i = 0; i < n; ++i) out.push_back(&frames[(2 * i + 1) * frames.size() / (2 * n)]);
-  return out;
-}
-
-// Pose agreement of candidate QDQ models with the float model on a fixed set of frames, anchor by
-// anchor (models::anchor_agreement). Candidates run on the integer engine, as users will run them.
-class PoseDamage {
- public:
-  PoseDamage(const Graph& float_graph, const models::PoseModelOptions& opt, std::vector<const cv::Mat*> frames)
-      : opt_(opt), frames_(std::move(frames)) {
-    models::PoseModel ref(float_graph, opt_);
-    reference_ = decode_all(ref);
-  }
-  // 1 - (reference-score-weighted mean agreement over every compared anchor of every frame).
-  double operator()(const std::string& model_bytes) {
-    Graph g = load_onnx_bytes(model_bytes.data(), model_bytes.size(), "quantized candidate");
-    models::PoseModelOptions co = opt_;
-    co.integer = true;
-    models::PoseModel cand(g, co);
-    auto anchors = decode_all(cand);
-    double sum = 0, weight = 0;
-    for (size_t i = 0; i < anchors.size(); ++i) {
-      auto a = models::anchor_agreement(reference_[i], anchors[i], kReferenceConf);
-      sum += a.weighted_sum;
-      weight += a.weight;
-    }
-    ++evaluations_;
-    return weight > 0 ? 1.0 - sum / weight : 0.0;
-  }
-  size_t frames() const { return frames_.size(); }
-  int evaluations() const { return evaluations_; }
-
- private:
-  std::vector<std::vector<models::PoseDetection>> decode_all(models::PoseModel& m) {
-    std::vector<std::vector<models::PoseDetection>> out;
-    for (const cv::Mat* f : frames_) {
-      pipeline::letterbox_into(pre_, *f, m);
-      m.infer();
-      out.emplace_back();
-      m.decode_all_anchors(out.back());
-    }
-    return out;
-  }
-  models::PoseModelOptions opt_;
-  std::vector<const cv::Mat*> frames_;
-  pipeline::Preprocessor pre_;
-  std::vector<std::vector<models::PoseDetection>> reference_;
-  int evaluations_ = 0;
-};
-
-void run_optimize(const OptimizeOptions& o) {
-  const auto t_start = Clock::now();
-  if (o.model.empty()) throw Error("--model: give the float ONNX pose model to quantize");
-  if (o.quantize.empty()) throw Error("--quantize: say what to do (only int8 is supported)");
-  if (o.quantize != "int8") throw Error("--quantize: only int8 is supported, got '" + o.quantize + "'");
+void run_optimize(OptimizeOptions o, bool prune_given) {
+  const auto t_start = OptimizeClock::now();
+  if (o.model.empty()) throw Error("--model: give the float ONNX pose model to optimize");
+  if (o.quantize.empty() && !prune_given) throw Error("say what to do: --quantize int8 and/or --prune SPARSITY");
+  if (!o.quantize.empty() && o.quantize != "int8") throw Error("--quantize: only int8 is supported, got '" + o.quantize + "'");
+  o.pruning.sparsity = o.prune;
+  if (prune_given) check_prune_options(o.pruning);
+  if (!o.quantize.empty()) check_int8_options(o.int8);
   if (o.calib.empty()) throw Error("--calib: give a directory of images or a video to calibrate on");
-  quant::CalibMethod method;
-  try {
-    method = quant::parse_calib_method(o.method);
-  } catch (const Error& e) {
-    throw Error(std::string("--calib-method: ") + e.what());
-  }
   if (o.calib_n < 1) throw Error("--calib-n must be at least 1, got " + std::to_string(o.calib_n));
-  if (!(o.percentile > 50 && o.percentile <= 100)) throw Error("--percentile must be in (50, 100], got " + std::to_string(o.percentile));
-  if (!(o.max_drop >= 0 && o.max_drop <= 1)) throw Error("--max-drop must be in [0, 1], got " + std::to_string(o.max_drop));
   check_output_writable(o.output);
   if (!o.report.empty()) check_output_writable(o.report);
 
   // The model: a float pose model with a head we can find.
+  std::string bytes = read_file(o.model);
   Graph graph = models::load_pose_graph(o.model);
   int qdq_nodes = 0;
   for (const Node& n : graph.nodes) qdq_nodes += n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear";
@@ -174,9 +65,8 @@ void run_optimize(const OptimizeOptions& o) {
     throw Error(o.model + ": the model is already quantized (" + std::to_string(qdq_nodes) +
                 " QuantizeLinear/DequantizeLinear nodes); give the float model");
   }
-  std::optional<models::PoseHead> head = models::find_pose_head(graph);
-  if (!head) throw Error(o.model + ": not a pose model (no YOLO pose head found)");
-  quant::QuantizableModel qm = quant::QuantizableModel::from_file(o.model, head->output_names());
+  if (prune_given) check_prunable(bytes, o.model);
+  if (!models::find_pose_head(graph)) throw Error(o.model + ": not a pose model (no YOLO pose head found)");
 
   models::PoseModelOptions po;
   po.threads = o.threads > 0 ? o.threads : default_threads();
@@ -185,167 +75,75 @@ void run_optimize(const OptimizeOptions& o) {
   models::PoseModel probe(graph, po);  // validates --imgsz and gives the input size
   const int in_w = probe.input_width(), in_h = probe.input_height();
 
-  auto t0 = Clock::now();
+  auto t0 = OptimizeClock::now();
   CalibrationFrames calib = load_calibration_frames(o.calib, o.calib_n);
   const double t_frames = seconds_since(t0);
   if (calib.skipped > 0) std::fprintf(stderr, "sparsepose: warning: %d unreadable calibration images skipped\n", calib.skipped);
 
-  // Calibration: min/max, then histograms, over every tensor the QDQ set may contain.
-  t0 = Clock::now();
-  SessionOptions so;
-  so.threads = po.threads;
-  so.isa = po.isa;
-  so.input_hw = {in_h, in_w};
-  quant::ActivationObserver observer(graph, qm.observed_tensors(), so);
-  pipeline::Preprocessor pre;
-  const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;
-  auto feed = [&](const cv::Mat& f) {
-    pre.run(f, in_w, in_h, std::span<float>(observer.input(), input_floats), pipeline::TensorLayout::NHWC);
-  };
-  for (const cv::Mat& f : calib.frames) {
-    feed(f);
-    observer.observe_minmax();
+  nlohmann::ordered_json r;
+  r["model"] = o.model;
+  r["output"] = o.output;
+  r["calib"] = o.calib;
+  r["calib_source"] = calib.source_kind;
+  r["frames"] = calib.frames.size();
+  r["frames_skipped"] = calib.skipped;
+  r["imgsz"] = in_w;
+  const std::string frames_text = std::to_string(calib.frames.size()) + " " +
+                                  (calib.source_kind == "video" ? "video frames of " + std::to_string(calib.video_frames) : "images");
+  std::vector<std::string> lines;
+  if (prune_given) {
+    PruneResult pr = prune_pose_model(bytes, o.model, graph, calib, o.pruning, po, in_w, in_h);
+    bytes = std::move(pr.bytes);
+    graph = load_onnx_bytes(bytes.data(), bytes.size(), "pruned model");
+    r["pruning"] = std::move(pr.report);
+    lines.push_back("optimize: " + frames_text + ", " + pr.summary);
   }
-  if (method != quant::CalibMethod::kMinMax) {
-    for (const cv::Mat& f : calib.frames) {
-      feed(f);
-      observer.observe_histogram();
-    }
+  if (!o.quantize.empty()) {
+    Int8Result qr = quantize_int8(bytes, prune_given ? "pruned model" : o.model, graph, calib, o.int8, po, in_w, in_h);
+    bytes = std::move(qr.bytes);
+    for (auto& [k, v] : qr.report.items()) r[k] = v;
+    lines.push_back("optimize: " + frames_text + ", " + qr.summary + qr.details);
   }
-  const quant::RangeTable ranges = observer.ranges(method, o.percentile);
-  const double t_calib = seconds_since(t0);
-
-  // Sensitivity: which convs stay float.
-  const std::vector<std::string>& convs = qm.quantizable_convs();
-  quant::SensitivityResult sens;
-  double t_sens = 0;
-  size_t sens_frames = 0;
-  if (!o.no_sensitivity) {
-    t0 = Clock::now();
-    PoseDamage damage(graph, po, spread(calib.frames, kMaxSensitivityFrames));
-    sens_frames = damage.frames();
-    std::fprintf(stderr, "sensitivity: %zu convs on %zu frames at %dx%d\n", convs.size(), sens_frames, in_w, in_h);
-    auto damage_of = [&](const std::vector<std::string>& int8) { return damage(qm.write(qm.plan(int8), ranges, "")); };
-    size_t done = 0;
-    auto progress = [&](const std::string& msg) {
-      // Per-conv lines only every 16 convs; every fallback step is shown.
-      bool per_conv = msg.rfind("sensitivity ", 0) == 0;
-      if (!per_conv || ++done % 16 == 0 || done == convs.size()) {
-        std::fprintf(stderr, "  [%.0f s] %s\n", seconds_since(t0), msg.c_str());
-      }
-    };
-    sens = quant::choose_float_convs(convs, damage_of, o.max_drop / kApLossPerDamage, kFallbackConvsPerStep, progress);
-    t_sens = seconds_since(t0);
-  }
-  const std::vector<std::string> int8_convs = quant::without(convs, sens.float_convs);
-
-  // The model.
-  t0 = Clock::now();
-  const quant::QdqPlan plan = qm.plan(int8_convs);
-  nlohmann::ordered_json note;
-  note["method"] = quant::calib_method_name(method);
-  if (method == quant::CalibMethod::kPercentile) note["percentile"] = o.percentile;
-  note["frames"] = calib.frames.size();
-  note["calib_source"] = calib.source_kind;
-  note["imgsz"] = in_w;
-  note["int8_convs"] = int8_convs.size();
-  note["float_convs"] = sens.float_convs;
-  note["sensitivity"] = !o.no_sensitivity;
-  if (!o.no_sensitivity) note["damage"] = sens.damage_after;
-  const std::string bytes = qm.write(plan, ranges, note.dump());
   // The written file must load in our engine before it replaces anything.
   load_onnx_bytes(bytes.data(), bytes.size(), o.output);
   write_atomically(o.output, bytes);
-  const double t_write = seconds_since(t0);
-  const double t_total = seconds_since(t_start);
-
-  if (!o.report.empty()) {
-    nlohmann::ordered_json r;
-    r["model"] = o.model;
-    r["output"] = o.output;
-    r["method"] = quant::calib_method_name(method);
-    r["percentile"] = o.percentile;
-    r["calib"] = o.calib;
-    r["calib_source"] = calib.source_kind;
-    r["frames"] = calib.frames.size();
-    r["frames_skipped"] = calib.skipped;
-    r["imgsz"] = in_w;
-    r["convs_total"] = convs.size() + qm.skipped_convs().size();
-    r["convs_int8"] = int8_convs.size();
-    r["float_convs"] = sens.float_convs;
-    nlohmann::ordered_json skipped = nlohmann::ordered_json::object();
-    for (const auto& [c, why] : qm.skipped_convs()) skipped[c] = why;
-    r["never_quantized"] = skipped;
-    nlohmann::ordered_json s;
-    s["enabled"] = !o.no_sensitivity;
-    s["frames"] = sens_frames;
-    s["max_drop"] = o.max_drop;
-    s["ap_loss_per_damage"] = kApLossPerDamage;
-    s["predicted_ap_loss_before"] = sens.damage_before * kApLossPerDamage;
-    s["predicted_ap_loss_after"] = sens.damage_after * kApLossPerDamage;
-    s["metric"] = "damage = 1 - weighted mean, over every anchor where the float model sees a person (score >= 0.25), "
-                  "of OKS(float, int8) * (1 - |score difference|), weight = float score: a proxy for keypoint AP points, not AP";
-    s["damage_before"] = sens.damage_before;
-    s["damage_after"] = sens.damage_after;
-    nlohmann::ordered_json per = nlohmann::ordered_json::array();
-    for (const auto& d : sens.per_conv) per.push_back({{"conv", d.conv}, {"damage", d.damage}});
-    s["per_conv"] = per;
-    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
-    for (const auto& st : sens.steps) steps.push_back({{"moved_to_float", st.moved_to_float}, {"damage", st.damage}});
-    s["steps"] = steps;
-    r["sensitivity"] = s;
-    const quant::ResolvedParams params = qm.resolve(plan, ranges);
-    nlohmann::ordered_json rj = nlohmann::ordered_json::object();
-    for (size_t i = 0; i < plan.tensors.size(); ++i) {
-      const std::string& t = plan.tensors[i];
-      const auto& q = params.tensor.at(t);
-      auto own = ranges.find(t);
-      nlohmann::ordered_json e;
-      e["group"] = plan.group[i];
-      if (own != ranges.end()) e["range"] = {own->second.lo, own->second.hi};
-      e["group_range"] = {params.group_range.at(t).lo, params.group_range.at(t).hi};
-      e["scale"] = q.scale;
-      e["zero_point"] = q.zero_point;
-      rj[t] = e;
-    }
-    r["activations"] = rj;
-    r["timings_s"] = {{"frames", t_frames}, {"calibration", t_calib}, {"sensitivity", t_sens}, {"write", t_write}, {"total", t_total}};
-    write_atomically(o.report, r.dump(1) + "\n");
-  }
-
-  std::string floats;
-  for (const auto& c : sens.float_convs) floats += "\n  float: " + c;
-  std::fprintf(stderr,
-               "optimize: %zu %s%s, method %s, %zu of %zu convs int8, %zu kept float by sensitivity%s, "
-               "%zu never quantized (decode tail), %zu QDQ tensors in %d groups, %.1f s (calibration %.1f s, sensitivity %.1f s) -> %s%s\n",
-               calib.frames.size(), calib.source_kind == "video" ? "video frames" : "images",
-               calib.source_kind == "video" ? (" of " + std::to_string(calib.video_frames)).c_str() : "",
-               quant::calib_method_name(method), int8_convs.size(), convs.size() + qm.skipped_convs().size(),
-               sens.float_convs.size(),
-               o.no_sensitivity ? " (off)" : (" (damage " + std::to_string(sens.damage_before) + " -> " + std::to_string(sens.damage_after) + ")").c_str(),
-               qm.skipped_convs().size(), plan.tensors.size(), plan.num_groups, t_total, t_calib, t_sens, o.output.c_str(),
-               floats.c_str());
+  r["timings_s_total"] = {{"frames", t_frames}, {"total", seconds_since(t_start)}};
+  if (!o.report.empty()) write_atomically(o.report, r.dump(1) + "\n");
+  for (const auto& l : lines) std::fprintf(stderr, "%s\n", l.c_str());
+  std::fprintf(stderr, "optimize: %.1f s -> %s\n", seconds_since(t_start), o.output.c_str());
 }
 
 }  // namespace
 
 void add_optimize_command(CLI::App& app) {
   auto o = std::make_shared<OptimizeOptions>();
-  CLI::App* cmd = app.add_subcommand("optimize", "Quantize a float pose model to an int8 QDQ ONNX model");
-  cmd->add_option("--model", o->model, "float ONNX pose model to quantize");
-  cmd->add_option("--quantize", o->quantize, "int8 (the only mode)");
+  CLI::App* cmd = app.add_subcommand("optimize", "Prune and/or quantize a float pose model (ONNX out, runs in ONNX Runtime too)");
+  cmd->add_option("--model", o->model, "float ONNX pose model");
+  cmd->add_option("--quantize", o->quantize, "int8: static int8 QDQ model (after pruning, when --prune is given too)");
+  CLI::Option* prune = cmd->add_option("--prune", o->prune, "prune to this sparsity of the prunable weights, in (0, 0.99]");
+  cmd->add_option("--prune-method", o->pruning.method, "obs (default: OBS/SparseGPT, compensates the kept weights) | magnitude");
+  cmd->add_option("--pattern", o->pruning.pattern,
+                  "unstructured (default) | block-kN (N input channels of one tap; block-k4 = a VNNI dword) | "
+                  "block-oN (N output channels) | block-oRkC");
+  cmd->add_option("--sparsity-profile", o->pruning.profile, "uniform (default) | sensitivity (per-layer, by pose damage per ms saved)");
+  cmd->add_flag("--prune-first", o->pruning.prune_first, "prune the first conv too (kept dense by default)");
+  cmd->add_flag("--prune-head", o->pruning.prune_head, "prune the pose head's branch convs too (kept dense by default)");
+  cmd->add_flag("--bias-correction", o->pruning.bias_correction,
+                "after pruning, re-fit each conv's bias so its mean output on the calibration frames is the float model's");
+  cmd->add_flag("--float-target", o->pruning.float_target, "OBS aims at the float model's outputs");
+  cmd->add_flag("--mirror", o->pruning.mirror, "calibrate on mirrored frames too");
   cmd->add_option("--calib", o->calib, "calibration frames: a directory of images (first N by path, searched recursively) or a video (N frames spread evenly)");
-  cmd->add_option("--calib-method", o->method, "minmax|percentile|entropy (default: minmax)");
+  cmd->add_option("--calib-method", o->int8.method, "int8: minmax|percentile|entropy (default: minmax)");
   cmd->add_option("--calib-n", o->calib_n, "calibration frames to use (default: 128)");
-  cmd->add_option("--percentile", o->percentile, "percentile method: clip (100 - P)% of the values at each tail (default: 99.99)");
-  cmd->add_option("--max-drop", o->max_drop, "sensitivity: largest predicted keypoint-AP loss to accept (default: 0.01; predicted = 0.45 x the pose-agreement damage, fitted on yolo11n-pose)");
-  cmd->add_flag("--no-sensitivity", o->no_sensitivity, "quantize every conv; skip the per-layer sensitivity pass");
+  cmd->add_option("--percentile", o->int8.percentile, "percentile method: clip (100 - P)% of the values at each tail (default: 99.99)");
+  cmd->add_option("--max-drop", o->int8.max_drop, "int8 sensitivity: largest predicted keypoint-AP loss to accept (default: 0.01; predicted = 0.45 x the pose-agreement damage, fitted on yolo11n-pose)");
+  cmd->add_flag("--no-sensitivity", o->int8.no_sensitivity, "int8: quantize every conv; skip the per-layer sensitivity pass");
   cmd->add_option("--imgsz", o->imgsz, "square input size, multiple of 32 (default: the model's)");
   cmd->add_option("--threads", o->threads, "worker threads (default: number of cores)");
   cmd->add_option("--isa", o->isa, "scalar|avx2|avx512|avx512vnni|avxvnni|amx (default: the best the CPU has)");
-  cmd->add_option("--report", o->report, "write a JSON report: ranges, per-conv damage, float convs, timings");
-  cmd->add_option("-o,--output", o->output, "output QDQ ONNX model");
-  cmd->callback([o] { run_optimize(*o); });
+  cmd->add_option("--report", o->report, "write a JSON report: per-layer sparsity, damage and time; int8 ranges, per-conv damage, float convs; timings");
+  cmd->add_option("-o,--output", o->output, "output ONNX model");
+  cmd->callback([o, prune] { run_optimize(*o, prune->count() > 0); });
 }
 
 }  // namespace sp::app
