@@ -1,7 +1,9 @@
 // `optimize --quantize int8`: post-training static quantization of a float pose model (pruned or not)
 // into a standard ONNX QDQ model (contract in core/quantize/quantizable_model.h). Calibrates activation
 // ranges on unlabelled frames letterboxed exactly as inference does, then keeps in float the convs
-// whose quantization moves the decoded poses most (agreement with the float model; no labels).
+// whose quantization moves the decoded poses most (agreement with the float model; no labels), weighed
+// against what keeping each one out of int8 (bf16 where the CPU has it natively, else fp32) costs in
+// measured time: the fastest model within --max-drop, or the most accurate within --target-ms.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -23,6 +25,8 @@ struct Int8Options {
   std::string method = "minmax";
   double percentile = 99.99;
   double max_drop = 0.01;
+  double target_ms = 0;           // > 0: the most accurate model whose measured latency meets it
+  std::string fallback = "auto";  // precision of the convs kept out of int8: auto (bf16 where native) | bf16 | fp32
   bool no_sensitivity = false;
 };
 

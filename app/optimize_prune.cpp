@@ -89,6 +89,16 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     chosen.push_back(c.name);
     prunable_weights += c.weights();
   }
+  // Zeros the float model already has (BN folding leaves some exact zeros): pruning removes them first,
+  // for free, so a layer's final zeros are max(its target's, these).
+  std::map<std::string, int64_t> zeros_before;
+  int64_t prunable_zeros_before = 0;
+  for (const ConvLayer& c : pm.convs()) {
+    int64_t z = 0;
+    for (float v : pm.matrix(c.name)) z += v == 0.0f;
+    zeros_before[c.name] = z;
+    if (selected(role[c.name], o) && c.prunable_shape()) prunable_zeros_before += z;
+  }
   if (chosen.empty()) {
     throw Error(origin + ": no prunable convolution left (" + std::to_string(role_count["first"]) + " first, " +
                 std::to_string(role_count["head"]) + " head, " + std::to_string(role_count["grouped"]) +
@@ -200,10 +210,12 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     e["weights"] = c.weights();
     const LayerResult* r = by_conv.count(c.name) ? by_conv[c.name] : nullptr;
     const bool pruned = r && r->target > 0;
-    const int64_t z = r ? r->zeros : 0;
+    const int64_t z = r ? r->zeros : zeros_before[c.name];
     const double s = static_cast<double>(z) / static_cast<double>(c.weights());
     e["pruned"] = pruned;
     e["target"] = r ? r->target : 0.0;
+    e["zeros_before"] = zeros_before[c.name];
+    e["zeros"] = z;
     e["sparsity"] = s;
     e["pattern"] = pruned ? pattern.name() : "dense";
     e["damage"] = r && r->output_error >= 0 ? nlohmann::ordered_json(r->output_error) : nlohmann::ordered_json();
@@ -250,10 +262,12 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   nlohmann::ordered_json& r = res.report;
   r["target"] = o.sparsity;
   r["sparsity"] = achieved;
-  r["sparsity_definition"] = "zeros / weights over the prunable convs: ungrouped convs with float weights that feed the head "
-                             "outputs, minus the first conv and the head's branch convs unless --prune-first / --prune-head";
+  r["sparsity_definition"] = "exact zeros / weights over the prunable convs: ungrouped convs with float weights that feed the head "
+                             "outputs, minus the first conv and the head's branch convs unless --prune-first / --prune-head; "
+                             "zeros the float model already had (zeros_before) are pruned first and counted";
   r["prunable_weights"] = prunable_weights;
   r["zeros"] = zeros;
+  r["zeros_before"] = prunable_zeros_before;
   r["layers_pruned"] = layers_pruned;
   r["method"] = prune_method_name(method);
   r["pattern"] = pattern.name();
