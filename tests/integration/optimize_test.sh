@@ -97,16 +97,21 @@ if timeout 300 "$bin" optimize --model "$model" --quantize int8 --calib "$clip" 
 else
   bad "optimize with sensitivity: exit $?"; cat "$tmp/stderr"
 fi
-python3 - "$tmp/s.json" <<'PY' && ok "sensitivity report: per-conv damage, steps, float set" || bad "sensitivity report"
+python3 - "$tmp/s.json" <<'PY' && ok "sensitivity report: per-conv damage and time, steps, kept-out set" || bad "sensitivity report"
 import json, sys
 s = json.load(open(sys.argv[1]))
 sens = s["sensitivity"]
-assert sens["enabled"] and sens["frames"] == 4
-assert len(sens["per_conv"]) == 96 and all(0 <= d["damage"] <= 1 for d in sens["per_conv"])
-assert sens["predicted_ap_loss_after"] <= sens["max_drop"] or len(s["float_convs"]) == 96
+assert sens["enabled"] and sens["frames"] == 4 and sens["goal"].startswith("fastest")
+per = sens["per_conv"]
+assert len(per) == 96 and all(0 <= d["damage"] <= 1 for d in per)
+other = "ms_bf16" if s["float_precision"] == "bf16" else "ms_fp32"
+assert all(d["ms_int8"] > 0 and d[other] > 0 for d in per), "every conv timed both ways"
+assert sens["goal_met"] == (sens["predicted_ap_loss_after"] <= sens["max_drop"] + 1e-12)
 assert abs(sens["predicted_ap_loss_after"] - sens["damage_after"] * sens["ap_loss_per_damage"]) < 1e-9
-moved = [c for st in sens["steps"] for c in st["moved_to_float"]]
-assert moved == s["float_convs"] and s["convs_int8"] == 96 - len(moved)
+assert sens["damage_after"] <= sens["damage_before"] + 1e-12
+kept = [d["conv"] for d in per if d["kept_out"]]
+assert sorted(kept) == sorted(s["float_convs"]) and s["convs_int8"] == 96 - len(kept)
+assert sens["latency_ms"] > 0 and sens["latency_ms_all_int8"] > 0 and len(sens["steps"]) >= 1
 PY
 "$bin" predict --model "$out2" --imgsz 320 "$root/assets/images/zidane.jpg" >"$tmp/stdout" 2>&1 \
   && grep -qE "[1-9] person" "$tmp/stdout" && ok "the sensitivity-chosen model finds people" || { bad "predict 320"; cat "$tmp/stdout"; }
@@ -121,29 +126,58 @@ else
   bad "prune 50 %: exit $?"; cat "$tmp/stderr"
 fi
 grep -q "prune: obs unstructured uniform" "$tmp/stderr" && ok "prune summary" || { bad "prune summary"; cat "$tmp/stderr"; }
+# Every pruned layer exactly at its target: the float model's own zeros (BN folding leaves a few) are
+# removed first, so a layer has between round(target x weights) and that plus its zeros before.
 python3 - "$tmp/p.json" <<'PY' && ok "prune report: exact sparsity, first conv and head dense, times" || bad "prune report"
 import json, sys
 r = json.load(open(sys.argv[1]))["pruning"]
 assert r["method"] == "obs" and r["pattern"] == "unstructured" and r["profile"] == "uniform", r["method"]
-assert abs(r["sparsity"] - 0.5) < 1e-3, r["sparsity"]
 layers = r["layers"]
 body = [l for l in layers if l["role"] == "body"]
 assert len(body) > 50 and all(l["pruned"] for l in body)
-for l in body:  # every layer exactly at the target, to one weight
-    assert abs(l["sparsity"] * l["weights"] - 0.5 * l["weights"]) <= 1, l
+for l in body:
+    want = round(0.5 * l["weights"])
+    assert want <= l["zeros"] <= want + l["zeros_before"], l
     assert l["damage"] is not None and 0 <= l["damage"] < 1, l
     assert l["dense_ms"] >= 0 and abs(l["sparse_ms"] - l["dense_ms"] * (1 - l["sparsity"])) < 1e-9 and l["sparse_ms_modelled"]
 roles = {l["role"] for l in layers}
 assert {"first", "head", "grouped", "decode tail"} <= roles, roles
-assert not any(l["pruned"] for l in layers if l["role"] != "body")
-assert sum(l["weights"] for l in body) == r["prunable_weights"]
+for l in layers:
+    if l["role"] != "body": assert not l["pruned"] and l["zeros"] == l["zeros_before"], l
+assert sum(l["weights"] for l in body) == r["prunable_weights"] and sum(l["zeros"] for l in body) == r["zeros"]
+assert 0.5 - 1e-6 <= r["sparsity"] <= 0.5 + r["zeros_before"] / r["prunable_weights"]
 assert r["cost_model"]["sparse_ms_modelled"] is True
 assert 0 <= r["pose_damage"] <= 1
 PY
 "$bin" predict --model "$pruned" --imgsz 320 "$root/assets/images/zidane.jpg" >"$tmp/stdout" 2>&1 \
   && grep -qE "[1-9] person" "$tmp/stdout" && ok "the pruned model finds people" || { bad "predict with the pruned model"; cat "$tmp/stdout"; }
 
-# Pruned, then quantized: both stages in one file and one report.
+# Quantizing the pruned model keeps every pruned weight exactly zero (s8 symmetric: round(0 / scale) = 0).
+pq0="$tmp/pq0.onnx"
+if timeout 300 "$bin" optimize --model "$pruned" --quantize int8 --no-sensitivity --calib "$clip" --calib-n 2 --imgsz 320 \
+    -o "$pq0" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  ok "quantize the pruned model"
+else
+  bad "quantize the pruned model: exit $?"; cat "$tmp/stderr"
+fi
+if [ -n "$onnx_py" ]; then
+  "$onnx_py" - "$pruned" "$pq0" <<'PY' && ok "pruned weights stay exactly zero in int8" || bad "pruned zeros after int8"
+import sys, onnx
+from onnx import numpy_helper
+f = {t.name: numpy_helper.to_array(t) for t in onnx.load(sys.argv[1]).graph.initializer}
+q = {t.name: numpy_helper.to_array(t) for t in onnx.load(sys.argv[2]).graph.initializer}
+checked = zeros = 0
+for name, w in f.items():
+    if w.ndim != 4 or name + "_q" not in q: continue
+    wq = q[name + "_q"]
+    assert wq.dtype.name == "int8" and wq.shape == w.shape, name
+    assert (wq[w == 0] == 0).all(), name  # every float zero is an int8 zero
+    checked += 1; zeros += int((w == 0).sum())
+assert checked > 50 and zeros > 1_000_000, (checked, zeros)
+PY
+fi
+
+# Pruned, then quantized in one run (magnitude, 4-input-channel blocks): both stages in one file and report.
 pq="$tmp/pq.onnx"
 if timeout 300 "$bin" optimize --model "$model" --prune 0.5 --prune-method magnitude --pattern block-k4 --quantize int8 \
     --no-sensitivity --calib "$clip" --calib-n 4 --imgsz 320 --report "$tmp/pq.json" -o "$pq" >"$tmp/stdout" 2>"$tmp/stderr"; then
@@ -155,15 +189,54 @@ python3 - "$tmp/pq.json" <<'PY' && ok "prune + int8 report" || bad "prune + int8
 import json, sys
 r = json.load(open(sys.argv[1]))
 p = r["pruning"]
-assert p["method"] == "magnitude" and p["pattern"] == "block-k4" and abs(p["sparsity"] - 0.5) < 1e-3
+assert p["method"] == "magnitude" and p["pattern"] == "block-k4" and p["sparsity"] >= 0.5 - 1e-6
 for l in p["layers"]:
     if l["pruned"]:
-        assert l["pattern"] == "block-k4" and round(l["sparsity"] * l["weights"]) % 4 == 0, l
+        assert l["pattern"] == "block-k4" and l["zeros"] >= round(0.5 * l["weights"] / 4) * 4, l
         assert l["damage"] is None  # magnitude measures no Hessian
 assert r["convs_int8"] == 96 and r["method"] == "minmax"
 PY
+if [ -n "$onnx_py" ]; then
+  "$onnx_py" - "$pq" "$tmp/pq.json" <<'PY' && ok "int8 weights hold the block-k4 zeros" || bad "block-k4 zeros in int8"
+import json, sys, onnx
+from onnx import numpy_helper
+q = {t.name: numpy_helper.to_array(t) for t in onnx.load(sys.argv[1]).graph.initializer}
+m = onnx.load(sys.argv[1])
+weight_of = {n.name: n.input[1] for n in m.graph.node if n.op_type == "Conv"}
+pruned = [l for l in json.load(open(sys.argv[2]))["pruning"]["layers"] if l["pruned"]]
+assert len(pruned) > 50
+for l in pruned:
+    wq = q[weight_of[l["conv"]] + "_q"]          # [O][C][kh][kw] int8
+    o, c, kh, kw = wq.shape
+    groups = wq.transpose(0, 2, 3, 1).reshape(o, kh, kw, c // 4, 4)
+    zero_groups = int((groups == 0).all(axis=-1).sum())
+    assert zero_groups >= round(0.5 * (o * kh * kw * c // 4)), (l["conv"], zero_groups)
+PY
+fi
 "$bin" predict --model "$pq" --imgsz 320 "$root/assets/images/zidane.jpg" >"$tmp/stdout" 2>&1 \
   && grep -qE "person" "$tmp/stdout" && ok "the pruned int8 model runs" || { bad "predict with the pruned int8 model"; cat "$tmp/stdout"; }
+
+# ONNX Runtime runs the pruned file, and its AP on the bundled COCO subset is ours (the runtime is the only difference).
+if [ ! -d "$root/bench/node_modules/onnxruntime-node" ] || ! command -v node >/dev/null; then
+  echo "skip ONNX Runtime on the pruned model: run bench/setup_ort.sh to install onnxruntime-node"
+else
+  ann="$root/assets/coco/person_keypoints.json"; imgs="$root/assets/coco/images"
+  if "$bin" eval --annotations "$ann" --images "$imgs" --model "$pruned" --dump-inputs "$tmp/in" >/dev/null 2>"$tmp/stderr" &&
+     node "$root/bench/ort_eval.js" --model "$pruned" --inputs "$tmp/in" --outputs "$tmp/ort" --threads 2 >/dev/null 2>>"$tmp/stderr" &&
+     "$bin" eval --annotations "$ann" --images "$imgs" --outputs-from "$tmp/ort" --json >"$tmp/ort.json" 2>>"$tmp/stderr" &&
+     "$bin" eval --annotations "$ann" --images "$imgs" --model "$pruned" --decode exported --json >"$tmp/ours.json" 2>>"$tmp/stderr"; then
+    python3 - "$tmp/ort.json" "$tmp/ours.json" <<'PY' && ok "ONNX Runtime runs the pruned model: same AP as ours" || bad "ORT AP on the pruned model"
+import json, sys
+ort, ours = (json.load(open(p)) for p in sys.argv[1:3])
+for t in ("keypoints", "bbox"):
+    print(f"  pruned model, {t}: ORT AP {ort[t]['AP']:.4f}, ours {ours[t]['AP']:.4f}")
+    assert abs(ort[t]["AP"] - ours[t]["AP"]) < 0.005 and abs(ort[t]["AP50"] - ours[t]["AP50"]) < 0.005, t
+PY
+  else
+    bad "ONNX Runtime on the pruned model"; cat "$tmp/stderr"
+  fi
+  rm -rf "$tmp/in" "$tmp/ort"
+fi
 
 # The sensitivity profile, tiny: 160 pixels, 2 frames.
 if timeout 300 "$bin" optimize --model "$model" --prune 0.6 --sparsity-profile sensitivity --calib "$clip" --calib-n 2 \
@@ -175,15 +248,36 @@ fi
 python3 - "$tmp/ps.json" <<'PY' && ok "sensitivity report: curves, allocation at the exact target" || bad "sensitivity report"
 import json, sys
 p = json.load(open(sys.argv[1]))["pruning"]
-assert p["profile"] == "sensitivity" and abs(p["sparsity"] - 0.6) < 1e-3, p["sparsity"]
+assert p["profile"] == "sensitivity" and 0.6 - 1e-6 <= p["sparsity"] <= 0.6 + p["zeros_before"] / p["prunable_weights"], p["sparsity"]
 s = p["sensitivity"]
 assert s["levels"] == [0.4, 0.5, 0.6, 0.7, 0.8], s["levels"]
 body = [l for l in p["layers"] if l["role"] == "body"]
 assert all(len(l["pose_damage"]["damage"]) == 5 for l in body)
 assert all(0 <= l["target"] <= 0.8 + 1e-9 for l in body)
 assert abs(sum(l["target"] * l["weights"] for l in body) / p["prunable_weights"] - 0.6) < 1e-6
+for l in body:
+    want = round(l["target"] * l["weights"])
+    assert want <= l["zeros"] <= want + l["zeros_before"], l
 assert len(s["steps"]) > 0
 PY
+
+# --target-ms that no model meets: one warning naming it, and the fastest model found is written.
+out3="$tmp/t.onnx"
+if timeout 300 "$bin" optimize --model "$model" --quantize int8 --calib "$clip" --calib-n 2 --imgsz 160 \
+    --calib-method minmax --target-ms 0.001 --report "$tmp/t.json" -o "$out3" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  grep -q "^sparsepose: warning: no model meets --target-ms 0.00" "$tmp/stderr" && [ -s "$out3" ] \
+    && ok "--target-ms nothing meets: warning and the fastest model written" || { bad "--target-ms warning"; cat "$tmp/stderr"; }
+  python3 - "$tmp/t.json" <<'PY' && ok "--target-ms report: goal not met, every conv int8" || bad "--target-ms report"
+import json, sys
+s = json.load(open(sys.argv[1]))
+sens = s["sensitivity"]
+assert sens["goal"].startswith("most accurate") and sens["target_ms"] == 0.001 and sens["goal_met"] is False
+assert s["float_convs"] == [] and s["convs_int8"] == 96
+assert sens["latency_ms"] == sens["latency_ms_all_int8"]
+PY
+else
+  bad "optimize --target-ms: exit $?"; cat "$tmp/stderr"
+fi
 
 # --- bad input
 o="$tmp/bad.onnx"
@@ -205,6 +299,10 @@ head -c 5000 /dev/urandom >"$tmp/noise.mp4"
 expect_error "video with no decodable frame" "noise.mp4" "$o" -- "${opt[@]}" --calib "$tmp/noise.mp4" -o "$o"
 expect_error "bad --calib-method" "calibration method 'kl'" "$o" -- "${opt[@]}" --calib "$clip" --calib-method kl -o "$o"
 expect_error "--calib-n 0" "calib-n must be at least 1" "$o" -- "${opt[@]}" --calib "$clip" --calib-n 0 -o "$o"
+expect_error "bad --fallback" "fallback must be auto, bf16 or fp32, got 'int4'" "$o" -- "${opt[@]}" --calib "$clip" --fallback int4 -o "$o"
+expect_error "negative --target-ms" "target-ms must be a positive number" "$o" -- "${opt[@]}" --calib "$clip" --target-ms -3 -o "$o"
+expect_error "--target-ms without sensitivity" "target-ms needs the sensitivity pass" "$o" -- "${opt[@]}" --calib "$clip" \
+  --target-ms 5 --no-sensitivity -o "$o"
 expect_error "--quantize int4" "only int8" "$o" -- "$bin" optimize --model "$model" --quantize int4 --calib "$clip" -o "$o"
 expect_error "already quantized model" "already quantized" "$o" -- "$bin" optimize --model "$root/assets/models/yolo11n-pose_int8.onnx" \
   --quantize int8 --calib "$clip" -o "$o"
@@ -216,17 +314,17 @@ fi
 
 
 # Pruning's own bad input.
-popt=("$bin" optimize --model "$model" --calib "$clip" --calib-n 2 --imgsz 160)
-expect_error "--prune 0" "sparsity must be in \(0, 0.99\], got 0" "$o" -- "${popt[@]}" --prune 0 -o "$o"
-expect_error "--prune 0.995" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@]}" --prune 0.995 -o "$o"
-expect_error "--prune 1.5" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@]}" --prune 1.5 -o "$o"
-expect_error "bad --prune-method" "unknown method 'optimal'" "$o" -- "${popt[@]}" --prune 0.5 --prune-method optimal -o "$o"
-expect_error "bad --pattern" "unknown pattern 'block-z4'" "$o" -- "${popt[@]}" --prune 0.5 --pattern block-z4 -o "$o"
-expect_error "bad --sparsity-profile" "unknown profile 'greedy'" "$o" -- "${popt[@]}" --prune 0.5 --sparsity-profile greedy -o "$o"
+popt=("$bin" optimize --model "$model" --calib-n 2 --imgsz 160)
+expect_error "--prune 0" "sparsity must be in \(0, 0.99\], got 0" "$o" -- "${popt[@]}" --calib "$clip" --prune 0 -o "$o"
+expect_error "--prune 0.995" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.995 -o "$o"
+expect_error "--prune 1.5" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@]}" --calib "$clip" --prune 1.5 -o "$o"
+expect_error "bad --prune-method" "unknown method 'optimal'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --prune-method optimal -o "$o"
+expect_error "bad --pattern" "unknown pattern 'block-z4'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --pattern block-z4 -o "$o"
+expect_error "bad --sparsity-profile" "unknown profile 'greedy'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --sparsity-profile greedy -o "$o"
 expect_error "block pattern vs the first conv's 3 channels" "block-k4: conv '/model.0/conv/Conv' \(first\): 3 input channels are not a multiple of 4" \
-  "$o" -- "${popt[@]}" --prune 0.5 --pattern block-k4 --prune-first -o "$o"
+  "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --pattern block-k4 --prune-first -o "$o"
 expect_error "block pattern vs the head's 51 keypoint channels" "block-o4: conv '.*cv4.*' \(head\): 51 output channels are not a multiple of 4" \
-  "$o" -- "${popt[@]}" --prune 0.5 --pattern block-o4 --prune-head -o "$o"
+  "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --pattern block-o4 --prune-head -o "$o"
 expect_error "prune with an empty calib directory" "is empty" "$o" -- "${popt[@]}" --prune 0.5 --calib "$tmp/empty" -o "$o"
 expect_error "prune with unreadable images" "no readable image" "$o" -- "${popt[@]}" --prune 0.5 --calib "$tmp/fakes" -o "$o"
 expect_error "prune an already quantized model" "already quantized" "$o" -- "$bin" optimize --model "$root/assets/models/yolo11n-pose_sp-int8.onnx" \
