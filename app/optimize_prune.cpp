@@ -41,6 +41,17 @@ std::string role_of(const ConvLayer& c, const std::set<std::string>& head) {
   return "body";
 }
 
+// The graph up to the head outputs (what PoseModel runs): the exported decode tail is built for the
+// export size only (its anchors are constants), so at another --imgsz it cannot even be shaped, and it
+// holds nothing to prune.
+Graph up_to(const Graph& graph, const std::vector<std::string>& outputs) {
+  Graph g = graph;
+  g.outputs.clear();
+  for (const auto& name : outputs) g.outputs.push_back(g.find_value(name));
+  g.remove_dead_nodes();
+  return g;
+}
+
 bool selected(const std::string& role, const PruneOptions& o) {
   return role == "body" || (role == "first" && o.prune_first) || (role == "head" && o.prune_head);
 }
@@ -178,7 +189,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     else if (o.bias_correction && role[c.name] != "decode tail" && role[c.name] != "first") layers.push_back({c.name, 0.0});
   }
   t0 = OptimizeClock::now();
-  Graph work = graph;
+  Graph work = up_to(graph, head->output_names());
   std::fprintf(stderr, "prune: %s %s, %zu convs to %.3f%s on %zu frames at %dx%d\n", prune_method_name(method),
                pattern.name().c_str(), chosen.size(), o.sparsity, o.profile == "sensitivity" ? " (sensitivity profile)" : "",
                all_frames.size(), in_w, in_h);
@@ -189,7 +200,8 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
                                                     });
   const double t_prune = seconds_since(t0);
   t0 = OptimizeClock::now();
-  const double final_damage = damage(work, false);
+  const std::string pruned_bytes = pm.write("sparsepose.pruning", "");
+  const double final_damage = damage(pruned_bytes, false);  // the whole model: PoseModel finds the head by its consumers
   const double t_check = seconds_since(t0);
 
   // Report.

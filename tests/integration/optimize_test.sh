@@ -150,7 +150,21 @@ assert r["cost_model"]["sparse_ms_modelled"] is True
 assert 0 <= r["pose_damage"] <= 1
 PY
 "$bin" predict --model "$pruned" --imgsz 320 "$root/assets/images/zidane.jpg" >"$tmp/stdout" 2>&1 \
-  && grep -qE "[1-9] person" "$tmp/stdout" && ok "the pruned model finds people" || { bad "predict with the pruned model"; cat "$tmp/stdout"; }
+  && grep -qE "zidane.jpg: 1280x720, [0-9]+ person" "$tmp/stdout" && ok "the pruned model runs" || { bad "predict with the pruned model"; cat "$tmp/stdout"; }
+# OBS must beat magnitude on the same frames (label-free pose damage against the float model; on the dev
+# set at 640, 50 %: pose AP 0.371 against 0.012, docs/PRUNING.md). Magnitude needs no Hessian: quick.
+if timeout 300 "$bin" optimize --model "$model" --prune 0.5 --prune-method magnitude --calib "$clip" --calib-n 4 --imgsz 320 \
+    --report "$tmp/pm.json" -o "$tmp/pm.onnx" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  python3 - "$tmp/p.json" "$tmp/pm.json" <<'PY' && ok "obs damages the poses less than magnitude" || bad "obs vs magnitude"
+import json, sys
+obs, mag = (json.load(open(f))["pruning"] for f in sys.argv[1:3])
+assert mag["method"] == "magnitude" and mag["pose_damage_frames"] == obs["pose_damage_frames"]
+print(f"  pose damage at 50 %, 320: obs {obs['pose_damage']:.3f}, magnitude {mag['pose_damage']:.3f}")
+assert obs["pose_damage"] < mag["pose_damage"], (obs["pose_damage"], mag["pose_damage"])
+PY
+else
+  bad "prune magnitude: exit $?"; cat "$tmp/stderr"
+fi
 
 # Quantizing the pruned model keeps every pruned weight exactly zero (s8 symmetric: round(0 / scale) = 0).
 pq0="$tmp/pq0.onnx"
