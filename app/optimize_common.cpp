@@ -81,7 +81,7 @@ double PoseDamage::operator()(const std::string& model_bytes, bool integer) {
 std::vector<std::vector<models::PoseDetection>> PoseDamage::decode_all(models::PoseModel& m) {
   std::vector<std::vector<models::PoseDetection>> out;
   for (const cv::Mat* f : frames_) {
-    pipeline::letterbox_into(pre_, *f, m);
+    imaging::letterbox_into(pre_, *f, m);
     m.infer();
     out.emplace_back();
     m.decode_all_anchors(out.back());

@@ -11,7 +11,7 @@
 #include "core/graph.h"
 #include "models/pose_model.h"
 #include "models/pose_types.h"
-#include "pipeline/preprocess.h"
+#include "imaging/preprocess.h"
 
 namespace sp::app {
 
@@ -45,7 +45,7 @@ class PoseDamage {
   std::vector<std::vector<models::PoseDetection>> decode_all(models::PoseModel& m);
   models::PoseModelOptions opt_;
   std::vector<const cv::Mat*> frames_;
-  pipeline::Preprocessor pre_;
+  imaging::Preprocessor pre_;
   std::vector<std::vector<models::PoseDetection>> reference_;
   int evaluations_ = 0;
 };

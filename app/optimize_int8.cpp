@@ -16,7 +16,7 @@
 #include "core/quantize/quantizable_model.h"
 #include "core/quantize/sensitivity.h"
 #include "models/pose_head.h"
-#include "pipeline/preprocess.h"
+#include "imaging/preprocess.h"
 
 namespace sp::app {
 namespace {
@@ -46,8 +46,8 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 std::map<std::string, double> conv_times(const Graph& g, models::PoseModelOptions opt, const cv::Mat& frame, int iters) {
   opt.profile = true;
   models::PoseModel m(g, opt);
-  pipeline::Preprocessor pre;
-  pipeline::letterbox_into(pre, frame, m);
+  imaging::Preprocessor pre;
+  imaging::letterbox_into(pre, frame, m);
   for (int i = 0; i < 3; ++i) m.infer();
   m.session().reset_profile();
   for (int i = 0; i < iters; ++i) m.infer();
@@ -69,8 +69,8 @@ class ModelLatency {
     models::PoseModelOptions co = opt_;
     co.integer = true;
     models::PoseModel m(g, co);
-    pipeline::Preprocessor pre;
-    pipeline::letterbox_into(pre, frame_, m);
+    imaging::Preprocessor pre;
+    imaging::letterbox_into(pre, frame_, m);
     for (int i = 0; i < 3; ++i) m.infer();
     std::vector<double> ms;
     for (int i = 0; i < iters_; ++i) {
@@ -121,10 +121,10 @@ Int8Result quantize_int8(const std::string& model_bytes, const std::string& orig
   so.isa = po.isa;
   so.input_hw = {in_h, in_w};
   quant::ActivationObserver observer(graph, qm.observed_tensors(), so);
-  pipeline::Preprocessor pre;
+  imaging::Preprocessor pre;
   const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;
   auto feed = [&](const cv::Mat& f) {
-    pre.run(f, in_w, in_h, std::span<float>(observer.input(), input_floats), pipeline::TensorLayout::NHWC);
+    pre.run(f, in_w, in_h, std::span<float>(observer.input(), input_floats), imaging::TensorLayout::NHWC);
   };
   for (const cv::Mat& f : calib.frames) {
     feed(f);

@@ -17,7 +17,7 @@
 #include "core/prune/prunable_model.h"
 #include "core/prune/sensitivity.h"
 #include "models/pose_head.h"
-#include "pipeline/preprocess.h"
+#include "imaging/preprocess.h"
 
 namespace sp::app {
 namespace {
@@ -129,11 +129,11 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     for (size_t i = 0; i < calib.frames.size(); ++i) cv::flip(calib.frames[i], mirrored[i], 1);
     for (const cv::Mat& m : mirrored) all_frames.push_back(&m);
   }
-  pipeline::Preprocessor pre;
+  imaging::Preprocessor pre;
   const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;
   auto filler = [&](const std::vector<const cv::Mat*>& frames) -> FrameFiller {
     return [&pre, frames, in_w, in_h, input_floats](size_t i, float* dst) {
-      pre.run(*frames.at(i), in_w, in_h, std::span<float>(dst, input_floats), pipeline::TensorLayout::NHWC);
+      pre.run(*frames.at(i), in_w, in_h, std::span<float>(dst, input_floats), imaging::TensorLayout::NHWC);
     };
   };
   auto t0 = OptimizeClock::now();
