@@ -26,43 +26,7 @@ constexpr int kLanes = 16;
 
 SP_INLINE int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-// ---- Activations ----------------------------------------------------------------------------------------
-//
-// sigmoid(x) = 1 / (1 + e^-x). x is clamped to [-88, 88] so e^-x stays finite (+-inf give 0 and 1, never
-// NaN). e^-x = 2^n * p(u) with n = round(-x / ln 2), u = -x - n ln 2 and a degree-5 minimax polynomial
-// (XNNPACK's rr1-p5 constants, evaluated in t = -u = x + n ln 2 with the odd terms' signs folded in);
-// vscalefps applies 2^n. The reciprocal is an estimate plus one Newton step. Relative error ~1e-6 or
-// better; 16 vector operations for SiLU, which matters in the epilogue of the short-reduction layers.
-//
-// One body for the zmm and the ymm (AVX-512VL) forms; PS is the intrinsic prefix, V the vector type.
-#define SP_DEFINE_SIGMOID(V, PS)                                                         \
-  SP_INLINE V sigmoid_ps(V x) {                                                          \
-    const V xc = PS##_min_ps(PS##_max_ps(x, PS##_set1_ps(-88.0f)), PS##_set1_ps(88.0f)); \
-    const V n = PS##_roundscale_ps(PS##_mul_ps(xc, PS##_set1_ps(-1.44269504088896341f)), \
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);       \
-    const V t = PS##_fmadd_ps(n, PS##_set1_ps(0x1.62E430p-1f), xc);                      \
-    V p = PS##_fnmadd_ps(t, PS##_set1_ps(0x1.0F9F9Cp-7f), PS##_set1_ps(0x1.573A1Ap-5f)); \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(0x1.555A80p-3f));                              \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(0x1.FFFDC6p-2f));                              \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(0x1.FFFFF6p-1f));                              \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(1.0f));                                        \
-    const V d = PS##_add_ps(PS##_scalef_ps(p, n), PS##_set1_ps(1.0f));                   \
-    const V r = PS##_rcp14_ps(d);                                                        \
-    return PS##_fmadd_ps(PS##_fnmadd_ps(r, d, PS##_set1_ps(1.0f)), r, r);                \
-  }                                                                                      \
-  SP_INLINE V activate(Activation act, V x) {                                            \
-    switch (act) {                                                                       \
-      case Activation::kNone: return x;                                                  \
-      case Activation::kRelu: return PS##_max_ps(x, PS##_setzero_ps());                  \
-      case Activation::kSigmoid: return sigmoid_ps(x);                                   \
-      case Activation::kSilu: return PS##_mul_ps(x, sigmoid_ps(x));                      \
-    }                                                                                    \
-    return x;                                                                            \
-  }
-
-SP_DEFINE_SIGMOID(__m512, _mm512)
-SP_DEFINE_SIGMOID(__m256, _mm256)
-#undef SP_DEFINE_SIGMOID
+#include "core/kernels/conv_f32/activation_avx512.inc"
 
 // ---- Direct convolution ---------------------------------------------------------------------------------
 
