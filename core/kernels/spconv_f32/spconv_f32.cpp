@@ -327,10 +327,11 @@ class SparseConv2d final : public Conv2dF32 {
       if (p.flat) band = round_up(band, p.tile);
     }
     const int64_t bands = ceil_div(total, band);
-    const size_t scratch_floats = static_cast<size_t>(planes_floats_ + tile_rows_ * p.tile);
+    const int64_t tile_floats = tile_rows_ * p.tile;
+    const size_t scratch_floats = static_cast<size_t>(planes_floats_ + tile_floats + 16 * round_up(p.in_c, 16));
     auto task = [&](int64_t b) {
       float* s = thread_scratch(scratch_floats);
-      kernel_.fn(p, io, b, band, BandScratch{s, s + planes_floats_});
+      kernel_.fn(p, io, b, band, BandScratch{s, s + planes_floats_, s + planes_floats_ + tile_floats});
     };
     if (threads <= 1 || bands == 1) {
       for (int64_t b = 0; b < bands; ++b) task(b);

@@ -79,7 +79,7 @@ SP_INLINE void unpack_block(const float* src, int64_t stride, int c0, int cn, ui
   const bool full = lanes == 0xFFu;
   for (int c = 0; c < cn; c += 4) {
     const int n = cn - c;
-    const float* s = src + static_cast<int64_t>(c) * stride;  // rows up to c0 + 8 exist (tile_rows)
+    const float* s = src + static_cast<int64_t>(c) * stride;  // rows up to cn rounded up to 4 exist
     __m256 r[4] = {_mm256_loadu_ps(s), _mm256_loadu_ps(s + stride), _mm256_loadu_ps(s + 2 * stride),
                    _mm256_loadu_ps(s + 3 * stride)};
     transpose4_in_lanes(r[0], r[1], r[2], r[3]);

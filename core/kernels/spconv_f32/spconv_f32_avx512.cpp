@@ -118,10 +118,10 @@ SP_INLINE void extract_quads(const __m512 (&r)[4], uintptr_t d, uintptr_t rr, in
   }
 }
 
-// Rows [c0, c0 + cn) of 16 positions (`stride` floats apart; rows up to c0 + 16 exist) -> position j's
-// pixel at byte address dst_base + j * ops, for the positions in `lanes`, adding the residual at
-// res_base + j * rps unless res_base is 0. After the in-lane transpose, position j is lane j / 4 of
-// register j % 4.
+// Rows [c0, c0 + cn) of 16 positions (`stride` floats apart; rows up to c0 + cn rounded up to 4 exist)
+// -> position j's pixel at byte address dst_base + j * ops, for the positions in `lanes`, adding the
+// residual at res_base + j * rps unless res_base is 0. After the in-lane transpose, position j is lane
+// j / 4 of register j % 4.
 SP_INLINE void unpack_block(const float* src, int64_t stride, int c0, int cn, uintptr_t dst_base, uintptr_t res_base,
                             int64_t ops, int64_t rps, uint32_t lanes) {
   const bool full = lanes == 0xFFFFu;

@@ -62,11 +62,13 @@ struct SparsePlan {
   const float* zeros = nullptr;  // >= in_c rounded up to 16 zeros: the pixel padding reads
 };
 
-// Scratch one band needs: the planes (phases * phase_stride floats) and one output tile (tile_rows * tile
-// floats, tile_rows = max(num_groups * r, out_c) rounded up to 16). 64-byte aligned.
+// Scratch one band needs: the planes (phases * phase_stride floats), one output tile (tile_rows * tile
+// floats, tile_rows = max(num_groups * r, out_c) rounded up to 16) and a staging block for edge pixels
+// (16 * in_c rounded up to 4 floats). 64-byte aligned.
 struct BandScratch {
   float* planes = nullptr;
   float* tile = nullptr;
+  float* stage = nullptr;
 };
 
 // Computes band `band` with bands of `band_size` output rows (general) or pixels (flat), <= the plan's.
