@@ -228,7 +228,7 @@ void run(const Options& opt) {
     std::fprintf(csv,
                  "isa,pattern,layer,count,shape,sparsity,kernel,dense_median_ms,dense_min_ms,sparse_median_ms,"
                  "sparse_min_ms\n");
-  std::printf("CPU: %s | threads %d | %s clock | median of %d batches of >= %.0f ms\n",
+  std::printf("CPU: %s | threads %d | %s clock | median of %d batches of >= %.0f ms | n: occurrences in the model\n",
               sp::cpu_feature_string().c_str(), opt.threads, cpu_clock ? "thread CPU" : "wall", opt.reps, opt.min_ms);
 
   for (sp::Isa isa : opt.isas) {
@@ -289,11 +289,11 @@ void run(const Options& opt) {
                   std::string(sp::isa_name(isa)).c_str(), pattern.c_str(), opt.threads);
       std::printf("| # | layer | n | dense ms |");
       for (double s : opt.sparsities) std::printf(" %.0f%% ms | x |", 100 * s);
-      std::printf(" kernel @%.0f%% |\n|---:|---|---:|---:|", 100 * opt.sparsities[0]);
+      std::printf(" group size R |\n|---:|---|---:|---:|");
       for (size_t k = 0; k < opt.sparsities.size(); ++k) std::printf("---:|---:|");
       std::printf("---|\n");
       double dense_sum = 0;
-      std::vector<double> sparse_sum(opt.sparsities.size(), 0.0);
+      std::vector<double> sparse_sum(opt.sparsities.size(), 0.0), best_sum(opt.sparsities.size(), 0.0);
       for (const Row& row : rows) {
         const double dm = row.dense.median();
         dense_sum += row.count * dm;
@@ -301,12 +301,21 @@ void run(const Options& opt) {
         for (size_t k = 0; k < row.sparse.size(); ++k) {
           const double sm = row.sparse[k].median();
           sparse_sum[k] += row.count * sm;
+          best_sum[k] += row.count * std::min(dm, sm);
           std::printf(" %.3f | %.2f |", sm, dm / sm);
         }
-        std::printf(" %s |\n", row.kernel[0].c_str());
+        std::string groups;
+        for (const std::string& name : row.kernel) {
+          const size_t at = name.find("-r");
+          if (!groups.empty()) groups += ",";
+          groups += at == std::string::npos ? "-" : name.substr(at + 2, name.find('-', at + 2) - at - 2);
+        }
+        std::printf(" %s |\n", groups.c_str());
       }
-      std::printf("| | **all %zu shapes x n** | | **%.2f** |", rows.size(), dense_sum);
+      std::printf("| | **sum, every layer sparse** | | **%.2f** |", dense_sum);
       for (double s : sparse_sum) std::printf(" **%.2f** | **%.2f** |", s, dense_sum / s);
+      std::printf(" |\n| | **sum, faster of the two per layer** | | **%.2f** |", dense_sum);
+      for (double s : best_sum) std::printf(" **%.2f** | **%.2f** |", s, dense_sum / s);
       std::printf(" |\n");
       std::fflush(stdout);
     }

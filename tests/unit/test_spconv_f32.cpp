@@ -359,9 +359,15 @@ std::vector<Case> model_cases() {
       shape(512, 4, 5, 256, 1, 1, Activation::kSilu),     // YOLOv8s widest 1x1
       shape(256, 4, 4, 256, 3, 1, Activation::kSilu, 1),  // YOLOv8s 3x3 at 256
       shape(64, 9, 9, 1, 1, 1, Activation::kSigmoid),     // one output channel
-      shape(64, 41, 40, 64, 3, 1, Activation::kSilu),     // several bands (3x3)
-      shape(64, 45, 46, 32, 1, 1, Activation::kRelu),     // several bands (1x1, flat)
-      shape(32, 50, 51, 64, 3, 2, Activation::kSilu, 1),  // several bands (stride 2)
+  };
+}
+
+// Layers large enough that one thread cuts them into several bands (the plane budget), not only the pool.
+std::vector<Case> multi_band_cases() {
+  return {
+      shape(64, 41, 40, 64, 3, 1, Activation::kSilu),     // 3x3
+      shape(64, 45, 46, 32, 1, 1, Activation::kRelu),     // 1x1, flat
+      shape(32, 50, 51, 64, 3, 2, Activation::kSilu, 1),  // stride 2
   };
 }
 
@@ -375,6 +381,16 @@ TEST(SpconvF32, ModelShapesUnstructured) {
       check_case(c, rng, s == 0.7 ? &pool : nullptr, s == 0.7);
       if (HasFatalFailure()) return;
     }
+  }
+}
+
+TEST(SpconvF32, MultiBandLayers) {
+  std::mt19937 rng(99);
+  ThreadPool pool(2);
+  for (Case c : multi_band_cases()) {
+    SCOPED_TRACE(c.label());
+    check_case(c, rng, &pool, false);
+    if (HasFatalFailure()) return;
   }
 }
 

@@ -153,21 +153,23 @@ SP_INLINE void unpack_block(const float* src, int64_t stride, int c0, int cn, ui
 }  // namespace
 
 // Groups of R output channels x V zmm of pixels: R * V accumulators + V input vectors + 1 weight <= 32.
+// Measured on all YOLO11n-pose shapes (bench/bench_spconv_f32.cpp): R = 6 wins most unstructured layers,
+// R = 8 most layers pruned in blocks of 4 or 8 output channels, R = 5 some at 90 %, R = 1 one-channel
+// outputs. R = 2, 3, 7 never won and are not built (R = 7 and 8 need 127 / 255 pattern cases).
 extern const IsaSpconvKernels kAvx512SpconvKernels = {
     "avx512",
     kLanes,
-    6,
+    5,
     {
-        {1, 8, &band_kernel<1, 8>, 50, 10, 5.8, 4.5},
-        {2, 8, &band_kernel<2, 8>, 90, 10, 5.8, 4.5},
-        {4, 6, &band_kernel<4, 6>, 130, 10, 4.6, 3.5},
-        {5, 5, &band_kernel<5, 5>, 130, 10, 4.0, 3.0},
-        {6, 4, &band_kernel<6, 4>, 130, 10, 3.4, 2.5},
-        {8, 3, &band_kernel<8, 3>, 130, 10, 2.8, 2.0},
+        {1, 8, &band_kernel<1, 8>, 35.0, 2.33, 2.32},
+        {4, 6, &band_kernel<4, 6>, 151.0, 2.72, 0.77},
+        {5, 5, &band_kernel<5, 5>, 135.0, 2.38, 0.59},
+        {6, 4, &band_kernel<6, 4>, 157.0, 2.04, 0.47},
+        {8, 3, &band_kernel<8, 3>, 145.0, 1.96, 0.41},
     },
-    0.25,
-    0.25,
-    0.6,
+    0.178,
+    0.0109,
+    0.232,
 };
 
 }  // namespace sp::kernels::spconv_internal

@@ -78,9 +78,8 @@ using SpconvBandFn = void (*)(const SparsePlan& plan, const ConvIO& io, int64_t 
 struct SpKernel {
   int r = 0, v = 0;
   SpconvBandFn fn = nullptr;
-  // Cost model (arbitrary units, ~cycles): per tile and group, per pattern run, per column, per nonzero;
-  // fitted on bench/bench_spconv_f32.cpp (see spconv_f32.cpp).
-  double c_group = 0, c_run = 0, c_col = 0, c_nz = 0;
+  // Cost model (ns; see spconv_f32.cpp): per tile and group, per tile and column, per tile and nonzero.
+  double c_group = 0, c_col = 0, c_nz = 0;
 };
 
 // What one ISA offers: its micro-kernels by group size.
@@ -89,9 +88,9 @@ struct IsaSpconvKernels {
   int lanes;
   int num_kernels;
   SpKernel kernels[6];
-  // Relative cost of packing one input float and unpacking one output float (cost-model units), and the
-  // dense kernel's cost per multiply-add lane (for est_sparse_over_dense).
-  double c_pack, c_unpack, c_dense_fma;
+  // Cost model (ns): the transposes per input float; the dense conv_f32 kernel per multiply-add and per
+  // output (its epilogue), for est_sparse_over_dense.
+  double c_in, c_mac, c_out;
 };
 
 extern const IsaSpconvKernels kAvx2SpconvKernels;
