@@ -3,7 +3,7 @@
 // can hold a dense or a sparse Conv2dF32 per layer. Weights are compressed once at creation and exact zeros
 // are never multiplied.
 //
-// How (numbers in bench/bench_spconv_f32.cpp): the reduction runs with *pixels* in the vector lanes, as in
+// How (measurements in core/kernels/spconv_f32/README.md): the reduction runs with *pixels* in the vector lanes, as in
 // XNNPACK's f32-spmm, because an unstructured zero is a single scalar and only a pixel-vectorised product
 // lets one scalar weight be skipped. Each band of output rows is first transposed from NHWC into
 // zero-padded channel planes (split into stride phases, so a stride-2 conv reads contiguous vectors too);
@@ -28,7 +28,8 @@ namespace sp::kernels {
 // Format options. The defaults pick everything from the weights; the fields exist for benchmarks and tests.
 struct SparseConvOptions {
   // Output channels per register group (R above): 0 picks per layer from the zero pattern (a cost model
-  // over loads, FMAs and pattern runs); otherwise one of the sizes the ISA offers (sparse_conv_group_sizes).
+  // over groups, columns and nonzeros, fitted by measurement); otherwise one of the sizes the ISA offers
+  // (sparse_conv_group_sizes).
   int oc_group = 0;
 };
 
@@ -46,7 +47,7 @@ struct SparsityStats {
   double zero_rows = 0;     // output channels with every weight zero
   double zero_columns = 0;  // (input channel, tap) columns with every output channel's weight zero
   // Estimated time of the sparse kernel relative to the dense one on this ISA (< 1: sparse expected
-  // faster), from the cost model calibrated on bench/bench_spconv_f32.cpp. A hint: the engine measures.
+  // faster), from the fitted cost model (~15 % median error). A hint: the engine measures.
   double est_sparse_over_dense = 0;
   std::string to_string() const;
 };
