@@ -26,7 +26,8 @@ constexpr int kLanes = 16;
 
 SP_INLINE int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-#include "core/kernels/conv_f32/activation_avx512.inc"
+// Activations and the tile store: shared with the bf16 kernel.
+#include "core/kernels/conv_f32/conv_f32_epilogue_avx512.inc"
 
 // ---- Direct convolution ---------------------------------------------------------------------------------
 
@@ -55,44 +56,6 @@ SP_INLINE void accumulate(__m512 (&acc)[MR][NZ > 0 ? NZ : 1], __m256 (&acch)[MR]
     }
     wz += NZ * kLanes;
     wh += 8;
-  }
-}
-
-// Epilogue of one tile: activation, residual, store (masked for the channel tail). Out of line: the
-// accumulators round-trip through the stack once per tile, and the hot loop keeps a clean register
-// allocation (inlining it cost about 1% over the model).
-template <Activation kAct, int MR, int NZ, bool HALF>
-__attribute__((noinline)) void store_tile(const __m512 (&acc)[MR][NZ > 0 ? NZ : 1], const __m256 (&acch)[MR], int m,
-                                          float* o, int64_t ops, const float* rr, int64_t rps, bool full,
-                                          __mmask16 tail_mask) {
-#pragma GCC unroll 32
-  for (int j = 0; j < MR; ++j) {
-    if (j < m) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NZ; ++v) {
-        __m512 val = activate(kAct, acc[j][v]);
-        if (HALF || v < NZ - 1 || full) {
-          if (rr) val = _mm512_add_ps(val, _mm512_loadu_ps(rr + v * kLanes));
-          _mm512_storeu_ps(o + v * kLanes, val);
-        } else {
-          if (rr) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(tail_mask, rr + v * kLanes));
-          _mm512_mask_storeu_ps(o + v * kLanes, tail_mask, val);
-        }
-      }
-      if (HALF) {
-        __m256 val = activate(kAct, acch[j]);
-        const __mmask8 mask8 = static_cast<__mmask8>(tail_mask);
-        if (full) {
-          if (rr) val = _mm256_add_ps(val, _mm256_loadu_ps(rr + NZ * kLanes));
-          _mm256_storeu_ps(o + NZ * kLanes, val);
-        } else {
-          if (rr) val = _mm256_add_ps(val, _mm256_maskz_loadu_ps(mask8, rr + NZ * kLanes));
-          _mm256_mask_storeu_ps(o + NZ * kLanes, mask8, val);
-        }
-      }
-    }
-    o += ops;
-    if (rr) rr += rps;
   }
 }
 
