@@ -116,6 +116,9 @@ class PoseDamage {
  public:
   PoseDamage(const Graph& float_graph, const models::PoseModelOptions& opt, std::vector<const cv::Mat*> frames)
       : opt_(opt), frames_(std::move(frames)) {
+    // Dense kernels: the sparse ones give the same integers (and float to rounding), and every candidate
+    // would otherwise time its pruned layers at creation (--kernels auto) and leave a plan file behind.
+    opt_.kernels = KernelMode::kDense;
     models::PoseModel ref(float_graph, opt_);
     reference_ = decode_all(ref);
   }
@@ -262,6 +265,7 @@ void run_optimize(const OptimizeOptions& o) {
   so.threads = po.threads;
   so.isa = po.isa;
   so.input_hw = {in_h, in_w};
+  so.kernels = KernelMode::kDense;  // statistics only: no start-up timing of sparse kernels
   quant::ActivationObserver observer(graph, qm.observed_tensors(), so);
   pipeline::Preprocessor pre;
   const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;
