@@ -3,7 +3,8 @@
 // A conv is a *candidate* when a sparse kernel exists for it (not depthwise, not bf16) and at least
 // kSparseMinZeros of its weights are exact zeros. `--kernels dense` never builds a sparse kernel, `sparse`
 // runs the sparse kernel on every candidate, and `auto` (the default) builds both for each candidate,
-// times them on this CPU at session creation (the real shape, the session's threads) and keeps the faster.
+// times them on this CPU at session creation (the real shape, the session's threads) and keeps the sparse
+// kernel only where it is at least 3 % faster (a near tie keeps the dense one).
 // The timings depend only on the candidates' weights and shapes, the CPU, the ISA and the thread count,
 // so the resulting plan is cached in a small text file keyed by a hash of exactly those: the second start
 // of the same model on the same machine reads it instead of timing. A file that does not parse, belongs to
@@ -38,7 +39,6 @@ inline uint64_t hash_u64(uint64_t v, uint64_t seed) { return hash_bytes(&v, size
 // The measured times of one candidate (best of the alternating runs), in ms.
 struct DenseSparseTiming {
   double dense_ms = 0, sparse_ms = 0;
-  bool sparse_faster() const { return sparse_ms < dense_ms; }
 };
 
 // Times run(false) (dense) against run(true) (sparse): one warm-up each, then rounds alternating the

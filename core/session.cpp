@@ -478,7 +478,10 @@ class SessionCompiler {
         PlannedLayer l;
         l.node = nodes[k];
         l.timing = time_dense_sparse([&](bool sparse) { c->run_candidate(sparse, s_.pool_.get()); });
-        l.sparse = l.timing.sparse_faster();
+        // Sparse only when clearly faster: on a near tie the timing's noise decides nothing, and the dense
+        // kernels are the ones every other path is tested and tuned on.
+        constexpr double kSparseMargin = 0.97;
+        l.sparse = l.timing.sparse_ms < kSparseMargin * l.timing.dense_ms;
         plan.push_back(std::move(l));
         c->keep(plan.back().sparse);  // frees the loser and the timing buffers before the next layer
       }
