@@ -54,6 +54,9 @@ std::vector<const cv::Mat*> spread(const std::vector<cv::Mat>& frames, size_t n)
 
 PoseDamage::PoseDamage(const Graph& reference, const models::PoseModelOptions& opt, std::vector<const cv::Mat*> frames)
     : opt_(opt), frames_(std::move(frames)) {
+  // Dense kernels: the sparse ones give the same integers (and float to rounding), and every candidate
+  // would otherwise time its pruned layers at creation (--kernels auto) and leave a plan file behind.
+  opt_.kernels = KernelMode::kDense;
   models::PoseModel ref(reference, opt_);
   reference_ = decode_all(ref);
 }

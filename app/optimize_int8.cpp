@@ -120,6 +120,7 @@ Int8Result quantize_int8(const std::string& model_bytes, const std::string& orig
   so.threads = po.threads;
   so.isa = po.isa;
   so.input_hw = {in_h, in_w};
+  so.kernels = KernelMode::kDense;  // statistics only: no start-up timing of sparse kernels
   quant::ActivationObserver observer(graph, qm.observed_tensors(), so);
   imaging::Preprocessor pre;
   const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;

@@ -120,6 +120,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   so.threads = po.threads;
   so.isa = po.isa;
   so.input_hw = {in_h, in_w};
+  so.kernels = KernelMode::kDense;  // statistics only: no start-up timing of sparse kernels
   std::vector<const cv::Mat*> all_frames = spread(calib.frames, calib.frames.size());
   // Mirror images: twice the patches for the Hessians and refits at no cost in calibration data
   // (people are left-right symmetric; Ultralytics trains with flips).

@@ -11,6 +11,7 @@
 
 #include "core/cpu_features.h"
 #include "core/graph.h"
+#include "core/kernel_plan.h"
 #include "core/ops/op.h"
 #include "core/passes/passes.h"
 #include "core/thread_pool.h"
@@ -32,6 +33,24 @@ struct SessionOptions {
   // (passes::kBf16ConvsMetadataKey), none, or all (depthwise ones stay fp32). Kernel names say which ran.
   passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;
   size_t max_arena_bytes = size_t{8} << 30;  // refuse models whose activations need more memory than this
+  // Dense or sparse convolution kernels per layer (core/kernel_plan.h): auto times both on the convs with
+  // enough zero weights and keeps the faster; the plan is cached in kernel_cache_dir (empty: the user's
+  // cache, $XDG_CACHE_HOME/sparsepose or ~/.cache/sparsepose) unless kernel_cache is false.
+  KernelMode kernels = KernelMode::kAuto;
+  bool kernel_cache = true;
+  std::string kernel_cache_dir;
+};
+
+// How the session chose its convolution kernels.
+struct KernelPlanReport {
+  KernelMode mode = KernelMode::kAuto;
+  int convs = 0;       // convolution ops
+  int candidates = 0;  // of which with a sparse kernel and >= kSparseMinZeros zero weights
+  int sparse = 0;      // of which run the sparse kernel
+  int timed = 0;       // candidates timed at creation (auto, no usable cached plan)
+  bool from_cache = false;   // auto: the choices came from the plan file
+  double timing_s = 0;       // wall time spent timing candidates
+  std::string cache_file;    // the plan file read or written ("" if none)
 };
 
 struct OpProfile {
@@ -40,6 +59,12 @@ struct OpProfile {
   int64_t macs = 0;
   bool integer = false;  // u8 x s8 multiply-accumulates (else float)
   double total_ms = 0;  // summed over runs since reset_profile()
+  // Convolutions: fraction of exact-zero weights (-1 for other ops), whether the kernel is the sparse one,
+  // how that was decided ("few zeros", "forced", "timed", "cached") and, when timed or cached, the times.
+  double weight_zeros = -1;
+  bool sparse = false;
+  std::string choice;
+  double dense_ms = 0, sparse_ms = 0;
 };
 
 class Session {
@@ -84,6 +109,7 @@ class Session {
   const std::vector<OpProfile>& profile() const { return profile_; }
   // What the integer lowering did (empty unless options.integer).
   const passes::IntegerLoweringReport& integer_report() const { return integer_report_; }
+  const KernelPlanReport& kernel_plan() const { return kernel_plan_; }
   int profiled_runs() const { return profiled_runs_; }
   void reset_profile();
 
@@ -104,6 +130,7 @@ class Session {
   std::vector<OpProfile> profile_;
   int profiled_runs_ = 0;
   passes::IntegerLoweringReport integer_report_;
+  KernelPlanReport kernel_plan_;
 
   friend class SessionCompiler;
 };

@@ -40,6 +40,28 @@ struct RunContext {
   Isa isa;
 };
 
+// A convolution whose session may run either its dense or its sparse kernel (core/kernel_plan.h). The
+// op creator decides what it can (--kernels dense/sparse, too few zeros); under --kernels auto it builds
+// both and the session times them through this interface, then keeps one.
+class KernelChoice {
+ public:
+  virtual ~KernelChoice() = default;
+  // Both kernels exist and the session still has to choose.
+  virtual bool undecided() const = 0;
+  // Runs the dense (false) or sparse (true) kernel once on scratch buffers of the layer's shapes and
+  // pixel strides (allocated on the first call, freed by keep()).
+  virtual void run_candidate(bool sparse, ThreadPool* pool) = 0;
+  virtual void keep(bool sparse) = 0;
+  // What the timing depends on: weights, geometry, strides, activation and output kind.
+  virtual uint64_t fingerprint() const = 0;
+};
+
+// What the session reports per conv about that choice (for `info` and `bench --profile`).
+struct ConvSparsity {
+  double zero_fraction = 0;  // exact-zero weights
+  bool candidate = false;    // a sparse kernel exists and zero_fraction >= kSparseMinZeros
+};
+
 class Op {
  public:
   virtual ~Op() = default;
@@ -55,6 +77,9 @@ class Op {
   std::string kernel_isa() const;
 
   Isa isa = Isa::kScalar;  // the ISA its vector kernels dispatch on (see make_op)
+  // Convolutions: their weights' sparsity, and the dense/sparse choice while it is open (else null).
+  virtual const ConvSparsity* conv_sparsity() const { return nullptr; }
+  virtual KernelChoice* kernel_choice() { return nullptr; }
 
   std::string node_name;
   std::string op_type;
@@ -63,5 +88,6 @@ class Op {
 };
 
 using OpPtr = std::unique_ptr<Op>;
+
 
 }  // namespace sp

@@ -7,6 +7,8 @@ bin=$(realpath "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Kernel plans (--kernels auto) go to a cache of this run, not the user's.
+export XDG_CACHE_HOME="$tmp/cache"
 pass=0
 fail=0
 
@@ -166,6 +168,16 @@ for a, b in zip(fp32, ref["images"]):
 PY
 expect_ok "bench --engine int8 --profile" -- "$bin" bench --engine int8 --profile --warmup 1 --iters 2 --threads 2
 grep -q "QConv" "$tmp/out" && grep -q "% of peak" "$tmp/out" && grep -q "int8 dot" "$tmp/out" && ok "int8 profile: integer convs with GOP/s and % of peak" || { bad "int8 profile"; head -20 "$tmp/out"; }
+# --kernels: the per-layer dense/sparse choice, shown by info and bench --profile (the bundled float model's
+# head convs have >= 20 % exact zeros: its weights were dequantized from int8).
+expect_error "--kernels bad value" "kernels" -- "$bin" bench --kernels fast --iters 1
+expect_ok "info --kernels dense" -- "$bin" info --engine fp32 --kernels dense --imgsz 320 --threads 2
+grep -q "^--kernels dense: .* 0 sparse" "$tmp/out" && grep -q "^| conv | kernel | isa | zero weights | choice |" "$tmp/out" && ok "info: per-conv kernel, sparsity and choice" || { bad "info --kernels"; head -30 "$tmp/out"; }
+expect_ok "bench --kernels sparse --profile" -- "$bin" bench --engine fp32 --kernels sparse --profile --imgsz 320 --warmup 1 --iters 2 --threads 2
+grep -q "| spconv.* | sparse, forced |" "$tmp/out" && grep -q "zero weights | choice |" "$tmp/out" && ok "bench --profile: sparse kernels with their sparsity and choice" || { bad "bench --profile --kernels sparse"; grep -m5 spconv "$tmp/out"; }
+expect_ok "bench --kernels auto (timed, then cached)" -- "$bin" bench --engine fp32 --imgsz 320 --warmup 1 --iters 2 --threads 2 --json
+"$bin" bench --engine fp32 --imgsz 320 --warmup 1 --iters 2 --threads 2 --profile >"$tmp/out" 2>"$tmp/err"
+grep -q "^--kernels auto: .*plan cached in $XDG_CACHE_HOME/sparsepose/kernel-plan-" "$tmp/out" && ! grep -q timed "$tmp/err" && ok "second start reads the cached plan" || { bad "kernel plan cache"; grep kernels "$tmp/out" "$tmp/err"; }
 expect_error "--engine int8 on a float model" "is a float model.*sparsepose optimize" -- "$bin" bench --engine int8 --model "$root/assets/models/yolo11n-pose.onnx" --iters 1
 expect_ok "run --engine int8" -- "$bin" run --quiet --engine int8 --max-frames 20 --summary "$tmp/run_int8.json"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['engine']=='int8' and s['frames_processed']==20, s" "$tmp/run_int8.json" && ok "run --engine int8: summary says int8" || bad "run --engine int8 summary"
