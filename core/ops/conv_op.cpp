@@ -33,10 +33,13 @@ class ConvOp : public Op {
   }
   std::string kernel() const override { return std::string(conv_->name()); }
   int64_t macs() const override { return macs_; }
+  const ConvOpInfo* conv_info() const override { return &info_; }
 
   std::unique_ptr<kernels::Conv2dF32> conv_;
   int residual_ = -1;
   int64_t macs_ = 0;
+  kernels::Conv2dDesc desc_;
+  ConvOpInfo info_;
 };
 
 OpPtr create_conv(const OpBuildContext& ctx) {
@@ -62,6 +65,8 @@ OpPtr create_conv(const OpBuildContext& ctx) {
     if (!ctx.in(3).nhwc || ctx.in(3).shape != y.shape) throw ctx.error("internal: residual must be NHWC of the output's shape");
   }
   op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+  op->desc_ = d;
+  op->info_ = {&op->desc_, nullptr, w.data, bias, op->residual_ >= 0};
   return op;
 }
 

@@ -36,9 +36,12 @@ class QConvOp : public Op {
   }
   std::string kernel() const override { return std::string(conv_->name()); }
   int64_t macs() const override { return macs_; }
+  const ConvOpInfo* conv_info() const override { return &info_; }
 
   std::unique_ptr<kernels::Conv2dS8> conv_;
   int64_t macs_ = 0;
+  kernels::Conv2dS8Desc desc_;
+  ConvOpInfo info_;
 };
 
 OpPtr create_qconv(const OpBuildContext& ctx) {
@@ -69,6 +72,8 @@ OpPtr create_qconv(const OpBuildContext& ctx) {
   auto op = make_op<QConvOp>(ctx);
   op->conv_ = kernels::create_conv2d_s8(d, w.constant->data<int8_t>(), bias, ctx.isa);
   op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+  op->desc_ = std::move(d);
+  op->info_ = {nullptr, &op->desc_, w.constant->data<int8_t>(), bias, false};
   return op;
 }
 
