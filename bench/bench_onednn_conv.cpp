@@ -20,8 +20,9 @@
 //
 // Timing: blocks of back-to-back runs of one side, then the other, alternating which goes first, with a
 // pause between blocks so that neither side's spinning worker threads (our pool's, OpenMP's) compete with
-// the other; the first run of each block is discarded (wake-up); a layer's time is the median over blocks
-// of the block means. Threads: our pool gets --threads; oneDNN (OpenMP) gets omp_set_num_threads(--threads)
+// the other; the first run of each block is discarded (wake-up); every run is timed on its own, and a layer's
+// time is the median of its runs (the fastest run is reported too: on a shared machine it is the closest
+// to what the kernel does alone). Threads: our pool gets --threads; oneDNN (OpenMP) gets omp_set_num_threads(--threads)
 // and the tool reports omp_get_max_threads(), plus each side's CPU time / wall time while timed (≈ the
 // number of threads that were busy or spinning).
 #include <dnnl.hpp>
@@ -102,8 +103,8 @@ double cpu_seconds() {
 struct Layer {
   std::string name, shape, kind, ours_kernel, dnnl_impl, check;
   std::function<void()> ours, dnnl;
-  double ours_ms = 0, dnnl_ms = 0;    // median over blocks
-  double ours_min = 0, dnnl_min = 0;  // fastest block: what each side does when the machine leaves it alone
+  double ours_ms = 0, dnnl_ms = 0;    // median run
+  double ours_min = 0, dnnl_min = 0;  // fastest run: what each side does when the machine leaves it alone
 };
 
 // The common geometry of both descriptor kinds.
@@ -299,7 +300,8 @@ void setup_f32(Layer& L, LayerData& D, const ConvOpInfo& info, Isa isa, ThreadPo
   L.check = check_f32(D.out_f32_ours, D.out_f32_dnnl);
 }
 
-// Median over blocks of the mean time per run (ms), both sides alternating; CPU/wall per side accumulated.
+// Every run timed on its own, in blocks that alternate between the sides: per side the median and the
+// fastest run (ms); CPU/wall per side accumulated.
 void time_layer(Layer& L, const Options& o, double cpu_wall[2][2]) {
   auto once_ms = [](const std::function<void()>& f) {
     auto t0 = Clock::now();
@@ -318,11 +320,15 @@ void time_layer(Layer& L, const Options& o, double cpu_wall[2][2]) {
       f();                                                          // wake-up run, not timed
       const double c0 = cpu_seconds();
       const auto t0 = Clock::now();
-      for (int r = 0; r < runs; ++r) f();
-      const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+      auto prev = t0;
+      for (int r = 0; r < runs; ++r) {
+        f();
+        const auto now = Clock::now();
+        t[side].push_back(std::chrono::duration<double, std::milli>(now - prev).count());
+        prev = now;
+      }
       cpu_wall[side][0] += cpu_seconds() - c0;
-      cpu_wall[side][1] += wall;
-      t[side].push_back(1e3 * wall / runs);
+      cpu_wall[side][1] += std::chrono::duration<double>(prev - t0).count();
     }
   }
   for (auto& v : t) std::sort(v.begin(), v.end());
@@ -417,7 +423,7 @@ int run(int argc, char** argv) {
       x.dnnl_min += L.dnnl_min;
     }
   }
-  std::printf("\n| convs | count | ours ms | oneDNN ms | ours/oneDNN | ours ms, fastest blocks | oneDNN ms, fastest blocks | ours/oneDNN |\n"
+  std::printf("\n| convs | count | ours ms | oneDNN ms | ours/oneDNN | ours ms, fastest runs | oneDNN ms, fastest runs | ours/oneDNN |\n"
               "|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& [k, v] : sums) {
     std::printf("| %s | %zu | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f |\n", k.c_str(), v.n, v.ours, v.dnnl, v.ours / v.dnnl,
@@ -434,8 +440,8 @@ int run(int argc, char** argv) {
     std::printf("| %s | %s | %s | %.3f | %.3f | %.2f | %.3f |\n", L.name.c_str(), L.kind.c_str(), L.shape.c_str(),
                 L.ours_ms, L.dnnl_ms, L.ours_ms / L.dnnl_ms, L.ours_ms - L.dnnl_ms);
   }
-  std::printf("\nTimes: median over %d alternating blocks of the mean per run (>= %.1f ms per block); \"fastest blocks\": "
-              "the sum of each layer's fastest block. Output check: int8 the largest difference in u8 steps and the "
+  std::printf("\nTimes: the median run of %d alternating blocks per side (>= %.1f ms per block, every run timed); "
+              "\"fastest runs\": the sum of each layer's fastest run. Output check: int8 the largest difference in u8 steps and the "
               "share of outputs that differ, fp32 max |diff| / max |output|; ** marks more than 1 step or 1e-3.\n",
               o.blocks, o.block_ms);
   return 0;
