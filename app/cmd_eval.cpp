@@ -160,7 +160,7 @@ void dump_inputs(const EvalOptions& o, const coco::CocoDataset& gt) {
     images.push_back(geometry_json(im, geom));
   }
   Json index{{"format", kDumpFormat}, {"layout", "NCHW"}, {"dtype", "float32"}, {"shape", {1, 3, h, w}},
-             {"model", resolve_model_path(o.engine.model)}, {"annotations", o.annotations}, {"images", std::move(images)}};
+             {"model", resolve_model_path(o.engine)}, {"annotations", o.annotations}, {"images", std::move(images)}};
   write_json(dir / "index.json", index, "--dump-inputs");
   std::printf("%zu inputs [1, 3, %d, %d] float32 written to %s in %.1f s (index.json lists them)\n", gt.images.size(), h, w,
               o.dump_inputs.c_str(), seconds_since(t_start));

@@ -17,11 +17,10 @@ void run_info(const EngineOptions& o) {
   for (Isa i : supported_isas()) isas += std::string(isa_name(i)) + " ";
   std::printf("ISAs:       %s\n", isas.c_str());
   Isa chosen = resolve_isa(o.isa);
-  std::printf("chosen ISA: %s (float kernels: %s)\n", std::string(isa_name(chosen)).c_str(),
-              std::string(isa_name(float_isa(chosen))).c_str());
+  std::printf("chosen ISA: %s (the kernels each layer runs are listed below)\n", std::string(isa_name(chosen)).c_str());
   std::printf("threads:    %d\n\n", o.threads > 0 ? o.threads : default_threads());
 
-  std::string path = resolve_model_path(o.model);
+  std::string path = resolve_model_path(o);
   Graph g = models::load_pose_graph(path);
   std::map<std::string, int> ops;
   for (const Node& n : g.nodes) ops[n.op_type]++;
@@ -53,6 +52,11 @@ void run_info(const EngineOptions& o) {
   std::printf("\ncompiled for %dx%d: %zu ops, %.3f GMACs per frame, arena %.1f MiB, decode path: %s\n",
               m.model->input_width(), m.model->input_height(), s.num_ops(), s.total_macs() / 1e9,
               s.arena_bytes() / 1048576.0, m.model->decode_path());
+  // What actually runs: each kernel's own ISA, by share of the multiply-accumulates.
+  std::printf("engine:     %s\nkernels:   ", m.engine.c_str());
+  for (const auto& k : s.kernel_isas())
+    std::printf(" %s (%d op%s, %.2f GMAC)", k.isa.c_str(), k.ops, k.ops == 1 ? "" : "s", k.macs / 1e9);
+  std::printf("\n");
   if (const auto& head = m.model->head()) {
     for (const auto& sc : head->scales) {
       std::printf("  head stride %2d: box %s (%d ch), score %s (%d ch), keypoints %s (%d ch)\n", sc.stride,

@@ -6,7 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +19,9 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/error.h"
+#include "core/kernels/conv_bf16/conv_bf16.h"
 #include "core/onnx_import.h"
+#include "core/passes/passes.h"
 #include "core/quantize/activation_observer.h"
 #include "core/quantize/quantizable_model.h"
 #include "core/quantize/sensitivity.h"
@@ -33,6 +38,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kMaxSensitivityFrames = 16;
 constexpr float kReferenceConf = 0.25f;  // anchors where the float model sees a person (predict/run's threshold)
 constexpr int kFallbackConvsPerStep = 2;
+constexpr int kTimingIters = 15;  // runs per timed model (median): per-conv profiles and candidate latencies
 // The predicted keypoint-AP loss of a damage (the anchor-aligned agreement proxy): AP points per unit
 // of damage, measured on yolo11n-pose (dev set, 80 unlabelled calibration images, minmax): every conv
 // int8 gave damage 0.0343 and a pose AP loss of 0.0160 (0.47 AP per unit); 56 convs float gave 0.0096
@@ -54,6 +60,8 @@ struct OptimizeOptions {
   int calib_n = 128;
   double percentile = 99.99;
   double max_drop = 0.01;
+  double target_ms = 0;          // > 0: the most accurate model whose measured latency meets it
+  std::string fallback = "auto"; // precision of the convs kept out of int8: auto (bf16 where native) | bf16 | fp32
   bool no_sensitivity = false;
   int imgsz = 0;
   int threads = 0;
@@ -148,6 +156,59 @@ class PoseDamage {
   int evaluations_ = 0;
 };
 
+// Time per Conv/QConv node (ms per run) of a model on this CPU, from a profiled session fed one
+// calibration frame: what each conv costs in this precision, for the latency-aware choice.
+std::map<std::string, double> conv_times(const Graph& g, models::PoseModelOptions opt, const cv::Mat& frame, int iters) {
+  opt.profile = true;
+  models::PoseModel m(g, opt);
+  pipeline::Preprocessor pre;
+  pipeline::letterbox_into(pre, frame, m);
+  for (int i = 0; i < 3; ++i) m.infer();
+  m.session().reset_profile();
+  for (int i = 0; i < iters; ++i) m.infer();
+  std::map<std::string, double> out;
+  const int runs = std::max(1, m.session().profiled_runs());
+  for (const OpProfile& p : m.session().profile()) {
+    if (p.op_type == "Conv" || p.op_type == "QConv") out[p.node] += p.total_ms / runs;
+  }
+  return out;
+}
+
+// Median latency (ms) of a candidate model on the integer engine, fed one calibration frame: the
+// measured figure --target-ms and the report speak of (same threads and ISA as the optimize run).
+class ModelLatency {
+ public:
+  ModelLatency(const models::PoseModelOptions& opt, const cv::Mat& frame, int iters) : opt_(opt), frame_(frame), iters_(iters) {}
+  double operator()(const std::string& model_bytes) {
+    Graph g = load_onnx_bytes(model_bytes.data(), model_bytes.size(), "quantized candidate");
+    models::PoseModelOptions co = opt_;
+    co.integer = true;
+    models::PoseModel m(g, co);
+    pipeline::Preprocessor pre;
+    pipeline::letterbox_into(pre, frame_, m);
+    for (int i = 0; i < 3; ++i) m.infer();
+    std::vector<double> ms;
+    for (int i = 0; i < iters_; ++i) {
+      const auto t0 = Clock::now();
+      m.infer();
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+    return ms[ms.size() / 2];
+  }
+
+ private:
+  models::PoseModelOptions opt_;
+  const cv::Mat& frame_;
+  int iters_;
+};
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
 void run_optimize(const OptimizeOptions& o) {
   const auto t_start = Clock::now();
   if (o.model.empty()) throw Error("--model: give the float ONNX pose model to quantize");
@@ -163,6 +224,11 @@ void run_optimize(const OptimizeOptions& o) {
   if (o.calib_n < 1) throw Error("--calib-n must be at least 1, got " + std::to_string(o.calib_n));
   if (!(o.percentile > 50 && o.percentile <= 100)) throw Error("--percentile must be in (50, 100], got " + std::to_string(o.percentile));
   if (!(o.max_drop >= 0 && o.max_drop <= 1)) throw Error("--max-drop must be in [0, 1], got " + std::to_string(o.max_drop));
+  if (!(o.target_ms >= 0) || !std::isfinite(o.target_ms))
+    throw Error("--target-ms must be a positive number of milliseconds, got " + std::to_string(o.target_ms));
+  if (o.fallback != "auto" && o.fallback != "bf16" && o.fallback != "fp32")
+    throw Error("--fallback must be auto, bf16 or fp32, got '" + o.fallback + "'");
+  if (o.target_ms > 0 && o.no_sensitivity) throw Error("--target-ms needs the sensitivity pass (drop --no-sensitivity)");
   check_output_writable(o.output);
   if (!o.report.empty()) check_output_writable(o.report);
 
@@ -215,29 +281,77 @@ void run_optimize(const OptimizeOptions& o) {
   const quant::RangeTable ranges = observer.ranges(method, o.percentile);
   const double t_calib = seconds_since(t0);
 
-  // Sensitivity: which convs stay float.
+  // Precision per conv: which convs stay out of int8, in which precision. A conv kept out runs bf16 where
+  // this CPU multiplies bf16 natively (--fallback auto), else fp32; the choice weighs each conv's damage
+  // against the time keeping it out costs on this CPU (measured), re-measuring the whole model as it goes.
   const std::vector<std::string>& convs = qm.quantizable_convs();
-  quant::SensitivityResult sens;
+  const bool fallback_bf16 =
+      o.fallback == "bf16" || (o.fallback == "auto" && kernels::conv2d_bf16_path(po.isa) == kernels::Bf16Path::kNative);
+  auto write_candidate = [&](const std::vector<std::string>& int8, const std::string& note) {
+    std::map<std::string, std::string> meta{{"sparsepose.quantization", note}};
+    const std::vector<std::string> out = quant::without(convs, int8);
+    if (fallback_bf16 && !out.empty()) meta[passes::kBf16ConvsMetadataKey] = join(out, ",");
+    return qm.write(qm.plan(int8), ranges, meta);
+  };
+  std::vector<quant::ConvDamage> per_conv;
+  std::vector<quant::ConvCost> costs;
+  quant::LatencyAwareResult choice;
+  std::map<std::string, double> ms_int8, ms_fallback;
   double t_sens = 0;
   size_t sens_frames = 0;
   if (!o.no_sensitivity) {
     t0 = Clock::now();
     PoseDamage damage(graph, po, spread(calib.frames, kMaxSensitivityFrames));
     sens_frames = damage.frames();
-    std::fprintf(stderr, "sensitivity: %zu convs on %zu frames at %dx%d\n", convs.size(), sens_frames, in_w, in_h);
-    auto damage_of = [&](const std::vector<std::string>& int8) { return damage(qm.write(qm.plan(int8), ranges, "")); };
+    std::fprintf(stderr, "sensitivity: %zu convs on %zu frames at %dx%d; kept-out convs run %s\n", convs.size(), sens_frames,
+                 in_w, in_h, fallback_bf16 ? "bf16" : "fp32");
+    auto damage_of = [&](const std::vector<std::string>& int8) { return damage(write_candidate(int8, "")); };
     size_t done = 0;
     auto progress = [&](const std::string& msg) {
-      // Per-conv lines only every 16 convs; every fallback step is shown.
-      bool per_conv = msg.rfind("sensitivity ", 0) == 0;
-      if (!per_conv || ++done % 16 == 0 || done == convs.size()) {
+      // Per-conv lines only every 16 convs; every search step is shown.
+      bool per_conv_line = msg.rfind("sensitivity ", 0) == 0;
+      if (!per_conv_line || ++done % 16 == 0 || done == convs.size()) {
         std::fprintf(stderr, "  [%.0f s] %s\n", seconds_since(t0), msg.c_str());
       }
     };
-    sens = quant::choose_float_convs(convs, damage_of, o.max_drop / kApLossPerDamage, kFallbackConvsPerStep, progress);
+    per_conv = quant::measure_conv_damages(convs, damage_of, progress);
+    // What each conv costs on this CPU in int8 and kept out (the whole model profiled both ways).
+    const cv::Mat& timing_frame = calib.frames[calib.frames.size() / 2];
+    {
+      const std::string all8 = write_candidate(convs, "");
+      Graph g8 = load_onnx_bytes(all8.data(), all8.size(), "quantized candidate");
+      models::PoseModelOptions io = po;
+      io.integer = true;
+      ms_int8 = conv_times(g8, io, timing_frame, kTimingIters);
+      models::PoseModelOptions fo = po;
+      fo.bf16_convs = fallback_bf16 ? passes::Bf16Convs::kAll : passes::Bf16Convs::kNone;
+      ms_fallback = conv_times(graph, fo, timing_frame, kTimingIters);
+    }
+    for (const auto& d : per_conv) {
+      const double extra = ms_fallback.count(d.conv) && ms_int8.count(d.conv) ? ms_fallback[d.conv] - ms_int8[d.conv] : 0.0;
+      costs.push_back({d.conv, d.damage, extra});
+    }
+    ModelLatency latency(po, timing_frame, kTimingIters);
+    std::map<std::vector<std::string>, double> latency_cache;  // the searches re-ask for the same models
+    auto latency_of = [&](const std::vector<std::string>& int8) {
+      auto it = latency_cache.find(int8);
+      if (it == latency_cache.end()) it = latency_cache.emplace(int8, latency(write_candidate(int8, ""))).first;
+      return it->second;
+    };
+    if (o.target_ms > 0) {
+      choice = quant::choose_most_accurate_within(convs, costs, damage_of, latency_of, o.target_ms, progress);
+      if (!choice.goal_met) {
+        std::fprintf(stderr, "sparsepose: warning: no model meets --target-ms %.2f: the fastest found (every conv int8) runs "
+                     "%.2f ms here; writing it\n", o.target_ms, choice.latency_ms);
+      }
+    } else {
+      choice = quant::choose_fastest_within(convs, costs, damage_of, latency_of, o.max_drop / kApLossPerDamage,
+                                            kFallbackConvsPerStep, progress);
+    }
     t_sens = seconds_since(t0);
   }
-  const std::vector<std::string> int8_convs = quant::without(convs, sens.float_convs);
+  const std::vector<std::string>& kept_out = choice.kept_out;
+  const std::vector<std::string> int8_convs = quant::without(convs, kept_out);
 
   // The model.
   t0 = Clock::now();
@@ -249,10 +363,14 @@ void run_optimize(const OptimizeOptions& o) {
   note["calib_source"] = calib.source_kind;
   note["imgsz"] = in_w;
   note["int8_convs"] = int8_convs.size();
-  note["float_convs"] = sens.float_convs;
+  note[fallback_bf16 ? "bf16_convs" : "float_convs"] = kept_out;
   note["sensitivity"] = !o.no_sensitivity;
-  if (!o.no_sensitivity) note["damage"] = sens.damage_after;
-  const std::string bytes = qm.write(plan, ranges, note.dump());
+  if (!o.no_sensitivity) {
+    note["damage"] = choice.damage;
+    note["latency_ms"] = choice.latency_ms;  // on the CPU and threads optimize ran with
+    if (o.target_ms > 0) note["target_ms"] = o.target_ms;
+  }
+  const std::string bytes = write_candidate(int8_convs, note.dump());
   // The written file must load in our engine before it replaces anything.
   load_onnx_bytes(bytes.data(), bytes.size(), o.output);
   write_atomically(o.output, bytes);
@@ -272,27 +390,36 @@ void run_optimize(const OptimizeOptions& o) {
     r["imgsz"] = in_w;
     r["convs_total"] = convs.size() + qm.skipped_convs().size();
     r["convs_int8"] = int8_convs.size();
-    r["float_convs"] = sens.float_convs;
+    r["kept_out_precision"] = fallback_bf16 ? "bf16" : "fp32";
+    r[fallback_bf16 ? "bf16_convs" : "float_convs"] = kept_out;
     nlohmann::ordered_json skipped = nlohmann::ordered_json::object();
     for (const auto& [c, why] : qm.skipped_convs()) skipped[c] = why;
     r["never_quantized"] = skipped;
     nlohmann::ordered_json s;
     s["enabled"] = !o.no_sensitivity;
     s["frames"] = sens_frames;
+    s["goal"] = o.target_ms > 0 ? "most accurate model within --target-ms" : "fastest model within --max-drop";
     s["max_drop"] = o.max_drop;
+    if (o.target_ms > 0) s["target_ms"] = o.target_ms;
+    s["goal_met"] = o.no_sensitivity || choice.goal_met;
     s["ap_loss_per_damage"] = kApLossPerDamage;
-    s["predicted_ap_loss_before"] = sens.damage_before * kApLossPerDamage;
-    s["predicted_ap_loss_after"] = sens.damage_after * kApLossPerDamage;
+    s["predicted_ap_loss_before"] = choice.all_int8_damage * kApLossPerDamage;
+    s["predicted_ap_loss_after"] = choice.damage * kApLossPerDamage;
+    s["latency_ms_all_int8"] = choice.all_int8_ms;
+    s["latency_ms"] = choice.latency_ms;
     s["metric"] = "damage = 1 - weighted mean, over every anchor where the float model sees a person (score >= 0.25), "
                   "of OKS(float, int8) * (1 - |score difference|), weight = float score: a proxy for keypoint AP points, not AP";
-    s["damage_before"] = sens.damage_before;
-    s["damage_after"] = sens.damage_after;
+    s["damage_before"] = choice.all_int8_damage;
+    s["damage_after"] = choice.damage;
+    // Per conv: its damage alone and what it costs here in int8 and kept out (ms per frame, profiled).
     nlohmann::ordered_json per = nlohmann::ordered_json::array();
-    for (const auto& d : sens.per_conv) per.push_back({{"conv", d.conv}, {"damage", d.damage}});
+    for (const auto& c : costs) {
+      const bool out = std::find(kept_out.begin(), kept_out.end(), c.conv) != kept_out.end();
+      per.push_back({{"conv", c.conv}, {"damage", c.damage}, {"ms_int8", ms_int8[c.conv]},
+                     {fallback_bf16 ? "ms_bf16" : "ms_fp32", ms_fallback[c.conv]}, {"kept_out", out}});
+    }
     s["per_conv"] = per;
-    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
-    for (const auto& st : sens.steps) steps.push_back({{"moved_to_float", st.moved_to_float}, {"damage", st.damage}});
-    s["steps"] = steps;
+    s["steps"] = choice.log;
     r["sensitivity"] = s;
     const quant::ResolvedParams params = qm.resolve(plan, ranges);
     nlohmann::ordered_json rj = nlohmann::ordered_json::object();
@@ -314,15 +441,28 @@ void run_optimize(const OptimizeOptions& o) {
   }
 
   std::string floats;
-  for (const auto& c : sens.float_convs) floats += "\n  float: " + c;
+  double kept_ms = 0;  // what the kept-out convs cost per frame here, in their precision
+  for (const auto& c : kept_out) {
+    kept_ms += ms_fallback[c];
+    char line[256];
+    std::snprintf(line, sizeof line, "\n  %s: %s (%.3f ms; int8 would take %.3f ms)", fallback_bf16 ? "bf16" : "float",
+                  c.c_str(), ms_fallback[c], ms_int8[c]);
+    floats += line;
+  }
+  if (!o.no_sensitivity) {
+    char line[160];
+    std::snprintf(line, sizeof line, "\n  model: %.2f ms here (every conv int8: %.2f ms); kept-out convs %.2f ms", choice.latency_ms,
+                  choice.all_int8_ms, kept_ms);
+    floats += line;
+  }
   std::fprintf(stderr,
-               "optimize: %zu %s%s, method %s, %zu of %zu convs int8, %zu kept float by sensitivity%s, "
+               "optimize: %zu %s%s, method %s, %zu of %zu convs int8, %zu kept out of int8 by sensitivity%s, "
                "%zu never quantized (decode tail), %zu QDQ tensors in %d groups, %.1f s (calibration %.1f s, sensitivity %.1f s) -> %s%s\n",
                calib.frames.size(), calib.source_kind == "video" ? "video frames" : "images",
                calib.source_kind == "video" ? (" of " + std::to_string(calib.video_frames)).c_str() : "",
                quant::calib_method_name(method), int8_convs.size(), convs.size() + qm.skipped_convs().size(),
-               sens.float_convs.size(),
-               o.no_sensitivity ? " (off)" : (" (damage " + std::to_string(sens.damage_before) + " -> " + std::to_string(sens.damage_after) + ")").c_str(),
+               kept_out.size(),
+               o.no_sensitivity ? " (off)" : (" (damage " + std::to_string(choice.all_int8_damage) + " -> " + std::to_string(choice.damage) + ")").c_str(),
                qm.skipped_convs().size(), plan.tensors.size(), plan.num_groups, t_total, t_calib, t_sens, o.output.c_str(),
                floats.c_str());
 }
@@ -338,7 +478,12 @@ void add_optimize_command(CLI::App& app) {
   cmd->add_option("--calib-method", o->method, "minmax|percentile|entropy (default: minmax)");
   cmd->add_option("--calib-n", o->calib_n, "calibration frames to use (default: 128)");
   cmd->add_option("--percentile", o->percentile, "percentile method: clip (100 - P)% of the values at each tail (default: 99.99)");
-  cmd->add_option("--max-drop", o->max_drop, "sensitivity: largest predicted keypoint-AP loss to accept (default: 0.01; predicted = 0.45 x the pose-agreement damage, fitted on yolo11n-pose)");
+  cmd->add_option("--max-drop", o->max_drop, "sensitivity: the fastest model on this CPU whose predicted keypoint-AP loss is at most D "
+                  "(default: 0.01; predicted = 0.45 x the pose-agreement damage, fitted on yolo11n-pose)");
+  cmd->add_option("--target-ms", o->target_ms, "sensitivity: instead, the most accurate model whose latency measured here is at most T ms "
+                  "(same threads and ISA; if none is, the fastest model found, with a warning)");
+  cmd->add_option("--fallback", o->fallback, "precision of the convs kept out of int8: auto (bf16 where this CPU multiplies bf16 "
+                  "natively, else fp32), bf16 or fp32 (default: auto)");
   cmd->add_flag("--no-sensitivity", o->no_sensitivity, "quantize every conv; skip the per-layer sensitivity pass");
   cmd->add_option("--imgsz", o->imgsz, "square input size, multiple of 32 (default: the model's)");
   cmd->add_option("--threads", o->threads, "worker threads (default: number of cores)");

@@ -1,11 +1,14 @@
 // sparsepose run: the live pipeline on a camera, a file, a stream or a test source, with overlay, HUD,
 // window, H.264 file, JSON lines and an end-of-run summary. Ctrl-C finishes cleanly: the video file is
-// finalized and every JSON line written is complete.
+// finalized and every JSON line written is complete. People are tracked with stable IDs (--no-track to
+// turn off) and their keypoints smoothed (--smooth/--no-smooth; default on for live sources only).
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "app/commands.h"
@@ -23,7 +26,41 @@ struct RunOptions {
   pipeline::PosePipelineOptions pipe;
   std::string summary_path;
   bool no_hud = false;
+  bool smooth = false;
+  bool no_smooth = false;
 };
+
+std::string number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%g", v);
+  return b;
+}
+
+void require(bool ok, const std::string& flag, const std::string& rule, double got) {
+  if (!ok) throw Error(flag + " must be " + rule + " (got " + number(got) + ")");
+}
+
+bool finite_in(double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; }
+
+// The tracking and smoothing flags, checked here so the message names the flag the user typed.
+void check_tracking_flags(const RunOptions& o) {
+  const tracking::TrackerOptions& t = o.pipe.tracker;
+  const tracking::PoseSmootherOptions& s = o.pipe.smoother;
+  require(std::isfinite(s.filter.min_cutoff_hz) && s.filter.min_cutoff_hz > 0, "--smooth-min-cutoff", "> 0 Hz",
+          s.filter.min_cutoff_hz);
+  require(std::isfinite(s.filter.beta) && s.filter.beta >= 0, "--smooth-beta", ">= 0", s.filter.beta);
+  require(std::isfinite(s.filter.d_cutoff_hz) && s.filter.d_cutoff_hz > 0, "--smooth-d-cutoff", "> 0 Hz",
+          s.filter.d_cutoff_hz);
+  require(finite_in(s.min_conf, 0, 1), "--smooth-min-conf", "in [0, 1]", s.min_conf);
+  require(std::isfinite(t.track_buffer_s) && t.track_buffer_s > 0, "--track-buffer", "> 0 seconds", t.track_buffer_s);
+  require(finite_in(t.low_score, 0, 1), "--track-low", "in [0, 1]", t.low_score);
+  require(finite_in(t.new_track_score, 0, 1), "--track-new", "in [0, 1]", t.new_track_score);
+  require(std::isfinite(t.match_similarity) && t.match_similarity >= 0 && t.match_similarity < 1, "--track-match",
+          "in [0, 1)", t.match_similarity);
+  require(finite_in(t.oks_weight, 0, 1), "--track-oks-weight", "in [0, 1]", t.oks_weight);
+  require(t.min_hits >= 1, "--track-min-hits", ">= 1", t.min_hits);
+  if (!o.pipe.track && o.smooth) throw Error("--smooth needs tracking (smoothing is per tracked person): drop --no-track");
+}
 
 // Ctrl-C and SIGTERM are received by one thread with sigwait (blocked everywhere else), which only
 // raises the stop flag: no work in a signal handler, and every thread sees an orderly shutdown.
@@ -65,6 +102,8 @@ class SignalStopper {
 };
 
 void run_run(RunOptions& o) {
+  check_tracking_flags(o);
+  o.pipe.smooth = o.smooth ? pipeline::Smoothing::kOn : o.no_smooth ? pipeline::Smoothing::kOff : pipeline::Smoothing::kAuto;
   std::atomic<bool> stop{false};
   SignalStopper stopper(stop);  // before any other thread exists, so they all inherit the mask
   if (o.pipe.source.empty()) o.pipe.source = assets_dir() + "/videos/dance.mp4";
@@ -73,7 +112,7 @@ void run_run(RunOptions& o) {
   }
   LoadedModel m = load_model(o.engine);
   o.pipe.engine_label = m.engine;
-  o.pipe.isa_label = std::string(isa_name(m.isa));
+  o.pipe.isa_label = m.model->session().kernel_isa_summary();  // what runs, not what was asked for
   o.pipe.threads = m.model->session().threads();
   o.pipe.hud = !o.no_hud;
   pipeline::PipelineResult r = pipeline::run_pose_pipeline(*m.model, o.pipe, stop);
@@ -110,6 +149,29 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--max-frames", o->pipe.max_frames, "stop after N frames")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-hud", o->no_hud, "no latency HUD on the window and video");
   cmd->add_flag("--quiet", o->pipe.quiet, "no progress lines");
+
+  // Tracking and smoothing (tracking/pose_tracker.h, tracking/one_euro.h; docs/TRACKING.md).
+  auto& t = o->pipe.tracker;
+  auto& s = o->pipe.smoother;
+  cmd->add_flag("--track,!--no-track", o->pipe.track, "track people with stable IDs (default: on)");
+  auto* smooth = cmd->add_flag("--smooth", o->smooth, "smooth keypoints per person (default: on for live sources, off for files)");
+  auto* no_smooth = cmd->add_flag("--no-smooth", o->no_smooth, "do not smooth keypoints");
+  smooth->excludes(no_smooth);
+  cmd->add_option("--smooth-min-cutoff", s.filter.min_cutoff_hz,
+                  "One-Euro cutoff of a still keypoint, Hz: lower is smoother")->capture_default_str();
+  cmd->add_option("--smooth-beta", s.filter.beta,
+                  "One-Euro speed coefficient, per (person heights / s): higher follows fast motion closer")->capture_default_str();
+  cmd->add_option("--smooth-d-cutoff", s.filter.d_cutoff_hz, "One-Euro cutoff of the speed estimate, Hz")->capture_default_str();
+  cmd->add_option("--smooth-min-conf", s.min_conf,
+                  "keypoints below this confidence hold their smoothed position instead of updating it")->capture_default_str();
+  cmd->add_option("--track-buffer", t.track_buffer_s, "seconds a lost person can come back with the same ID")->capture_default_str();
+  cmd->add_option("--track-low", t.low_score,
+                  "detections from this score up to --conf only keep existing tracks alive")->capture_default_str();
+  cmd->add_option("--track-new", t.new_track_score, "score a detection needs to start a new track (and >= --conf)")->capture_default_str();
+  cmd->add_option("--track-match", t.match_similarity,
+                  "minimum similarity (IoU fused with keypoint OKS) to continue a track")->capture_default_str();
+  cmd->add_option("--track-oks-weight", t.oks_weight, "weight of keypoint OKS against box IoU in the similarity")->capture_default_str();
+  cmd->add_option("--track-min-hits", t.min_hits, "frames a new person must be seen in before getting an ID")->capture_default_str();
   cmd->callback([o] { run_run(*o); });
 }
 

@@ -5,18 +5,23 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
 #include "app/commands.h"
 #include "core/error.h"
+#include "core/kernels/conv_bf16/conv_bf16.h"
 
 namespace sp::app {
 namespace fs = std::filesystem;
 
 void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz) {
-  cmd.add_option("--model", o.model, "ONNX pose model (default: the bundled yolo11n-pose)");
-  cmd.add_option("--engine", o.engine, "auto|fp32|int8")->check(CLI::IsMember({"auto", "fp32", "int8"}));
+  cmd.add_option("--model", o.model, "ONNX pose model (default: the bundled yolo11n-pose, its int8 version where "
+                 "this CPU runs int8 faster than float)");
+  cmd.add_option("--engine", o.engine, "auto: integer kernels for QDQ models, and the bundled int8 model by default where "
+                 "this CPU has int8 dot products (VNNI/AMX); fp32: float kernels (QDQ emulated exactly); int8: integer kernels")
+      ->check(CLI::IsMember({"auto", "fp32", "int8"}));
   cmd.add_option("--threads", o.threads, "worker threads (default: number of cores)")->check(CLI::Range(1, 256));
   cmd.add_option("--isa", o.isa, "scalar|avx2|avx512|avx512vnni|avxvnni|amx (default: the best the CPU has)");
   if (with_imgsz) cmd.add_option("--imgsz", o.imgsz, "square input size, multiple of 32 (default: the model's)");
@@ -43,7 +48,6 @@ std::string assets_dir() {
 
 std::string default_model_path() { return assets_dir() + "/models/yolo11n-pose.onnx"; }
 
-std::string resolve_model_path(const std::string& model) { return model.empty() ? default_model_path() : model; }
 
 int default_threads() {
   cpu_set_t set;
@@ -58,17 +62,48 @@ bool has_quantized_activations(const Graph& g) {
   return std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "QuantizeLinear"; });
 }
 
+// One notice when convs run in bf16, naming how (the kernel names in --profile say it per layer).
+void report_bf16_convs(const Session& s, Isa isa) {
+  int n = 0;
+  for (const OpProfile& p : s.profile()) n += p.kernel.find("bf16") != std::string::npos;
+  if (n == 0) return;
+  const char* how = "";
+  switch (kernels::conv2d_bf16_path(isa)) {
+    case kernels::Bf16Path::kNative: how = "AVX-512 BF16"; break;
+    case kernels::Bf16Path::kEmulated: how = "emulated exactly on float FMA kernels"; break;
+    case kernels::Bf16Path::kReference: how = "scalar reference"; break;
+  }
+  std::fprintf(stderr, "sparsepose: %d conv(s) run in bf16 (%s)\n", n, how);
+}
+
 }  // namespace
 
 std::string default_int8_model_path() { return assets_dir() + "/models/yolo11n-pose_sp-int8.onnx"; }
 
+// Whether this ISA's integer kernels run the bundled int8 model faster than its float kernels run the
+// float model, as measured (bench/compare_int8.js, 640, 2 threads, one run each; docs/INT8.md):
+//   Zen 4: int8 avx512vnni 19.9 ms vs fp32 38.0 ms; int8 avx2 40.8 ms vs fp32 38.0 ms.
+//   Zen 5: int8 avx512vnni 16.0 ms vs fp32 26.8 ms; int8 avx2 42.7 ms vs fp32 26.8 ms;
+//          int8 avxvnni 42.9 ms (it ran the AVX2 vpmaddwd kernels: no AVX-VNNI kernel yet).
+// Without a u8 x s8 dot-product instruction the exact int8 product costs more than a float FMA
+// (vpmaddwd on widened operands), so only the VNNI-class ISAs pay; AMX runs at least the VNNI kernels.
+bool int8_pays_on(Isa isa) { return isa == Isa::kAvx512Vnni || isa == Isa::kAmx; }
+
+std::string resolve_model_path(const EngineOptions& o) {
+  if (!o.model.empty()) return o.model;
+  // Without --model: the bundled int8 model for --engine int8, and for --engine auto where the integer
+  // kernels beat float on this CPU (the product's default engine); else the bundled float model.
+  const bool int8 = o.engine == "int8" || (o.engine == "auto" && int8_pays_on(resolve_isa(o.isa)));
+  return int8 ? default_int8_model_path() : default_model_path();
+}
+
 LoadedModel load_model(const EngineOptions& o, bool profile) {
   LoadedModel m;
-  m.path = resolve_model_path(o.model);
   m.isa = resolve_isa(o.isa);
+  m.path = resolve_model_path(o);
   // --engine int8 with the bundled float model means the bundled int8 model made from it by
   // `sparsepose optimize` (calibrated on unlabelled COCO images; see assets/README.md).
-  if (o.engine == "int8" && o.model.empty()) m.path = default_int8_model_path();
+
   Graph g = models::load_pose_graph(m.path);
   bool quantized = has_quantized_activations(g);
   if (o.engine == "int8" && !quantized) {
@@ -83,7 +118,13 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   po.profile = profile;
   po.use_exported_output = o.decode == "exported";
   po.integer = m.engine == "int8";
+  // Float convs in bf16: those the model's metadata names (default), none, or all — an experiment switch
+  // kept off the command line, whose contract is fixed.
+  if (const char* bf16 = std::getenv("SPARSEPOSE_BF16_CONVS"); bf16 && *bf16) {
+    po.bf16_convs = passes::parse_bf16_convs(bf16);
+  }
   m.model = std::make_unique<models::PoseModel>(g, po);
+  if (std::getenv("SPARSEPOSE_BF16_CONVS")) report_bf16_convs(m.model->session(), m.isa);
   const auto& report = m.model->session().integer_report();
   if (!report.float_fallbacks.empty()) {
     std::string first = report.float_fallbacks.front();

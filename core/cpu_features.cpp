@@ -161,6 +161,19 @@ std::vector<Isa> supported_isas(const CpuFeatures& f) {
   return out;
 }
 
+std::string_view kernel_isa_tag(std::string_view name) {
+  std::string_view tag;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('-', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view token = name.substr(start, end - start);
+    if (token == "scalar" || token.rfind("avx", 0) == 0 || token.rfind("amx", 0) == 0) tag = token;
+    start = end + 1;
+  }
+  return tag;
+}
+
 std::string cpu_feature_string(const CpuFeatures& f) {
   std::string s;
   auto add = [&](bool on, const char* name) {

@@ -32,6 +32,10 @@ Isa resolve_isa(std::string_view requested);
 // The float kernels exist for scalar, AVX2 and AVX-512; integer ISAs map onto their float family.
 Isa float_isa(Isa isa);
 std::vector<Isa> supported_isas(const CpuFeatures& cpu = detect_cpu());
+// The ISA tag a kernel name carries: its last '-'-separated token that names an instruction set
+// ("scalar", or starting with "avx"/"amx": "conv3x3s1-s8-u8-avx512vnni" -> "avx512vnni",
+// "conv1x1-bf16-avx512bf16" -> "avx512bf16"); empty when the name has none.
+std::string_view kernel_isa_tag(std::string_view kernel_name);
 // Space-separated list of the detected features, for `info` and benchmark reports.
 std::string cpu_feature_string(const CpuFeatures& cpu = detect_cpu());
 

@@ -20,6 +20,7 @@ class SessionCompiler {
   SessionCompiler(Session& s, const Graph& model, const SessionOptions& o) : s_(s), g_(model), opt_(o) {}
 
   void compile() {
+    passes::mark_bf16_convs(g_, opt_.bf16_convs);  // first: the metadata names nodes of the whole graph
     cut_outputs();
     specialize();
     g_.remove_dead_nodes();
@@ -409,7 +410,7 @@ class SessionCompiler {
       OpBuildContext ctx{exec_[i], values(), s_.isa_};
       s_.ops_.push_back(create_op(ctx));
       const Op& op = *s_.ops_.back();
-      s_.profile_.push_back(OpProfile{op.node_name, op.op_type, op.kernel(), op.macs(), op.op_type == "QConv", 0.0});
+      s_.profile_.push_back(OpProfile{op.node_name, op.op_type, op.kernel(), op.kernel_isa(), op.macs(), op.op_type == "QConv", 0.0});
     }
   }
 };
@@ -453,6 +454,28 @@ int64_t Session::total_macs() const {
   int64_t m = 0;
   for (const auto& op : ops_) m += op->macs();
   return m;
+}
+
+std::vector<Session::KernelIsaShare> Session::kernel_isas() const {
+  std::vector<KernelIsaShare> shares;
+  // Ops that multiply-accumulate decide; a graph of pure data movement reports what its ops run.
+  const bool any_macs = total_macs() > 0;
+  for (const auto& op : ops_) {
+    if (any_macs && op->macs() == 0) continue;
+    const std::string isa = op->kernel_isa();
+    auto it = std::find_if(shares.begin(), shares.end(), [&](const KernelIsaShare& k) { return k.isa == isa; });
+    if (it == shares.end()) it = shares.insert(shares.end(), KernelIsaShare{isa, 0, 0});
+    it->macs += op->macs();
+    it->ops += 1;
+  }
+  std::stable_sort(shares.begin(), shares.end(), [](const KernelIsaShare& a, const KernelIsaShare& b) { return a.macs > b.macs; });
+  return shares;
+}
+
+std::string Session::kernel_isa_summary() const {
+  std::string s;
+  for (const auto& k : kernel_isas()) s += (s.empty() ? "" : "+") + k.isa;
+  return s.empty() ? std::string(isa_name(float_isa(isa_))) : s;
 }
 
 void Session::reset_profile() {

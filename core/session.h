@@ -27,11 +27,15 @@ struct SessionOptions {
   bool profile = false;              // time every op (adds a clock read per op)
   bool integer = false;              // run the quantized parts of QDQ models on integer kernels (else: exact float emulation)
   bool u8_input = false;             // integer + nhwc_input: an image input that is quantized first becomes u8 (see input_dtype)
+  // Float convs in bf16 (bf16 products, fp32 accumulation): the ones the model's metadata names
+  // (passes::kBf16ConvsMetadataKey), none, or all (depthwise ones stay fp32). Kernel names say which ran.
+  passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;
   size_t max_arena_bytes = size_t{8} << 30;  // refuse models whose activations need more memory than this
 };
 
 struct OpProfile {
   std::string node, op_type, kernel;
+  std::string isa;  // the ISA of the code that runs (Op::kernel_isa), not the one requested
   int64_t macs = 0;
   bool integer = false;  // u8 x s8 multiply-accumulates (else float)
   double total_ms = 0;  // summed over runs since reset_profile()
@@ -67,6 +71,16 @@ class Session {
   size_t num_ops() const { return ops_.size(); }
   const Op& op(size_t i) const { return *ops_.at(i); }  // read-only, e.g. Op::conv_info() for peer benchmarks
   int64_t total_macs() const;
+  // The instruction sets the compiled kernels actually use, by share of the multiply-accumulates,
+  // largest first: what `info`, `bench`, the HUD and run summaries report.
+  struct KernelIsaShare {
+    std::string isa;
+    int64_t macs = 0;
+    int ops = 0;
+  };
+  std::vector<KernelIsaShare> kernel_isas() const;
+  // "avx512vnni+avx512": the tags of kernel_isas() joined, largest share first.
+  std::string kernel_isa_summary() const;
   const std::vector<OpProfile>& profile() const { return profile_; }
   // What the integer lowering did (empty unless options.integer).
   const passes::IntegerLoweringReport& integer_report() const { return integer_report_; }

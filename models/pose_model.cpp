@@ -32,6 +32,7 @@ PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
   so.profile = options.profile;
   so.integer = options.integer;
   so.u8_input = options.integer;
+  so.bf16_convs = options.bf16_convs;
   if (head_) {
     so.outputs = head_->output_names();
     so.nhwc_outputs = true;  // the decoder reads NHWC slices directly: no transposes at the end

@@ -24,6 +24,7 @@ struct PoseModelOptions {
   bool use_exported_output = false;  // decode the graph's [1, 56, N] output instead of the head branches
   bool profile = false;
   bool integer = false;            // QDQ models: quantized layers on integer kernels, u8 input (else exact float emulation)
+  passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;  // float convs in bf16 (SessionOptions::bf16_convs)
 };
 
 class PoseModel {

@@ -37,6 +37,7 @@ struct Frame {
   Clock::time_point enqueued;     // when it entered the ring
   StageTimes times;
   std::vector<models::PoseDetection> persons;  // filled by the inference stage, original-frame pixels
+  std::vector<int64_t> ids;  // with tracking on: each person's track ID (parallel to persons); else empty
 };
 
 inline double ms_between(Clock::time_point a, Clock::time_point b) {

@@ -252,10 +252,14 @@ void draw_hud(cv::Mat& bgr, const HudData& d, const HudOptions& options) {
     if (right - x > P.width("sparsepose", kSmall) + P.px(1.0)) P.text_right("sparsepose", right, y, kSmall, kDim);
   }
 
-  // Source and frame index.
+  // Source, people tracked and frame index.
   y += 1.75;
   {
-    const std::string idx = d.frame_index >= 0 ? cat({"#", std::to_string(d.frame_index)}) : std::string();
+    std::string idx = d.frame_index >= 0 ? cat({"#", std::to_string(d.frame_index)}) : std::string();
+    if (d.tracked >= 0) {
+      const std::string people = cat({std::to_string(d.tracked), d.tracked == 1 ? " person" : " people"});
+      idx = idx.empty() ? people : cat({people, "  ", idx});
+    }
     const int idx_w = idx.empty() ? 0 : P.width(idx, kSmall) + P.px(0.8);
     const int x = P.text("src ", pad, y, kSmall, kDim);
     P.text(P.fit_left(d.source.empty() ? "-" : d.source, right - idx_w - x, kSmall), x, y, kSmall, kText);

@@ -3,7 +3,7 @@
 //  - FPS in (source) and out (sink), queue depth / capacity, dropped frames,
 //  - one horizontal bar per stage (capture ... end_to_end) showing the p50 with a tick at the p95,
 //    all on one millisecond scale so the bars show where the time goes,
-//  - the engine mode, threads, ISA, source and frame index.
+//  - the engine mode, threads, ISA, source and frame index, and (with tracking) the people tracked.
 // The panel's size depends only on the frame size (fonts scale with it, from 480 x 360 to 4K), so it
 // does not jump around as the numbers change. Drawing costs well under a millisecond at 720p.
 #pragma once
@@ -33,6 +33,7 @@ struct HudData {
   std::string isa;          // "avx2", "avx512vnni", ...
   std::string source;       // e.g. "test (videotestsrc)", "/dev/video0", a file name
   int64_t frame_index = -1; // -1: not shown
+  int tracked = -1;         // people tracked in this frame; -1: tracking off, not shown
 
   HudData() {
     p50_ms.fill(-1.0);

@@ -50,11 +50,11 @@ void close_fd(int fd, const std::string& path) {
 }  // namespace
 
 std::string frame_json_line(int64_t frame_index, double pts_ms, std::span<const models::PoseDetection> persons,
-                            const StageTimes& times) {
+                            const StageTimes& times, std::span<const int64_t> ids) {
   ojson j;
   j["frame"] = frame_index;
   j["pts_ms"] = r3(pts_ms);
-  j["persons"] = persons_json(persons);
+  j["persons"] = persons_json(persons, ids);
   ojson timing = ojson::object();
   for (int s = 0; s < kNumStages; ++s) timing[std::string(kStageNames[s])] = r3(times.ms[s]);
   j["timing_ms"] = std::move(timing);
@@ -76,12 +76,12 @@ void JsonlWriter::write(const Frame& frame) {
     if (!first_captured_) first_captured_ = frame.captured;
     pts_ms = ms_between(*first_captured_, frame.captured);
   }
-  write(frame.index, pts_ms, frame.persons, frame.times);
+  write(frame.index, pts_ms, frame.persons, frame.times, frame.ids);
 }
 
 void JsonlWriter::write(int64_t frame_index, double pts_ms, std::span<const models::PoseDetection> persons,
-                        const StageTimes& times) {
-  std::string line = frame_json_line(frame_index, pts_ms, persons, times);
+                        const StageTimes& times, std::span<const int64_t> ids) {
+  std::string line = frame_json_line(frame_index, pts_ms, persons, times, ids);
   line.push_back('\n');
   write_line(line);
 }
@@ -101,6 +101,7 @@ void JsonlWriter::close() {
 std::string summary_json(const RunSummary& s) {
   ojson j;
   if (!s.engine.empty()) j["engine"] = s.engine;
+  if (!s.isa.empty()) j["isa"] = s.isa;
   j["frames_in"] = s.frames_in;
   j["frames_processed"] = s.frames_processed;
   j["frames_dropped"] = s.frames_dropped;
@@ -115,6 +116,13 @@ std::string summary_json(const RunSummary& s) {
                                            {"max", r3(st.max)},     {"count", st.count}};
   }
   j["stages_ms"] = std::move(stages);
+  if (s.tracks.enabled) {
+    j["tracks"] = {{"started", s.tracks.started},
+                   {"ended", s.tracks.ended},
+                   {"max_concurrent", s.tracks.max_concurrent},
+                   {"active_at_end", s.tracks.active_at_end},
+                   {"smoothing", s.tracks.smoothing}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -134,6 +142,8 @@ void print_summary(std::FILE* out, const RunSummary& s) {
   std::fprintf(out, "frames: %llu in, %llu processed, %llu dropped; %.2f fps out, %.2f fps in, %.2f s\n",
                static_cast<unsigned long long>(s.frames_in), static_cast<unsigned long long>(s.frames_processed),
                static_cast<unsigned long long>(s.frames_dropped), s.fps, s.fps_in, s.duration_s);
+  if (!s.engine.empty() || !s.isa.empty())
+    std::fprintf(out, "engine: %s, kernels: %s\n", s.engine.empty() ? "?" : s.engine.c_str(), s.isa.empty() ? "?" : s.isa.c_str());
   std::fprintf(out, "%-12s %10s %10s %10s %10s %8s\n", "stage (ms)", "p50", "p95", "p99", "mean", "frames");
   for (int i = 0; i < kNumStages; ++i) {
     const StageSummary& st = s.stages[i];
@@ -144,6 +154,11 @@ void print_summary(std::FILE* out, const RunSummary& s) {
     }
     std::fprintf(out, "%-12s %10.3f %10.3f %10.3f %10.3f %8llu\n", name.c_str(), st.pct.p50, st.pct.p95, st.pct.p99,
                  st.mean, static_cast<unsigned long long>(st.count));
+  }
+  if (s.tracks.enabled) {
+    std::fprintf(out, "tracks: %lld started, %lld ended, %d most at once, %d active at the end; smoothing %s\n",
+                 static_cast<long long>(s.tracks.started), static_cast<long long>(s.tracks.ended),
+                 s.tracks.max_concurrent, s.tracks.active_at_end, s.tracks.smoothing ? "on" : "off");
   }
   std::fflush(out);
 }

@@ -1,7 +1,8 @@
 // JSON-lines sink for `run --json`, and the end-of-run summary (`run --summary` file and the stderr
 // table). One line per frame (ARCHITECTURE.md section 6):
-//   {"frame", "pts_ms", "persons": [{"box": [x1, y1, x2, y2], "score", "keypoints": [[x, y, conf] x17]}],
+//   {"frame", "pts_ms", "persons": [{"id", "box": [x1, y1, x2, y2], "score", "keypoints": [[x, y, conf] x17]}],
 //    "timing_ms": {"capture", "queue_wait", "preprocess", "model", "decode", "render", "end_to_end"}}
+// ("id" only when tracking is on: the person's track ID, stable across frames).
 // Coordinates are original-frame pixels rounded to 2 decimals, scores to 5, keypoint confidences to 4,
 // milliseconds to 3 (persons formatted by pipeline/detections_json.h, shared with `predict --json`).
 //
@@ -30,12 +31,13 @@ class JsonlWriter {
   JsonlWriter& operator=(const JsonlWriter&) = delete;
 
   // One line for a finished frame: frame.index, pts_ms (frame.pts_ns / 1e6; when the source gives no
-  // timestamp, milliseconds since the first written frame's capture time), frame.persons, frame.times.
+  // timestamp, milliseconds since the first written frame's capture time), frame.persons with
+  // frame.ids, frame.times.
   void write(const Frame& frame);
 
   // The same line from its parts (pts_ms as given).
   void write(int64_t frame_index, double pts_ms, std::span<const models::PoseDetection> persons,
-             const StageTimes& times);
+             const StageTimes& times, std::span<const int64_t> ids = {});
 
   void close();  // throws sp::Error on failure; further writes throw
   const std::string& path() const { return path_; }
@@ -52,10 +54,12 @@ class JsonlWriter {
 
 // The line JsonlWriter writes, without the trailing newline (for tests and other sinks).
 std::string frame_json_line(int64_t frame_index, double pts_ms, std::span<const models::PoseDetection> persons,
-                            const StageTimes& times);
+                            const StageTimes& times, std::span<const int64_t> ids = {});
 
 // {"frames_in", "frames_processed", "frames_dropped", "fps", "fps_in", "duration_s",
-//  "stages_ms": {stage: {"p50", "p95", "p99", "mean", "max", "count"}}} — ms rounded to 3 decimals, fps to 2.
+//  "stages_ms": {stage: {"p50", "p95", "p99", "mean", "max", "count"}},
+//  "tracks": {"started", "ended", "max_concurrent", "active_at_end", "smoothing"}} — ms rounded to 3
+// decimals, fps to 2; "tracks" only when tracking was on.
 std::string summary_json(const RunSummary& summary);
 void write_summary_json(const std::string& path, const RunSummary& summary);  // throws sp::Error
 

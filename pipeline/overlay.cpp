@@ -3,8 +3,10 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "core/error.h"
 #include "models/skeleton.h"
@@ -21,6 +23,13 @@ cv::Point fixed_point(float x, float y) { return {to_fixed(x), to_fixed(y)}; }
 
 cv::Scalar scalar(models::Color c) { return cv::Scalar(c.b, c.g, c.r); }
 
+// Ultralytics' Colors palette (the one its trackers colour IDs with), as B, G, R.
+constexpr std::array<models::Color, 20> kIdPalette = {{
+    {56, 56, 255},  {151, 157, 255}, {31, 112, 255}, {29, 178, 255}, {49, 210, 207}, {10, 249, 72},  {23, 204, 146},
+    {134, 219, 61}, {52, 147, 26},   {187, 212, 0},  {168, 153, 44}, {255, 194, 0},  {147, 69, 52},  {255, 115, 100},
+    {236, 24, 0},   {255, 56, 132},  {133, 0, 82},   {255, 56, 203}, {200, 149, 255}, {199, 55, 255},
+}};
+
 // Whether a keypoint can be drawn: confident enough, finite, and not on the image border (Ultralytics
 // skips keypoints whose coordinate is 0 modulo the image size: clipped or missing points).
 bool drawable(const models::Keypoint& k, float threshold, int w, int h) {
@@ -29,8 +38,9 @@ bool drawable(const models::Keypoint& k, float threshold, int w, int h) {
   return k.x > 0.0f && k.y > 0.0f && k.x < static_cast<float>(w) && k.y < static_cast<float>(h);
 }
 
-void draw_box_label(cv::Mat& im, const models::PoseDetection& d, const OverlayOptions& o, int lw) {
-  const cv::Scalar color = scalar(models::kPersonBoxColor);
+// id < 0: not tracked (the box colour and "person 0.87"); else the ID's colour and "person #7 0.87".
+void draw_box_label(cv::Mat& im, const models::PoseDetection& d, const OverlayOptions& o, int lw, int64_t id) {
+  const cv::Scalar color = scalar(id >= 0 ? id_color(id) : models::kPersonBoxColor);
   const models::Box& b = d.box;
   if (!std::isfinite(b.x1) || !std::isfinite(b.y1) || !std::isfinite(b.x2) || !std::isfinite(b.y2)) return;
   cv::rectangle(im, fixed_point(b.x1, b.y1), fixed_point(b.x2, b.y2), color, lw, cv::LINE_AA, kShift);
@@ -38,7 +48,15 @@ void draw_box_label(cv::Mat& im, const models::PoseDetection& d, const OverlayOp
 
   char score[32];
   std::snprintf(score, sizeof(score), "%.2f", static_cast<double>(d.score));
-  const std::string text = o.label.empty() ? std::string(score) : o.label + " " + score;
+  // Built by appending (GCC 12 warns falsely on `literal + std::string` under -O2 -Werror).
+  std::string text = o.label;
+  if (id >= 0) {
+    if (!text.empty()) text.push_back(' ');
+    text.push_back('#');
+    text.append(std::to_string(id));
+  }
+  if (!text.empty()) text.push_back(' ');
+  text.append(score);
   const int tf = std::max(lw - 1, 1);
   const double sf = lw / 3.0;
   int baseline = 0;
@@ -59,7 +77,17 @@ int default_line_width(int width, int height) {
   return std::max(static_cast<int>(std::nearbyint(v)), 2);
 }
 
+models::Color id_color(int64_t id) {
+  const int64_t n = static_cast<int64_t>(kIdPalette.size());
+  return kIdPalette[static_cast<size_t>(((id % n) + n) % n)];
+}
+
 void draw_detections(cv::Mat& bgr, std::span<const models::PoseDetection> detections,
+                     const OverlayOptions& o) {
+  draw_detections(bgr, detections, {}, o);
+}
+
+void draw_detections(cv::Mat& bgr, std::span<const models::PoseDetection> detections, std::span<const int64_t> ids,
                      const OverlayOptions& o) {
   if (bgr.empty()) throw Error("overlay: the image is empty");
   if (bgr.type() != CV_8UC3)
@@ -69,15 +97,17 @@ void draw_detections(cv::Mat& bgr, std::span<const models::PoseDetection> detect
   const int radius = o.keypoint_radius > 0 ? o.keypoint_radius : lw + 3;
   const float thr = o.keypoint_conf_threshold;
 
-  for (const models::PoseDetection& d : detections) {
-    if (o.draw_boxes) draw_box_label(bgr, d, o, lw);
+  for (size_t n = 0; n < detections.size(); ++n) {
+    const models::PoseDetection& d = detections[n];
+    const int64_t id = n < ids.size() ? std::max<int64_t>(0, ids[n]) : -1;
+    if (o.draw_boxes) draw_box_label(bgr, d, o, lw, id);
     if (o.draw_limbs) {
       for (int i = 0; i < models::kNumLimbs; ++i) {
         const models::Limb limb = models::kSkeleton[i];
         const models::Keypoint& a = d.keypoints[limb.a];
         const models::Keypoint& b = d.keypoints[limb.b];
         if (!drawable(a, thr, bgr.cols, bgr.rows) || !drawable(b, thr, bgr.cols, bgr.rows)) continue;
-        cv::line(bgr, fixed_point(a.x, a.y), fixed_point(b.x, b.y), scalar(models::limb_color(i)),
+        cv::line(bgr, fixed_point(a.x, a.y), fixed_point(b.x, b.y), scalar(id >= 0 ? id_color(id) : models::limb_color(i)),
                  limb_thickness, cv::LINE_AA, kShift);
       }
     }

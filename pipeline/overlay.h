@@ -1,14 +1,18 @@
 // Drawing pose detections on a BGR frame in Ultralytics' style: person boxes with "person 0.87"
 // labels, limbs in the pose palette, keypoints above a confidence threshold; anti-aliased, line width
-// scaled with the image size.
+// scaled with the image size. Tracked people (with IDs) are drawn in their ID's colour instead — box,
+// label "person #7 0.87" and limbs — so one person keeps one colour from frame to frame; their joints
+// keep the pose palette (left, right, face).
 #pragma once
 
 #include <opencv2/core.hpp>
 
+#include <cstdint>
 #include <span>
 #include <string>
 
 #include "models/pose_types.h"
+#include "models/skeleton.h"
 
 namespace sp::pipeline {
 
@@ -29,5 +33,12 @@ int default_line_width(int width, int height);
 // Draws in place on `bgr` (CV_8UC3; throws sp::Error otherwise). Coordinates are image pixels.
 void draw_detections(cv::Mat& bgr, std::span<const models::PoseDetection> detections,
                      const OverlayOptions& options = {});
+
+// The same with track IDs, parallel to detections (an empty span draws as above).
+void draw_detections(cv::Mat& bgr, std::span<const models::PoseDetection> detections, std::span<const int64_t> ids,
+                     const OverlayOptions& options = {});
+
+// The colour a track ID is drawn in: a palette of 20 distinct colours, cycled.
+models::Color id_color(int64_t id);
 
 }  // namespace sp::pipeline

@@ -1,11 +1,14 @@
 #include "pipeline/pose_pipeline.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "pipeline/hud.h"
@@ -44,7 +47,7 @@ class FirstError {
 };
 
 HudData hud_data(const StatsSnapshot& snap, const PosePipelineOptions& o, const std::string& source, size_t depth,
-                 size_t capacity, uint64_t dropped, int64_t frame) {
+                 size_t capacity, uint64_t dropped, int64_t frame, int tracked) {
   HudData d;
   for (int s = 0; s < kNumStages; ++s) {
     if (snap.stages[s].count == 0) continue;  // not measured: the HUD shows it as such
@@ -61,12 +64,27 @@ HudData hud_data(const StatsSnapshot& snap, const PosePipelineOptions& o, const 
   d.isa = o.isa_label;
   d.source = source;
   d.frame_index = frame;
+  d.tracked = tracked;
   return d;
+}
+
+// The tracker's options as the pipeline runs them: a detection is what --conf says it is.
+tracking::TrackerOptions tracker_options(const PosePipelineOptions& o) {
+  tracking::TrackerOptions t = o.tracker;
+  t.high_score = o.conf;
+  t.low_score = std::min(t.low_score, o.conf);
+  return t;
 }
 
 }  // namespace
 
 PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOptions& o, std::atomic<bool>& stop) {
+  if (o.track) {  // bad parameters fail before the source opens
+    tracker_options(o).validate();
+    o.smoother.validate();
+  } else if (o.smooth == Smoothing::kOn) {
+    throw Error("smoothing works per tracked person: it needs tracking on");
+  }
   VideoSourceOptions so;
   so.realtime = o.realtime;
   so.cancel = &stop;
@@ -88,6 +106,15 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
   if (!o.json_path.empty()) jsonl = std::make_unique<JsonlWriter>(o.json_path);
   if (o.show) window = std::make_unique<WindowSink>("sparsepose");
   const double out_fps = src->fps() > 0 ? src->fps() : 30.0;
+  const bool smoothing = o.track && (o.smooth == Smoothing::kOn || (o.smooth == Smoothing::kAuto && live));
+  std::unique_ptr<tracking::PoseTracker> tracker;
+  if (o.track) {
+    tracker = std::make_unique<tracking::PoseTracker>(
+        tracker_options(o), smoothing ? std::optional<tracking::PoseSmootherOptions>(o.smoother) : std::nullopt);
+  }
+  // With tracking the model reports weaker people too (down to the tracker's low score): they only keep
+  // existing tracks alive and are never shown on their own.
+  const float decode_conf = tracker ? tracker->options().low_score : o.conf;
 
   std::thread capture_thread([&] {
     try {
@@ -125,6 +152,8 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
       models::NmsOptions nms;
       nms.iou_threshold = o.iou;
       Frame f;
+      std::vector<models::PoseDetection> tracked;
+      std::optional<Clock::time_point> first_captured;
       while (captured.pop(f)) {
         auto t0 = Clock::now();
         f.times[Stage::kQueueWait] = ms_between(f.enqueued, t0);
@@ -132,7 +161,21 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
         auto t1 = Clock::now();
         model.infer();
         auto t2 = Clock::now();
-        model.decode(o.conf, nms, geom, f.persons);
+        model.decode(decode_conf, nms, geom, f.persons);
+        f.ids.clear();
+        if (tracker) {
+          // The stream's own clock, so frames a live source dropped are a longer step, not a jump;
+          // without timestamps, the capture clock.
+          if (!first_captured) first_captured = f.captured;
+          const double t = f.pts_ns >= 0 ? static_cast<double>(f.pts_ns) * 1e-9
+                                         : std::chrono::duration<double>(f.captured - *first_captured).count();
+          tracked.clear();
+          for (const tracking::TrackedPerson& p : tracker->update(f.persons, t)) {
+            tracked.push_back(p.pose);
+            f.ids.push_back(p.id);
+          }
+          f.persons.swap(tracked);
+        }
         auto t3 = Clock::now();
         f.times[Stage::kPreprocess] = ms_between(t0, t1);
         f.times[Stage::kModel] = ms_between(t1, t2);
@@ -161,10 +204,11 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
     while (inferred.pop(f)) {
       auto t0 = Clock::now();
       const bool visual = window || !o.save_path.empty();  // nothing to draw on for JSON-only runs
-      if (visual) draw_detections(f.bgr, f.persons);
+      if (visual) draw_detections(f.bgr, f.persons, f.ids);
       if (visual && hud_on) {
         uint64_t dropped = captured.dropped() + inferred.dropped() + static_cast<uint64_t>(src->frames_dropped());
-        draw_hud(f.bgr, hud_data(stats.snapshot(t0), o, src->description(), captured.size(), capacity, dropped, f.index));
+        draw_hud(f.bgr, hud_data(stats.snapshot(t0), o, src->description(), captured.size(), capacity, dropped, f.index,
+                                 tracker ? static_cast<int>(f.ids.size()) : -1));
       }
       f.times[Stage::kRender] = ms_between(t0, Clock::now());
       if (!o.save_path.empty()) {
@@ -233,6 +277,11 @@ PipelineResult run_pose_pipeline(models::PoseModel& model, const PosePipelineOpt
   result.ended = !render_end.empty() ? render_end : !capture_end.empty() ? capture_end : stop.load() ? "interrupted" : "end of stream";
   result.summary.frames_in = result.frames_in;
   result.summary.engine = o.engine_label;
+  result.summary.isa = o.isa_label;
+  if (tracker) {  // the inference thread is joined: its tracker is ours to read
+    const tracking::TrackerStats& ts = tracker->stats();
+    result.summary.tracks = {true, smoothing, ts.started, ts.ended, ts.max_concurrent, ts.active};
+  }
   if (auto e = first_error.get()) std::rethrow_exception(e);
   return result;
 }

@@ -2,7 +2,9 @@
 // NMS) → ring → render/sink thread (overlay, HUD, window, video file, JSON lines, statistics).
 // Capture and drawing overlap with the model, so throughput is bounded by the slowest stage rather
 // than the sum of all stages. Live sources keep the newest frame (drops counted); files are lossless
-// unless paced with `realtime`.
+// unless paced with `realtime`. With tracking on, the inference thread also runs the tracker (and the
+// keypoint smoothing) on each frame's detections, timed from the frames' presentation timestamps, so
+// every person leaves it with an ID; its time counts in the "decode" stage.
 #pragma once
 
 #include <atomic>
@@ -11,8 +13,13 @@
 
 #include "models/pose_model.h"
 #include "pipeline/stage_stats.h"
+#include "tracking/pose_tracker.h"
 
 namespace sp::pipeline {
+
+// Keypoint smoothing: auto is on for live sources (a live overlay should not shiver) and off for files
+// (keypoint data exported from a file stays as the model measured it unless asked).
+enum class Smoothing { kAuto, kOn, kOff };
 
 struct PosePipelineOptions {
   std::string source;             // see VideoSource::open
@@ -28,6 +35,12 @@ struct PosePipelineOptions {
   std::string isa_label;
   int threads = 0;
   bool quiet = false;             // no progress line on stderr
+  bool track = true;              // person IDs (tracking/pose_tracker.h)
+  Smoothing smooth = Smoothing::kAuto;  // needs track
+  // Tracker parameters; high_score is replaced by `conf` (what counts as a detection stays --conf), and
+  // the model is decoded down to low_score so weak detections can keep tracks alive.
+  tracking::TrackerOptions tracker;
+  tracking::PoseSmootherOptions smoother;
 };
 
 struct PipelineResult {

@@ -55,6 +55,16 @@ struct StageSummary {
   uint64_t count = 0;
 };
 
+// Tracking totals of a run (the summary's "tracks"); enabled is false when tracking was off.
+struct TrackSummary {
+  bool enabled = false;
+  bool smoothing = false;
+  int64_t started = 0;     // IDs handed out
+  int64_t ended = 0;       // tracks lost for longer than the track buffer
+  int max_concurrent = 0;  // most people tracked in one frame
+  int active_at_end = 0;   // tracks still alive (tracked or within the buffer) when the run ended
+};
+
 // The end-of-run summary (run --summary; see jsonl_writer.h for the JSON and text forms).
 struct RunSummary {
   uint64_t frames_in = 0, frames_processed = 0, frames_dropped = 0;
@@ -64,6 +74,8 @@ struct RunSummary {
   double duration_s = 0;  // first event to last event
   std::array<StageSummary, kNumStages> stages{};
   std::string engine;     // "fp32" or "int8" (what ran the model), set by the pipeline; empty: not known
+  std::string isa;        // the instruction sets the model's kernels ran ("avx512vnni+avx512"); empty: not known
+  TrackSummary tracks;    // set by the pipeline
   const StageSummary& operator[](Stage s) const { return stages[static_cast<int>(s)]; }
 };
 

@@ -66,6 +66,13 @@ class Op {
   virtual int64_t macs() const { return 0; }
   // Convolutions describe themselves (see ConvOpInfo); other ops return null.
   virtual const ConvOpInfo* conv_info() const { return nullptr; }
+  // The instruction set of the code that actually runs, for profiles, `info`, the HUD and summaries:
+  // the kernel's own tag when its name ends with one ("conv3x3s1-s8-u8-avx512vnni" -> "avx512vnni"),
+  // else the family the op's vector kernels dispatch to (`isa`, set at creation). Never the ISA the
+  // user asked for: `--isa amx` without AMX kernels must not be reported as "amx".
+  std::string kernel_isa() const;
+
+  Isa isa = Isa::kScalar;  // the ISA its vector kernels dispatch on (see make_op)
 
   std::string node_name;
   std::string op_type;

@@ -40,3 +40,13 @@ OpPtr create_op(const OpBuildContext& ctx) {
 }
 
 }  // namespace sp
+
+namespace sp {
+
+std::string Op::kernel_isa() const {
+  const std::string name = kernel();
+  const std::string_view tag = kernel_isa_tag(name);
+  return tag.empty() ? std::string(isa_name(isa)) : std::string(tag);
+}
+
+}  // namespace sp

@@ -47,6 +47,7 @@ std::unique_ptr<T> make_op(const OpBuildContext& ctx) {
   op->op_type = ctx.node.op_type;
   op->inputs = ctx.node.inputs;
   op->outputs = ctx.node.outputs;
+  op->isa = float_isa(ctx.isa);  // the float and u8 vector families run their float_isa() variant
   return op;
 }
 

@@ -21,6 +21,26 @@ void fuse_activations(Graph& g);
 // at the Add's position (when x is ready).
 void fuse_residual_add(Graph& g);
 
+// Which float convolutions run in bfloat16 (products in bf16, fp32 accumulation; core/kernels/conv_bf16).
+enum class Bf16Convs {
+  kNone,       // none, whatever the model asks
+  kFromModel,  // the Conv nodes the model's metadata names (kBf16ConvsMetadataKey); none if it names none
+  kAll,        // every Conv node (the engine keeps depthwise ones in fp32: bf16 has no fast kernel for them)
+};
+// metadata_props key: comma-separated Conv node names, e.g. "/model.1/conv/Conv,/model.5/conv/Conv".
+// Any other runtime ignores it and runs the model in fp32, so the file stays a standard ONNX model.
+inline constexpr const char* kBf16ConvsMetadataKey = "sparsepose.bf16_convs";
+// Parses "none" | "from-model" | "all" (throws sp::Error naming the accepted values).
+Bf16Convs parse_bf16_convs(const std::string& s);
+const char* bf16_convs_name(Bf16Convs mode);
+
+// Marks the chosen Conv nodes with the attribute bf16, which the Conv op reads: 1 for the convs the model
+// names (bf16 where the CPU has bf16 arithmetic, fp32 elsewhere), 2 for kAll (bf16 everywhere, emulated
+// exactly where the CPU lacks it). Runs on the graph as
+// imported (node names as in the file); a name in the metadata that is not a Conv node is a sp::Error.
+// Returns the number of nodes marked.
+int mark_bf16_convs(Graph& g, Bf16Convs mode);
+
 struct IntegerLoweringOptions {
   // A float image input read only by one FakeQuant becomes a u8 input: the caller writes quantized
   // pixels straight from the letterboxed frame and no float image exists.

@@ -94,6 +94,11 @@ ResolvedParams QuantizableModel::resolve(const QdqPlan& plan, const RangeTable& 
 }
 
 std::string QuantizableModel::write(const QdqPlan& plan, const RangeTable& ranges, const std::string& metadata_note) const {
+  return write(plan, ranges, {{"sparsepose.quantization", metadata_note}});
+}
+
+std::string QuantizableModel::write(const QdqPlan& plan, const RangeTable& ranges,
+                                    const std::map<std::string, std::string>& metadata) const {
   ResolvedParams params = resolve(plan, ranges);
   onnx::ModelProto out = *model_;
   onnx::GraphProto* g = out.mutable_graph();
@@ -183,17 +188,19 @@ std::string QuantizableModel::write(const QdqPlan& plan, const RangeTable& range
   g->clear_node();
   for (auto& n : nodes) *g->add_node() = std::move(n);
 
-  bool replaced = false;
-  for (auto& p : *out.mutable_metadata_props()) {
-    if (p.key() == "sparsepose.quantization") {
-      p.set_value(metadata_note);
-      replaced = true;
+  for (const auto& [key, value] : metadata) {
+    bool replaced = false;
+    for (auto& p : *out.mutable_metadata_props()) {
+      if (p.key() == key) {
+        p.set_value(value);
+        replaced = true;
+      }
     }
-  }
-  if (!replaced) {
-    auto* p = out.add_metadata_props();
-    p->set_key("sparsepose.quantization");
-    p->set_value(metadata_note);
+    if (!replaced) {
+      auto* p = out.add_metadata_props();
+      p->set_key(key);
+      p->set_value(value);
+    }
   }
   std::string bytes;
   if (!out.SerializeToString(&bytes)) throw Error("cannot serialize the quantized model");

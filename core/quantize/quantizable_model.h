@@ -84,6 +84,9 @@ class QuantizableModel {
   ResolvedParams resolve(const QdqPlan& plan, const RangeTable& ranges) const;
   // The QDQ model, serialized. `metadata_note` goes into metadata_props["sparsepose.quantization"].
   std::string write(const QdqPlan& plan, const RangeTable& ranges, const std::string& metadata_note) const;
+  // The same with any metadata_props entries (set or replaced), e.g. "sparsepose.quantization" and
+  // "sparsepose.bf16_convs" (the convs kept out of int8 that run in bf16 where the CPU has it).
+  std::string write(const QdqPlan& plan, const RangeTable& ranges, const std::map<std::string, std::string>& metadata) const;
 
  private:
   QuantizableModel();

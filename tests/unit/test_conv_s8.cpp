@@ -1,11 +1,14 @@
 // Integer convolution: the scalar reference against a textbook int64 computation written here, and every
-// other ISA path the CPU supports bit-exact against the scalar reference.
+// other ISA path the CPU supports bit-exact against the scalar reference — plus the EVEX (AVX-512VL)
+// instantiation of the AVX-VNNI source, so that source is tested on every AVX-512 VNNI machine.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/kernels/conv_s8/conv_s8.h"
+#include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {
@@ -198,22 +202,44 @@ TEST(ConvS8, RoundsHalfToEven) {
   }
 }
 
-class ConvS8Isa : public ::testing::TestWithParam<Isa> {
+// A kernel family under test: what create_conv2d_s8 runs for an Isa, or (evex256) the AVX-VNNI source
+// compiled in its AVX-512VL VNNI form, reached through the internal hooks.
+struct Variant {
+  const char* name;
+  Isa isa;
+  bool evex256 = false;
+};
+
+// For test names and failure messages (gtest would print the struct's bytes).
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
+bool variant_supported(const Variant& v) { return isa_supported(v.evex256 ? Isa::kAvx512Vnni : v.isa); }
+
+std::unique_ptr<Conv2dS8> create_variant(const Variant& v, const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias) {
+  if (!v.evex256) return create_conv2d_s8(d, w, bias, v.isa);
+  using namespace conv_s8_internal;
+  if (is_depthwise(d)) return create_conv2d_s8_dw(d, w, bias, DwKernel::kVnni256Evex);
+  return create_conv2d_s8_simd(d, w, bias, S8Kernel::kVnni256Evex);
+}
+
+class ConvS8Isa : public ::testing::TestWithParam<Variant> {
  protected:
   void SetUp() override {
-    if (!isa_supported(GetParam()))
-      GTEST_SKIP() << "ISA " << isa_name(GetParam()) << " not supported by this CPU: integer conv path not tested";
+    if (!variant_supported(GetParam()))
+      GTEST_SKIP() << GetParam().name << " not supported by this CPU: integer conv path not tested";
+  }
+  std::unique_ptr<Conv2dS8> create(const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias) const {
+    return create_variant(GetParam(), d, w, bias);
   }
 };
 
 TEST_P(ConvS8Isa, BitExactAgainstScalar) {
-  const Isa isa = GetParam();
   ThreadPool pool(2);
   uint32_t seed = 1000;
   for (const Case& c : cases()) {
     const Problem p = make_problem(c, seed++);
     auto ref = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), Isa::kScalar);
-    auto conv = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), isa);
+    auto conv = create(p.desc, p.w.data(), p.bias.data());
     const auto want = run_checked(*ref, p, nullptr);
     for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
       const auto got = run_checked(*conv, p, tp);
@@ -224,15 +250,13 @@ TEST_P(ConvS8Isa, BitExactAgainstScalar) {
                                    << " s=" << c.stride << (tp ? ", 2 threads" : "") << ")";
     }
   }
-  std::printf("[          ] %s uses %s\n", std::string(isa_name(isa)).c_str(),
-              std::string(create_conv2d_s8(make_problem(cases()[2], 1).desc, make_problem(cases()[2], 1).w.data(),
-                                           nullptr, isa)->name()).c_str());
+  const Problem p = make_problem(cases()[2], 1);
+  std::printf("[          ] %s uses %s\n", GetParam().name, std::string(create(p.desc, p.w.data(), nullptr)->name()).c_str());
 }
 
 // SiLU over a dense range of pre-activations (|x| from ~1e-4 to thousands, through the clamp at +-88): float output
 // bit-exact against the scalar reference.
 TEST_P(ConvS8Isa, SiluSweepBitExact) {
-  const Isa isa = GetParam();
   Conv2dS8Desc d;
   d.in_h = 1, d.in_w = 256, d.in_c = 1, d.out_c = 40;
   d.input_zero_point = 128;
@@ -249,7 +273,7 @@ TEST_P(ConvS8Isa, SiluSweepBitExact) {
   for (int i = 0; i < 256; ++i) in[i] = static_cast<uint8_t>(i);
   std::vector<float> want(256 * 40), got(256 * 40);
   create_conv2d_s8(d, w.data(), bias.data(), Isa::kScalar)->run(in.data(), 1, want.data(), 40, nullptr);
-  create_conv2d_s8(d, w.data(), bias.data(), isa)->run(in.data(), 1, got.data(), 40, nullptr);
+  create(d, w.data(), bias.data())->run(in.data(), 1, got.data(), 40, nullptr);
   for (size_t i = 0; i < want.size(); ++i)
     ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0) << "pixel " << i / 40 << " channel " << i % 40 << ": " << got[i]
                                                     << " vs " << want[i];
@@ -265,7 +289,6 @@ TEST_P(ConvS8Isa, SiluSweepBitExact) {
 // with kernels 1..5, strides 1..2, dilations 1..2, pads 0..2, packed pixels (stride == in_c) mostly, both
 // outputs, SiLU or not; bit-exact against the scalar reference with and without a 2-thread pool.
 TEST_P(ConvS8Isa, SmallInCBitExactAgainstScalar) {
-  const Isa isa = GetParam();
   ThreadPool pool(2);
   std::mt19937 rng(31337);
   auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<uint32_t>(hi - lo + 1)); };
@@ -301,7 +324,7 @@ TEST_P(ConvS8Isa, SmallInCBitExactAgainstScalar) {
     Problem p = make_problem(c, seed++);
     p.desc.dilation_h = p.desc.dilation_w = dil;
     auto ref = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), Isa::kScalar);
-    auto conv = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), isa);
+    auto conv = create(p.desc, p.w.data(), p.bias.data());
     const std::string name(conv->name());
     im2col_runs += name.find("im2col") != std::string::npos;
     const auto want = run_checked(*ref, p, nullptr);
@@ -315,17 +338,20 @@ TEST_P(ConvS8Isa, SmallInCBitExactAgainstScalar) {
                                    << " in_extra=" << c.in_extra << (tp ? ", 2 threads" : "") << ")";
     }
   }
-  if (isa != Isa::kScalar) {
+  if (GetParam().isa != Isa::kScalar) {
     EXPECT_GT(im2col_runs, static_cast<int>(todo.size()) / 2) << "im2col path not taken";
   }
-  std::printf("[          ] %s: %d of %d small-in_c cases on the im2col path\n", std::string(isa_name(isa)).c_str(),
-              im2col_runs, static_cast<int>(todo.size()));
+  std::printf("[          ] %s: %d of %d small-in_c cases on the im2col path\n", GetParam().name, im2col_runs,
+              static_cast<int>(todo.size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, ConvS8Isa,
-                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvxVnni,
-                                           Isa::kAmx),
-                         [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
+                         ::testing::Values(Variant{"scalar", Isa::kScalar}, Variant{"avx2", Isa::kAvx2},
+                                           Variant{"avx512", Isa::kAvx512}, Variant{"avx512vnni", Isa::kAvx512Vnni},
+                                           Variant{"avxvnni", Isa::kAvxVnni},
+                                           Variant{"avxvnni_as_evex256", Isa::kAvxVnni, true},
+                                           Variant{"amx", Isa::kAmx}),
+                         [](const ::testing::TestParamInfo<Variant>& info) { return std::string(info.param.name); });
 
 // ---- depthwise (groups == in_c == out_c) ------------------------------------------------------------
 
@@ -464,14 +490,13 @@ TEST(ConvS8, DepthwiseScalarMatchesTextbook) {
 }
 
 TEST_P(ConvS8Isa, DepthwiseBitExactAgainstScalar) {
-  const Isa isa = GetParam();
   ThreadPool pool(2);
   uint32_t seed = 9000;
   std::string name;
   for (const DwCase& c : dw_cases(120, 4242)) {
     const Problem p = make_dw_problem(c, seed++);
     auto ref = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), Isa::kScalar);
-    auto conv = create_conv2d_s8(p.desc, p.w.data(), p.bias.data(), isa);
+    auto conv = create(p.desc, p.w.data(), p.bias.data());
     name = std::string(conv->name());
     ASSERT_EQ(name.rfind("dwconv", 0), 0u) << name;
     const auto want = run_checked(*ref, p, nullptr);
@@ -483,7 +508,24 @@ TEST_P(ConvS8Isa, DepthwiseBitExactAgainstScalar) {
                                    << describe(c) << (tp ? ", 2 threads" : "") << ")";
     }
   }
-  std::printf("[          ] %s depthwise uses %s\n", std::string(isa_name(isa)).c_str(), name.c_str());
+  std::printf("[          ] %s depthwise uses %s\n", GetParam().name, name.c_str());
+}
+
+// name() says which instructions run: the ISA's own suffix for every dense and depthwise kernel (AVX-512BW
+// dense convolutions run the AVX2 kernel and say so).
+TEST_P(ConvS8Isa, KernelNameSaysWhatRuns) {
+  const Variant& v = GetParam();
+  const Problem dense = make_problem(cases()[3], 7);
+  const Problem dw = make_dw_problem({9, 9, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, QuantOutput::kU8, Activation::kSilu}, 7);
+  std::string dense_suffix = v.evex256 ? "-vnni256-evex" : "-" + std::string(isa_name(v.isa));
+  std::string dw_suffix = dense_suffix;
+  if (v.isa == Isa::kAvx512 && !v.evex256) dense_suffix = "-avx2";
+  if (v.isa == Isa::kAmx) dense_suffix = dw_suffix = "-avx512vnni";
+  const std::string dn(create(dense.desc, dense.w.data(), dense.bias.data())->name());
+  const std::string dwn(create(dw.desc, dw.w.data(), dw.bias.data())->name());
+  EXPECT_EQ(dn.substr(dn.size() - std::min(dn.size(), dense_suffix.size())), dense_suffix) << dn;
+  EXPECT_EQ(dwn.substr(dwn.size() - std::min(dwn.size(), dw_suffix.size())), dw_suffix) << dwn;
+  EXPECT_EQ(dwn.rfind("dwconv3x3s1-s8-u8", 0), 0u) << dwn;
 }
 
 TEST(ConvS8, DepthwiseHandChecked) {

@@ -110,6 +110,21 @@ TEST(PipelineHud, ContentChangesWithTheNumbers) {
   EXPECT_GT(changed_pixels(ia, ib, hud_panel_rect(size)), 100);
 }
 
+TEST(PipelineHud, ShowsTrackedPeopleOnlyWithTracking) {
+  const cv::Size size(1280, 720);
+  const cv::Mat base = noise_frame(size);
+  HudData off = sample_data();  // tracked = -1
+  HudData two = off, three = off;
+  two.tracked = 2;
+  three.tracked = 3;
+  cv::Mat a = base.clone(), b = base.clone(), c = base.clone();
+  draw_hud(a, off);
+  draw_hud(b, two);
+  draw_hud(c, three);
+  EXPECT_GT(changed_pixels(a, b, hud_panel_rect(size)), 20) << "the count appears when tracking is on";
+  EXPECT_GT(changed_pixels(b, c, hud_panel_rect(size)), 5) << "and shows the number";
+}
+
 TEST(PipelineHud, MissingDataAndOddValuesDoNotBreakIt) {
   cv::Mat img = noise_frame({640, 480});
   HudData empty;  // nothing measured yet

@@ -261,6 +261,42 @@ TEST_F(Jsonl, SummaryJsonHasTheContractKeys) {
   }
 }
 
+TEST_F(Jsonl, TrackIdsComeFirstInEachPersonAndOnlyWithTracking) {
+  std::vector<models::PoseDetection> dets = {person(1), person(50)};
+  const std::vector<int64_t> ids = {7, 12};
+  const auto with = nlohmann::ordered_json::parse(frame_json_line(3, 100, dets, StageTimes{}, ids));
+  ASSERT_EQ(with["persons"].size(), 2u);
+  EXPECT_EQ(with["persons"][0].begin().key(), "id");
+  EXPECT_EQ(with["persons"][0]["id"], 7);
+  EXPECT_EQ(with["persons"][1]["id"], 12);
+  // Apart from the id, each person is exactly what predict writes.
+  for (size_t k = 0; k < 2; ++k) {
+    auto p = with["persons"][k];
+    p.erase("id");
+    EXPECT_EQ(p.dump(), app::persons_json(dets)[k].dump());
+  }
+  const auto without = nlohmann::ordered_json::parse(frame_json_line(3, 100, dets, StageTimes{}));
+  EXPECT_FALSE(without["persons"][0].contains("id"));
+}
+
+TEST_F(Jsonl, SummaryHasTracksOnlyWithTracking) {
+  RunSummary s = sample_summary();
+  EXPECT_FALSE(json::parse(summary_json(s)).contains("tracks"));
+  s.tracks = {true, true, 9, 6, 3, 2};
+  const json j = json::parse(summary_json(s));
+  ASSERT_TRUE(j.contains("tracks"));
+  EXPECT_EQ(j["tracks"]["started"], 9);
+  EXPECT_EQ(j["tracks"]["ended"], 6);
+  EXPECT_EQ(j["tracks"]["max_concurrent"], 3);
+  EXPECT_EQ(j["tracks"]["active_at_end"], 2);
+  EXPECT_EQ(j["tracks"]["smoothing"], true);
+  std::FILE* f = std::fopen(path("t.txt").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  print_summary(f, s);
+  std::fclose(f);
+  EXPECT_NE(slurp(path("t.txt")).find("tracks: 9 started, 6 ended, 3 most at once"), std::string::npos);
+}
+
 TEST_F(Jsonl, SummaryTableIsAligned) {
   const std::string p = path("table.txt");
   std::FILE* f = std::fopen(p.c_str(), "w");

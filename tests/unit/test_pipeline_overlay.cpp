@@ -63,6 +63,35 @@ TEST(PipelineOverlay, LimbUsesItsColour) {
   EXPECT_EQ(img.at<cv::Vec3b>(200, 250), cv::Vec3b(c.b, c.g, c.r));
 }
 
+TEST(PipelineOverlay, TrackedPeopleAreDrawnInTheirIdColour) {
+  models::PoseDetection d;
+  d.box = {100, 100, 300, 400};
+  d.score = 0.9f;
+  d.keypoints[5] = {120, 200, 0.9f};
+  d.keypoints[6] = {280, 200, 0.9f};  // a shoulder line: limb 7
+  OverlayOptions o;
+  o.line_width = 6;
+  o.draw_keypoints = false;
+  const std::vector<models::PoseDetection> dets{d};
+  for (int64_t id : {1, 2, 21}) {
+    cv::Mat img(480, 640, CV_8UC3, cv::Scalar(0, 0, 0));
+    const std::vector<int64_t> ids{id};
+    draw_detections(img, dets, ids, o);
+    const auto c = id_color(id);
+    EXPECT_EQ(img.at<cv::Vec3b>(250, 100), cv::Vec3b(c.b, c.g, c.r)) << "box edge, id " << id;
+    EXPECT_EQ(img.at<cv::Vec3b>(200, 200), cv::Vec3b(c.b, c.g, c.r)) << "limb, id " << id;
+  }
+  EXPECT_NE(cv::Vec3b(id_color(1).b, id_color(1).g, id_color(1).r), cv::Vec3b(id_color(2).b, id_color(2).g, id_color(2).r));
+  EXPECT_EQ(id_color(1).r, id_color(21).r) << "the palette cycles";
+  // The label carries the ID: the labelled drawing differs from the same drawing with another ID number
+  // of the same colour (1 and 21).
+  cv::Mat a(480, 640, CV_8UC3, cv::Scalar(0, 0, 0)), b = a.clone();
+  o.draw_limbs = false;
+  draw_detections(a, dets, std::vector<int64_t>{1}, o);
+  draw_detections(b, dets, std::vector<int64_t>{21}, o);
+  EXPECT_GT(cv::norm(a, b, cv::NORM_L1), 0.0);
+}
+
 TEST(PipelineOverlay, LabelAndOddCoordinatesDoNotCrash) {
   cv::Mat img(50, 60, CV_8UC3, cv::Scalar(0, 0, 0));
   std::vector<models::PoseDetection> dets(4, person());

@@ -26,43 +26,8 @@ constexpr int kLanes = 16;
 
 SP_INLINE int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-// ---- Activations ----------------------------------------------------------------------------------------
-//
-// sigmoid(x) = 1 / (1 + e^-x). x is clamped to [-88, 88] so e^-x stays finite (+-inf give 0 and 1, never
-// NaN). e^-x = 2^n * p(u) with n = round(-x / ln 2), u = -x - n ln 2 and a degree-5 minimax polynomial
-// (XNNPACK's rr1-p5 constants, evaluated in t = -u = x + n ln 2 with the odd terms' signs folded in);
-// vscalefps applies 2^n. The reciprocal is an estimate plus one Newton step. Relative error ~1e-6 or
-// better; 16 vector operations for SiLU, which matters in the epilogue of the short-reduction layers.
-//
-// One body for the zmm and the ymm (AVX-512VL) forms; PS is the intrinsic prefix, V the vector type.
-#define SP_DEFINE_SIGMOID(V, PS)                                                         \
-  SP_INLINE V sigmoid_ps(V x) {                                                          \
-    const V xc = PS##_min_ps(PS##_max_ps(x, PS##_set1_ps(-88.0f)), PS##_set1_ps(88.0f)); \
-    const V n = PS##_roundscale_ps(PS##_mul_ps(xc, PS##_set1_ps(-1.44269504088896341f)), \
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);       \
-    const V t = PS##_fmadd_ps(n, PS##_set1_ps(0x1.62E430p-1f), xc);                      \
-    V p = PS##_fnmadd_ps(t, PS##_set1_ps(0x1.0F9F9Cp-7f), PS##_set1_ps(0x1.573A1Ap-5f)); \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(0x1.555A80p-3f));                              \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(0x1.FFFDC6p-2f));                              \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(0x1.FFFFF6p-1f));                              \
-    p = PS##_fnmadd_ps(t, p, PS##_set1_ps(1.0f));                                        \
-    const V d = PS##_add_ps(PS##_scalef_ps(p, n), PS##_set1_ps(1.0f));                   \
-    const V r = PS##_rcp14_ps(d);                                                        \
-    return PS##_fmadd_ps(PS##_fnmadd_ps(r, d, PS##_set1_ps(1.0f)), r, r);                \
-  }                                                                                      \
-  SP_INLINE V activate(Activation act, V x) {                                            \
-    switch (act) {                                                                       \
-      case Activation::kNone: return x;                                                  \
-      case Activation::kRelu: return PS##_max_ps(x, PS##_setzero_ps());                  \
-      case Activation::kSigmoid: return sigmoid_ps(x);                                   \
-      case Activation::kSilu: return PS##_mul_ps(x, sigmoid_ps(x));                      \
-    }                                                                                    \
-    return x;                                                                            \
-  }
-
-SP_DEFINE_SIGMOID(__m512, _mm512)
-SP_DEFINE_SIGMOID(__m256, _mm256)
-#undef SP_DEFINE_SIGMOID
+// Activations and the tile store: shared with the bf16 kernel.
+#include "core/kernels/conv_f32/conv_f32_epilogue_avx512.inc"
 
 // ---- Direct convolution ---------------------------------------------------------------------------------
 
@@ -91,44 +56,6 @@ SP_INLINE void accumulate(__m512 (&acc)[MR][NZ > 0 ? NZ : 1], __m256 (&acch)[MR]
     }
     wz += NZ * kLanes;
     wh += 8;
-  }
-}
-
-// Epilogue of one tile: activation, residual, store (masked for the channel tail). Out of line: the
-// accumulators round-trip through the stack once per tile, and the hot loop keeps a clean register
-// allocation (inlining it cost about 1% over the model).
-template <Activation kAct, int MR, int NZ, bool HALF>
-__attribute__((noinline)) void store_tile(const __m512 (&acc)[MR][NZ > 0 ? NZ : 1], const __m256 (&acch)[MR], int m,
-                                          float* o, int64_t ops, const float* rr, int64_t rps, bool full,
-                                          __mmask16 tail_mask) {
-#pragma GCC unroll 32
-  for (int j = 0; j < MR; ++j) {
-    if (j < m) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NZ; ++v) {
-        __m512 val = activate(kAct, acc[j][v]);
-        if (HALF || v < NZ - 1 || full) {
-          if (rr) val = _mm512_add_ps(val, _mm512_loadu_ps(rr + v * kLanes));
-          _mm512_storeu_ps(o + v * kLanes, val);
-        } else {
-          if (rr) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(tail_mask, rr + v * kLanes));
-          _mm512_mask_storeu_ps(o + v * kLanes, tail_mask, val);
-        }
-      }
-      if (HALF) {
-        __m256 val = activate(kAct, acch[j]);
-        const __mmask8 mask8 = static_cast<__mmask8>(tail_mask);
-        if (full) {
-          if (rr) val = _mm256_add_ps(val, _mm256_loadu_ps(rr + NZ * kLanes));
-          _mm256_storeu_ps(o + NZ * kLanes, val);
-        } else {
-          if (rr) val = _mm256_add_ps(val, _mm256_maskz_loadu_ps(mask8, rr + NZ * kLanes));
-          _mm256_mask_storeu_ps(o + NZ * kLanes, mask8, val);
-        }
-      }
-    }
-    o += ops;
-    if (rr) rr += rps;
   }
 }
 

@@ -1,6 +1,7 @@
 // Integer convolution: descriptor checks, weight packing and dispatch (baseline code). The arithmetic
-// lives in conv_s8_scalar.cpp (reference), conv_s8_avx512vnni.cpp (vpdpbusd) and conv_s8_avx2.cpp
-// (vpmaddwd); depthwise convolution in conv_s8_dw.cpp (packing) and conv_s8_dw_{avx2,avx512}.cpp.
+// lives in conv_s8_scalar.cpp (reference), conv_s8_avx512vnni.cpp (vpdpbusd zmm), conv_s8_avxvnni.cpp
+// (vpdpbusd ymm, source conv_s8_vnni256.inc) and conv_s8_avx2.cpp (vpmaddwd); depthwise convolution in
+// conv_s8_dw.cpp (packing) and its ISA files.
 #include "core/kernels/conv_s8/conv_s8.h"
 
 #include <cmath>
@@ -99,19 +100,65 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 using S8TaskFn = void (*)(const S8Plan&, const uint8_t*, int64_t, void*, int64_t, int, int64_t, int64_t);
 
-enum class SimdKind { kAvx2, kAvx512Vnni };
+S8TaskFn direct_task(S8Kernel k) {
+  switch (k) {
+    case S8Kernel::kAvx2: return conv_s8_avx2_task;
+    case S8Kernel::kAvx512Vnni: return conv_s8_avx512vnni_task;
+    case S8Kernel::kAvxVnni: return conv_s8_avxvnni_task;
+    case S8Kernel::kVnni256Evex: return conv_s8_vnni256_evex_task;
+  }
+  return conv_s8_avx2_task;
+}
+
+S8TaskFn im2col_task(S8Kernel k) {
+  switch (k) {
+    case S8Kernel::kAvx2: return conv_s8_avx2_im2col_task;
+    case S8Kernel::kAvx512Vnni: return conv_s8_avx512vnni_im2col_task;
+    case S8Kernel::kAvxVnni: return conv_s8_avxvnni_im2col_task;
+    case S8Kernel::kVnni256Evex: return conv_s8_vnni256_evex_im2col_task;
+  }
+  return conv_s8_avx2_im2col_task;
+}
+
+int direct_tile(S8Kernel k) {
+  switch (k) {
+    case S8Kernel::kAvx2: return kAvx2TilePixels;
+    case S8Kernel::kAvx512Vnni: return kVnniTilePixels;
+    case S8Kernel::kAvxVnni:
+    case S8Kernel::kVnni256Evex: return kVnni256TilePixels;
+  }
+  return kAvx2TilePixels;
+}
+
+const char* kernel_suffix(S8Kernel k) {
+  switch (k) {
+    case S8Kernel::kAvx2: return "-avx2";
+    case S8Kernel::kAvx512Vnni: return "-avx512vnni";
+    case S8Kernel::kAvxVnni: return "-avxvnni";
+    case S8Kernel::kVnni256Evex: return "-vnni256-evex";
+  }
+  return "";
+}
+
+bool kernel_supported(S8Kernel k) {
+  switch (k) {
+    case S8Kernel::kAvx2: return isa_supported(Isa::kAvx2);
+    case S8Kernel::kAvx512Vnni:
+    case S8Kernel::kVnni256Evex: return isa_supported(Isa::kAvx512Vnni);
+    case S8Kernel::kAvxVnni: return isa_supported(Isa::kAvxVnni);
+  }
+  return false;
+}
 
 class Conv2dS8Simd final : public Conv2dS8 {
  public:
-  Conv2dS8Simd(const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias, SimdKind kind)
-      : desc_(d),
-        task_(kind == SimdKind::kAvx2 ? conv_s8_avx2_task : conv_s8_avx512vnni_task),
-        tile_(kind == SimdKind::kAvx2 ? kAvx2TilePixels : kVnniTilePixels) {
+  Conv2dS8Simd(const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias, S8Kernel kind)
+      : desc_(d), task_(direct_task(kind)), tile_(direct_tile(kind)) {
     S8Plan& p = plan_;
     const int k_im2col = d.kernel_h * d.kernel_w * d.in_c;
     const bool im2col = d.in_c <= kIm2colMaxInC && ceil_div(k_im2col, 4) * 4 <= kIm2colMaxK;
     if (im2col) {
-      task_ = kind == SimdKind::kAvx2 ? conv_s8_avx2_im2col_task : conv_s8_avx512vnni_im2col_task;
+      task_ = im2col_task(kind);
       tile_ = kIm2colTilePixels;
       p.im2col_k = k_im2col;
       p.im2col_k4 = static_cast<int>(ceil_div(k_im2col, 4));
@@ -135,7 +182,7 @@ class Conv2dS8Simd final : public Conv2dS8 {
     const int pk_taps = pk_kh * pk_kw;
     const int pk_k4 = static_cast<int>(ceil_div(pk_c, 4)), pk_k2 = static_cast<int>(ceil_div(pk_c, 2));
     // VNNI: k4 * 4 bytes per channel and tap; AVX2: k2 * 2 int16 per channel and tap.
-    p.block_stride = kind == SimdKind::kAvx2 ? static_cast<int64_t>(pk_taps) * pk_k2 * kBlockChannels * 4
+    p.block_stride = kind == S8Kernel::kAvx2 ? static_cast<int64_t>(pk_taps) * pk_k2 * kBlockChannels * 4
                                              : static_cast<int64_t>(pk_taps) * pk_k4 * kBlockChannels * 4;
     const int64_t padded_oc = static_cast<int64_t>(p.num_blocks) * kBlockChannels;
 
@@ -158,7 +205,7 @@ class Conv2dS8Simd final : public Conv2dS8 {
         }
         return c < d.in_c ? w[((static_cast<int64_t>(o) * d.in_c + c) * d.kernel_h + kh) * d.kernel_w + kw] : 0;
       };
-      if (kind == SimdKind::kAvx512Vnni) {
+      if (kind == S8Kernel::kAvx512Vnni) {
         const int nr = static_cast<int>(ceil_div(count, 16) * 16);
         for (int kh = 0; kh < pk_kh; ++kh)
           for (int kw = 0; kw < pk_kw; ++kw)
@@ -167,6 +214,20 @@ class Conv2dS8Simd final : public Conv2dS8 {
               for (int j = 0; j < count; ++j)
                 for (int i = 0; i < 4; ++i) grp[j * 4 + i] = weight(oc0 + j, g * 4 + i, kh, kw);
             }
+      } else if (kind == S8Kernel::kAvxVnni || kind == S8Kernel::kVnni256Evex) {
+        const int64_t sub_stride = static_cast<int64_t>(pk_taps) * pk_k4 * 64;  // bytes
+        for (int sb = 0; sb * 16 < count; ++sb) {
+          const int sc = count - sb * 16 < 16 ? count - sb * 16 : 16;
+          const int nr = static_cast<int>(ceil_div(sc, 8) * 8);
+          int8_t* sub = dst + sb * sub_stride;
+          for (int kh = 0; kh < pk_kh; ++kh)
+            for (int kw = 0; kw < pk_kw; ++kw)
+              for (int g = 0; g < pk_k4; ++g) {
+                int8_t* grp = sub + ((static_cast<int64_t>(kh) * pk_kw + kw) * pk_k4 + g) * nr * 4;
+                for (int j = 0; j < sc; ++j)
+                  for (int i = 0; i < 4; ++i) grp[j * 4 + i] = weight(oc0 + sb * 16 + j, g * 4 + i, kh, kw);
+              }
+        }
       } else {
         const int64_t sub_stride = static_cast<int64_t>(pk_taps) * pk_k2 * 64;  // bytes
         for (int sb = 0; sb * 16 < count; ++sb) {
@@ -199,7 +260,7 @@ class Conv2dS8Simd final : public Conv2dS8 {
     p.dequant = dequant_.get();
     p.zx_pixel = zx_pixel_.get();
     name_ = kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + (im2col ? "-im2col" : "") +
-            (kind == SimdKind::kAvx2 ? "-avx2" : "-avx512vnni");
+            kernel_suffix(kind);
   }
 
   void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
@@ -239,21 +300,38 @@ class Conv2dS8Simd final : public Conv2dS8 {
 
 }  // namespace
 
+namespace conv_s8_internal {
+
+std::unique_ptr<Conv2dS8> create_conv2d_s8_simd(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
+                                                const int32_t* bias, S8Kernel kernel) {
+  validate_conv2d_s8_desc(desc);
+  if (!weights_oihw) throw Error("integer Conv: null weights");
+  if (is_depthwise(desc)) throw Error("integer Conv: create_conv2d_s8_simd is for dense convolutions");
+  if (!kernel_supported(kernel))
+    throw Error(std::string("integer Conv: kernel") + kernel_suffix(kernel) + " not supported by this CPU");
+  return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, kernel);
+}
+
+}  // namespace conv_s8_internal
+
 std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
                                            const int32_t* bias, Isa isa) {
   validate_conv2d_s8_desc(desc);
   if (!weights_oihw) throw Error("integer Conv: null weights");
   if (!isa_supported(isa)) throw Error(std::string("integer Conv: ISA ") + std::string(isa_name(isa)) + " not supported by this CPU");
   if (is_depthwise(desc)) {
-    // VNNI's 4-channel dot products do not apply (one input channel per output): AVX-512BW it is.
     if (isa == Isa::kScalar) return create_conv2d_s8_scalar(desc, weights_oihw, bias);
-    const bool avx512 = isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni || isa == Isa::kAmx;
-    return create_conv2d_s8_dw_simd(desc, weights_oihw, bias, avx512);
+    const DwKernel k = isa == Isa::kAvx512Vnni || isa == Isa::kAmx ? DwKernel::kAvx512Vnni
+                       : isa == Isa::kAvx512                        ? DwKernel::kAvx512
+                       : isa == Isa::kAvxVnni                       ? DwKernel::kAvxVnni
+                                                                    : DwKernel::kAvx2;
+    return create_conv2d_s8_dw(desc, weights_oihw, bias, k);
   }
   if (isa == Isa::kAvx512Vnni || (isa == Isa::kAmx && isa_supported(Isa::kAvx512Vnni)))
-    return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, SimdKind::kAvx512Vnni);
+    return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvx512Vnni);
+  if (isa == Isa::kAvxVnni) return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvxVnni);
   if (isa != Isa::kScalar && isa_supported(Isa::kAvx2))
-    return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, SimdKind::kAvx2);
+    return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvx2);
   return create_conv2d_s8_scalar(desc, weights_oihw, bias);
 }
 

@@ -81,10 +81,12 @@ class Conv2dS8 {
 };
 
 // weights_oihw: out_c x (in_c / groups) x kernel_h x kernel_w int8. bias: out_c int32 or null (zero).
-// isa, dense: kAvx512Vnni and kAmx use the AVX-512 vpdpbusd kernel; kAvx2, kAvx512 and kAvxVnni the
-// AVX2 vpmaddwd kernel (no AVX-VNNI or AVX-512BW-specific kernel yet). Depthwise: kAvx512, kAvx512Vnni
-// and kAmx use the AVX-512BW kernel, kAvx2 and kAvxVnni the AVX2 one. kScalar is the reference. name()
-// says which. Throws sp::Error for a descriptor it cannot run or an ISA the CPU lacks.
+// isa, dense: kAvx512Vnni and kAmx use the AVX-512 vpdpbusd kernel (zmm); kAvxVnni the AVX-VNNI vpdpbusd
+// kernel (ymm, VEX); kAvx2 and kAvx512 the AVX2 vpmaddwd kernel (no AVX-512BW-specific dense kernel).
+// Depthwise: kAvx512Vnni and kAmx use the AVX-512 VNNI kernel, kAvx512 the AVX-512BW vpmaddwd one,
+// kAvxVnni the AVX-VNNI one, kAvx2 the AVX2 vpmaddwd one. kScalar is the reference. name() ends with
+// the ISA whose instructions run ("-avx512vnni", "-avxvnni", "-avx512", "-avx2", "-scalar"). Throws
+// sp::Error for a descriptor it cannot run or an ISA the CPU lacks.
 std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
                                            const int32_t* bias, Isa isa);
 

@@ -49,35 +49,6 @@ SP_INLINE void dpbusd(__m512i& acc, __m512i x_u8, __m512i w_s8) {
 
 #include "core/kernels/conv_s8/conv_s8_silu_avx512.inc"
 
-// silu_ps() on G vectors in lockstep, operation for operation (so bit-identical): G independent
-// dependency chains side by side, so the divider and the FMA pipes overlap them (one chain per pixel in
-// program order left the epilogue latency-bound: the scheduler cannot look far enough ahead).
-template <int G>
-SP_INLINE void silu_lockstep(__m512 (&x)[G]) {
-  constexpr int kRoundNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  __m512 n[G], t[G], p[G];
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) {
-    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x[g], _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
-    n[g] = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(-1.44269504088896341f)), kRoundNearest);
-    t[g] = _mm512_fmadd_ps(n[g], _mm512_set1_ps(0x1.62E430p-1f), xc);
-  }
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], _mm512_set1_ps(0x1.0F9F9Cp-7f), _mm512_set1_ps(0x1.573A1Ap-5f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.555A80p-3f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.FFFDC6p-2f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(0x1.FFFFF6p-1f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_fnmadd_ps(t[g], p[g], _mm512_set1_ps(1.0f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) p[g] = _mm512_add_ps(_mm512_scalef_ps(p[g], n[g]), _mm512_set1_ps(1.0f));
-  #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) x[g] = _mm512_div_ps(x[g], p[g]);
-}
-
 template <int MR, int NV>
 __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&acc)[MR][NV], int m, void* out,
                                           int64_t ops, int64_t pixel0, int oc0, int count) {
@@ -141,17 +112,30 @@ void run_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, in
   #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) bias[v] = _mm512_load_si512(plan.bias + oc0 + v * 16);
 
+  // The tile's first output pixel, advanced tile by tile (no division per pixel).
+  int oh_t = static_cast<int>(p_begin / plan.out_w);
+  int ow_t = static_cast<int>(p_begin - static_cast<int64_t>(oh_t) * plan.out_w);
+  const int ih_span = (plan.kernel_h - 1) * plan.dilation_h, iw_span = (plan.kernel_w - 1) * plan.dilation_w;
+  const int64_t pix_step = static_cast<int64_t>(plan.stride_w) * ips;
   for (int64_t p0 = p_begin; p0 < p_end; p0 += kMr) {
     const int m = p_end - p0 < kMr ? static_cast<int>(p_end - p0) : kMr;
-    int ih0[kMr], iw0[kMr];
-    #pragma GCC unroll 8
-    for (int j = 0; j < kMr; ++j) {
-      const int64_t p = p0 + (j < m ? j : 0);
-      const int oh = static_cast<int>(p / plan.out_w);
-      const int ow = static_cast<int>(p - static_cast<int64_t>(oh) * plan.out_w);
-      ih0[j] = oh * plan.stride_h - plan.pad_top;
-      iw0[j] = ow * plan.stride_w - plan.pad_left;
+    int ih0[kMr], iw0[kMr];  // pixels past m repeat the last one (computed, never stored)
+    {
+      int oh = oh_t, ow = ow_t;
+      #pragma GCC unroll 8
+      for (int j = 0; j < kMr; ++j) {
+        ih0[j] = oh * plan.stride_h - plan.pad_top;
+        iw0[j] = ow * plan.stride_w - plan.pad_left;
+        if (j + 1 < m && ++ow == plan.out_w) ow = 0, ++oh;
+      }
     }
+    // Interior tile: one output row, every tap inside the input. Its taps' input pointers are a common
+    // offset from per-pixel bases, instead of a bounds check and a select per pixel and tap (which cost
+    // more than the dot products when in_c is small).
+    const bool interior = m == kMr && ow_t + kMr <= plan.out_w && ih0[0] >= 0 && ih0[0] + ih_span < plan.in_h &&
+                          iw0[0] >= 0 && iw0[kMr - 1] + iw_span < plan.in_w;
+    const uint8_t* tile_base = interior ? in + (static_cast<int64_t>(ih0[0]) * plan.in_w + iw0[0]) * ips : in;
+    for (ow_t += kMr; ow_t >= plan.out_w;) ow_t -= plan.out_w, ++oh_t;
     __m512i acc[kMr][NV];
     #pragma GCC unroll 8
     for (int j = 0; j < kMr; ++j)
@@ -163,13 +147,19 @@ void run_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, in
       const int kh = tap / plan.kernel_w;
       const int kw = tap - kh * plan.kernel_w;
       const uint8_t* a[kMr];
-      #pragma GCC unroll 8
-      for (int j = 0; j < kMr; ++j) {
-        const int ih = ih0[j] + kh * plan.dilation_h;
-        const int iw = iw0[j] + kw * plan.dilation_w;
-        a[j] = (ih >= 0 && ih < plan.in_h && iw >= 0 && iw < plan.in_w)
-                   ? in + (static_cast<int64_t>(ih) * plan.in_w + iw) * ips
-                   : plan.zx_pixel;
+      if (interior) {
+        const uint8_t* t = tile_base + (static_cast<int64_t>(kh) * plan.dilation_h * plan.in_w + kw * plan.dilation_w) * ips;
+        #pragma GCC unroll 8
+        for (int j = 0; j < kMr; ++j) a[j] = t + j * pix_step;
+      } else {
+        #pragma GCC unroll 8
+        for (int j = 0; j < kMr; ++j) {
+          const int ih = ih0[j] + kh * plan.dilation_h;
+          const int iw = iw0[j] + kw * plan.dilation_w;
+          a[j] = (ih >= 0 && ih < plan.in_h && iw >= 0 && iw < plan.in_w)
+                     ? in + (static_cast<int64_t>(ih) * plan.in_w + iw) * ips
+                     : plan.zx_pixel;
+        }
       }
       for (int g = 0; g < full; ++g) {
         __m512i wv[NV];
@@ -217,6 +207,9 @@ void run_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, in
 // else one tap (in_c bytes). The rows of a micro-tile go to a small stack buffer, then the dot products
 // run over K/4 groups exactly like a 1x1 convolution (weights packed to match at create time).
 
+// Bytes per im2col row in the stack buffer: K <= 64, plus room for the 16-byte copies' over-read tail.
+constexpr int kImRow = 128;
+
 SP_INLINE uint64_t low_bits(int n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
 
 template <int MR, int NV, int KH>  // KH: kernel_h, or 0 for any
@@ -236,20 +229,38 @@ void run_im2col(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, i
   const int iw_span = (kw_n - 1) * plan.dilation_w;
   const __m512i zxv = _mm512_set1_epi8(static_cast<char>(plan.zx));
   // Contiguous rows: kernel row r starts r * dilation_h input rows down and lands at im2col byte r * row_len.
-  const int64_t row_adv = static_cast<int64_t>(plan.dilation_h) * plan.in_w * ips - row_len;
+  const int64_t row_step = static_cast<int64_t>(plan.dilation_h) * plan.in_w * ips;
+  const int64_t row_adv = row_step - row_len;
+  // Interior pixels of packed rows of at most 16 bytes copy each kernel row with one 16-byte load and store,
+  // in increasing position order so that a store's over-read tail is overwritten by the next row (bytes past
+  // K are don't-care: their weights are 0). Several times cheaper than the byte-masked loads below, which
+  // remain for pixels that touch the padding or whose over-read could pass the end of the input.
+  const bool rows16 = contiguous && row_len <= 16;
+  const int ih_span = (kh_n - 1) * plan.dilation_h;
+  const uint8_t* in_end = in + (static_cast<int64_t>(plan.in_h) * plan.in_w - 1) * ips + in_c;
   __m512i bias[NV];
   #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) bias[v] = _mm512_load_si512(plan.bias + oc0 + v * 16);
 
   int oh = static_cast<int>(p_begin / plan.out_w);
   int ow = static_cast<int>(p_begin - static_cast<int64_t>(oh) * plan.out_w);
-  alignas(64) uint8_t im[MR][64];
+  alignas(64) uint8_t im[MR][kImRow];
   for (int64_t p0 = p_begin; p0 < p_end; p0 += MR) {
     const int m = p_end - p0 < MR ? static_cast<int>(p_end - p0) : MR;
     for (int j = 0; j < m; ++j) {
       const int ih0 = oh * plan.stride_h - plan.pad_top;
       const int iw0 = ow * plan.stride_w - plan.pad_left;
       if (++ow == plan.out_w) ow = 0, ++oh;
+      if (rows16 && ih0 >= 0 && ih0 + ih_span < plan.in_h && iw0 >= 0 && iw0 + iw_span < plan.in_w) {
+        const uint8_t* first = in + (static_cast<int64_t>(ih0) * plan.in_w + iw0) * ips;
+        if (first + (kh_n - 1) * row_step + 16 <= in_end) {
+          #pragma GCC unroll 8
+          for (int r = 0; r < kh_n; ++r)
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(im[j] + r * row_len),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(first + r * row_step)));
+          continue;
+        }
+      }
       uint64_t cols = full_row;  // im2col bits of one kernel row whose taps are inside horizontally
       if (iw0 < 0 || iw0 + iw_span >= plan.in_w) {
         cols = 0;

@@ -21,8 +21,11 @@ constexpr int kBlockChannels = 64;
 //    one zmm per 16 channels, the operand layout of vpdpbusd.
 //  - AVX2: the block is split in sub-blocks of 16 channels, each int16
 //    [kernel_h][kernel_w][k2][nr16][2] (nr16 = the sub-block's count rounded up to 8, sub-blocks
-//    kAvx2SubStride bytes apart): pairs of input channels widened to int16 for vpmaddwd, which is exact
-//    for u8 x s8 (unlike vpmaddubsw, whose int16 pair sums saturate).
+//    kernel_h * kernel_w * k2 * 64 bytes apart): pairs of input channels widened to int16 for vpmaddwd,
+//    which is exact for u8 x s8 (unlike vpmaddubsw, whose int16 pair sums saturate).
+//  - 256-bit VNNI (AVX-VNNI and its EVEX twin): sub-blocks of 16 channels as for AVX2, each s8
+//    [kernel_h][kernel_w][k4][nr16][4] (sub-blocks kernel_h * kernel_w * k4 * 64 bytes apart): one ymm
+//    per 8 channels, the operand layout of vpdpbusd on ymm.
 struct S8Plan {
   int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
@@ -67,43 +70,94 @@ void conv_s8_avx2_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_s
                        int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
 constexpr int kAvx2TilePixels = 6;
 
+// The 256-bit VNNI kernels (conv_s8_vnni256.inc): the VEX form for Isa::kAvxVnni (conv_s8_avxvnni.cpp) and
+// the EVEX form of the same source (conv_s8_vnni256_avx512vnni.cpp, for the tests); same contract.
+void conv_s8_avxvnni_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                          int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+void conv_s8_vnni256_evex_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                               int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+constexpr int kVnni256TilePixels = 12;  // micro-tiles of 6 (16 channels) or 12 pixels (8 channels)
+
 // The im2col kernels (S8Plan::im2col_k > 0); same contract, any p_begin.
 void conv_s8_avx512vnni_im2col_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
                                     int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
 void conv_s8_avx2_im2col_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
                               int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+void conv_s8_avxvnni_im2col_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                                 int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
+void conv_s8_vnni256_evex_im2col_task(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                                      int64_t out_pixel_stride, int block, int64_t p_begin, int64_t p_end);
 constexpr int kIm2colTilePixels = 12;  // work split granularity of the im2col path
 
-// Depthwise convolution (groups == in_c == out_c): channels in vector lanes, one int32 lane per channel.
-// Weights are widened to int32 (sign-extended) so that vpmaddwd against the zero-extended u8 input
-// yields x * w exactly (the input's high int16 half is 0, so the weight's high half never counts).
-// The zero point is folded into the bias like the dense kernel: bias[c] - zx * sum(w[c]) (mod 2^32);
-// taps in the padding read zx from zx_pixel, so they add zx * w and cancel that term exactly.
+// Which dense SIMD kernel a Conv2dS8Simd runs (and so how it packs its weights).
+enum class S8Kernel {
+  kAvx2,          // vpmaddwd on ymm (conv_s8_avx2.cpp)
+  kAvx512Vnni,    // vpdpbusd on zmm (conv_s8_avx512vnni.cpp)
+  kAvxVnni,       // {vex} vpdpbusd on ymm (conv_s8_avxvnni.cpp)
+  kVnni256Evex,   // the same source as kAvxVnni, EVEX-encoded (conv_s8_vnni256_avx512vnni.cpp): tests only
+};
+// The dense SIMD convolution with an explicit kernel choice (create_conv2d_s8 picks one per Isa). Also the
+// tests' hook to the EVEX instantiation of the AVX-VNNI source. Throws sp::Error if the CPU lacks the
+// kernel's instructions. Not for depthwise descriptors.
+std::unique_ptr<Conv2dS8> create_conv2d_s8_simd(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
+                                                const int32_t* bias, S8Kernel kernel);
+
+// Depthwise convolution (groups == in_c == out_c), conv_s8_dw_simd.inc. Output channels lie in int32
+// lanes; the taps of a channel are summed four at a time: for each group of 4 kernel rows (kh = 4g .. 4g+3,
+// rows past kernel_h have weight 0) and each input column, the 4 input bytes of a channel, one per kernel
+// row, are interleaved into one int32 lane (a "column quad") by two rounds of in-lane byte/word unpacks
+// of 4 input rows, and multiplied with the 4 weights of that channel and kernel column: one vpdpbusd (VNNI),
+// or two vpmaddwd on even/odd int16 pairs (AVX2, AVX-512BW; exact for u8 x s8). The zero point is folded
+// into the bias like the dense kernel: bias[c] - zx * sum(w[c]) (mod 2^32); padded taps read zx.
+//
+// The unpacks work inside 128-bit lanes, so a channel block of kDwVectors vectors covers 16 channels per
+// 128-bit lane: vector k, lane l holds channel 16 * (l / 4) + 4 * k + (l % 4) of the block (block size =
+// the bytes of one vector: 32 for ymm, 64 for zmm). Weights, bias and scales are stored in that order;
+// the u8 epilogue's packs (packusdw, packuswb, also in-lane) restore the natural order for free, the float
+// epilogue transposes 128-bit blocks.
 struct DwPlan {
   int in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int pad_top = 0, pad_left = 0;
-  // Output pixels [oh_lo, oh_hi) x [ow_lo, ow_hi) read no padding (possibly empty ranges): they run
-  // without per-tap bounds checks.
-  int oh_lo = 0, oh_hi = 0, ow_lo = 0, ow_hi = 0;
+  int row_groups = 0;         // ceil(kernel_h / 4)
   bool out_f32 = false;
   bool silu = false;
   int zy = 0;
   float inv_out_scale = 1.0f;
-  int padded_c = 0;                   // channels rounded up to kDwChannelAlign
-  const int32_t* weights = nullptr;   // [kernel_h * kernel_w][padded_c], zero padded, 64-byte aligned
-  const int32_t* bias = nullptr;      // [padded_c], compensation folded in
-  const float* requant = nullptr;     // [padded_c]
-  const float* dequant = nullptr;     // [padded_c]
-  const uint8_t* zx_pixel = nullptr;  // padded_c bytes of zx
+  int block_channels = 0;     // channels per block: 4 vectors of int32 lanes (32 for ymm, 64 for zmm)
+  int num_blocks = 0;         // ceil(channels / block_channels)
+  int64_t block_weight_bytes = 0;  // row_groups * kernel_w * 4 vectors * (VNNI: block_channels, else 2x)
+  // Block b's weights at weights + b * block_weight_bytes, [row_groups][kernel_w][4 vectors]:
+  //   VNNI: s8 [lanes][4] (the 4 kernel rows of the group);
+  //   else: int16 [2][lanes][2]: the even rows (4g, 4g+2), then the odd rows (4g+1, 4g+3).
+  const int8_t* weights = nullptr;    // 64-byte aligned
+  const int32_t* bias = nullptr;      // [num_blocks * block_channels], lane order, compensation folded in
+  const float* requant = nullptr;     // lane order
+  const float* dequant = nullptr;     // lane order
+  const uint8_t* zx_row = nullptr;    // num_blocks * block_channels bytes of zx: a "pixel" of padding
 };
-constexpr int kDwChannelAlign = 64;
+constexpr int kDwVectors = 4;
+
+// Which depthwise kernel runs (and so the block size and weight layout).
+enum class DwKernel {
+  kAvx2,         // ymm, vpmaddwd (conv_s8_dw_avx2.cpp)
+  kAvx512,       // zmm, vpmaddwd (conv_s8_dw_avx512.cpp)
+  kAvx512Vnni,   // zmm, vpdpbusd (conv_s8_dw_avx512vnni.cpp)
+  kAvxVnni,      // ymm, {vex} vpdpbusd (conv_s8_dw_avxvnni.cpp)
+  kVnni256Evex,  // ymm, the same source in EVEX form (conv_s8_dw_vnni256_avx512vnni.cpp): tests only
+};
 
 // Output rows [oh_begin, oh_end), all channels. Same output conventions as the dense tasks.
 void conv_s8_dw_avx2_rows(const DwPlan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
                           int64_t out_pixel_stride, int oh_begin, int oh_end);
 void conv_s8_dw_avx512_rows(const DwPlan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
                             int64_t out_pixel_stride, int oh_begin, int oh_end);
+void conv_s8_dw_avx512vnni_rows(const DwPlan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                                int64_t out_pixel_stride, int oh_begin, int oh_end);
+void conv_s8_dw_avxvnni_rows(const DwPlan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                             int64_t out_pixel_stride, int oh_begin, int oh_end);
+void conv_s8_dw_vnni256_evex_rows(const DwPlan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out,
+                                  int64_t out_pixel_stride, int oh_begin, int oh_end);
 
 // 64-byte aligned, zero-filled storage for packed weights (defined in conv_s8.cpp).
 struct AlignedFree {
@@ -115,9 +169,11 @@ AlignedBytes aligned_zero_bytes(int64_t bytes);
 // True for the depthwise case the kernels support: groups == in_c == out_c (and > 1, or a 1-channel
 // conv written with groups=1 stays dense).
 bool is_depthwise(const Conv2dS8Desc& desc);
-// The SIMD depthwise kernel for AVX2 (avx512 = false) or AVX-512BW (conv_s8_dw.cpp, baseline code).
-std::unique_ptr<Conv2dS8> create_conv2d_s8_dw_simd(const Conv2dS8Desc& desc, const int8_t* weights_oi1hw,
-                                                   const int32_t* bias, bool avx512);
+// The SIMD depthwise convolution with an explicit kernel (conv_s8_dw.cpp, baseline code; create_conv2d_s8
+// picks one per Isa). Also the tests' hook to the EVEX instantiation of the AVX-VNNI source. Throws
+// sp::Error for a non-depthwise descriptor or a kernel whose instructions the CPU lacks.
+std::unique_ptr<Conv2dS8> create_conv2d_s8_dw(const Conv2dS8Desc& desc, const int8_t* weights_oi1hw,
+                                              const int32_t* bias, DwKernel kernel);
 // "conv3x3s2" or "dwconv3x3s2": the start of every name().
 std::string kernel_name_prefix(const Conv2dS8Desc& desc);
 
