@@ -363,7 +363,8 @@ void run_optimize(const OptimizeOptions& o) {
   note["calib_source"] = calib.source_kind;
   note["imgsz"] = in_w;
   note["int8_convs"] = int8_convs.size();
-  note[fallback_bf16 ? "bf16_convs" : "float_convs"] = kept_out;
+  note["float_convs"] = kept_out;  // kept out of int8, in the precision below
+  note["float_precision"] = fallback_bf16 ? "bf16" : "fp32";
   note["sensitivity"] = !o.no_sensitivity;
   if (!o.no_sensitivity) {
     note["damage"] = choice.damage;
@@ -390,8 +391,8 @@ void run_optimize(const OptimizeOptions& o) {
     r["imgsz"] = in_w;
     r["convs_total"] = convs.size() + qm.skipped_convs().size();
     r["convs_int8"] = int8_convs.size();
-    r["kept_out_precision"] = fallback_bf16 ? "bf16" : "fp32";
-    r[fallback_bf16 ? "bf16_convs" : "float_convs"] = kept_out;
+    r["float_convs"] = kept_out;  // kept out of int8, in the precision below
+    r["float_precision"] = fallback_bf16 ? "bf16" : "fp32";
     nlohmann::ordered_json skipped = nlohmann::ordered_json::object();
     for (const auto& [c, why] : qm.skipped_convs()) skipped[c] = why;
     r["never_quantized"] = skipped;

@@ -8,30 +8,39 @@ scripts/setup.sh
 jobs=$(nproc)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Each stage says how long it took: CI must stay under 30 minutes on 2 cores.
+stage_start=$SECONDS
+stage() {
+  [ -n "${stage_name:-}" ] && echo "== $stage_name: $((SECONDS - stage_start)) s"
+  stage_name=$1
+  stage_start=$SECONDS
+  if [ "$1" = done ]; then echo "== all stages: $SECONDS s"; else echo "== $1"; fi
+}
 
-echo "== release build + tests"
+stage "release build + tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" | tee -a "$log"
 
-if [ "${SP_QUICK:-0}" = "1" ]; then exit 0; fi
+if [ "${SP_QUICK:-0}" = "1" ]; then stage done; exit 0; fi
 
-echo "== ASan+UBSan build + unit tests"
+stage "ASan+UBSan build + unit tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=address -DSP_BUILD_APP=OFF -DSP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit | tee -a "$log"
 
-echo "== TSan build + thread pool / concurrency tests"
+stage "TSan build + thread pool / concurrency tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=thread -DSP_BUILD_APP=OFF -DSP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-tsan -j"$jobs" --target test_thread_pool test_spsc_ring
 ctest --test-dir build-tsan --output-on-failure -R 'ThreadPool|SpscRing' | tee -a "$log"
 
-echo "== fuzz the ONNX loader (libFuzzer, short run)"
+stage "fuzz the ONNX loader (libFuzzer, short run)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_FUZZ=ON -DSP_BUILD_APP=OFF -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_onnx_loader
 mkdir -p build-fuzz/corpus
 ./build-fuzz/tests/fuzz/fuzz_onnx_loader -max_total_time="${SP_FUZZ_SECONDS:-60}" -rss_limit_mb=2048 \
   -max_len=65536 build-fuzz/corpus tests/fuzz/seeds
+stage done
 # One closing line over all test runs (each ctest run above already failed the script on any failure).
 # ctest counts skipped tests (an ISA this CPU lacks, ../shared absent) in its total and lists them as "(Skipped)".
 awk '/tests passed, [0-9]+ tests failed out of/ { failed += $4; total += $NF }

@@ -120,6 +120,14 @@ for isa in isas:
             assert abs(p["score"] - q["score"]) < 1e-3, isa
 PY
 
+# --- the default engine: the bundled int8 model exactly where the ISA has an int8 dot product (measured
+# faster than float there, see int8_pays_on in app/common.cpp), the float model elsewhere.
+for isa in $isas; do
+  case $isa in avx512vnni | avxvnni | amx) want=yolo11n-pose_sp-int8.onnx ;; *) want=yolo11n-pose.onnx ;; esac
+  "$bin" info --isa "$isa" >"$tmp/info_$isa" 2>&1
+  grep -qE "^model: .*/$want\$" "$tmp/info_$isa" && ok "default model on $isa: $want" || { bad "default model on $isa"; grep "^model:" "$tmp/info_$isa"; }
+done
+
 # --- the integer engine: the bundled int8 model (made by `sparsepose optimize`) on every ISA
 for isa in $isas; do
   expect_ok "predict --engine int8 --isa $isa" -- "$bin" predict --engine int8 --isa "$isa" --threads 2 --json "$tmp/int8_$isa.json" "$root/assets/images/bus.jpg" "$root/assets/images/zidane.jpg"

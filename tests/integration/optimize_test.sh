@@ -97,19 +97,42 @@ if timeout 300 "$bin" optimize --model "$model" --quantize int8 --calib "$clip" 
 else
   bad "optimize with sensitivity: exit $?"; cat "$tmp/stderr"
 fi
-python3 - "$tmp/s.json" <<'PY' && ok "sensitivity report: per-conv damage, steps, float set" || bad "sensitivity report"
+python3 - "$tmp/s.json" <<'PY' && ok "sensitivity report: per-conv damage and time, steps, kept-out set" || bad "sensitivity report"
 import json, sys
 s = json.load(open(sys.argv[1]))
 sens = s["sensitivity"]
-assert sens["enabled"] and sens["frames"] == 4
-assert len(sens["per_conv"]) == 96 and all(0 <= d["damage"] <= 1 for d in sens["per_conv"])
-assert sens["predicted_ap_loss_after"] <= sens["max_drop"] or len(s["float_convs"]) == 96
+assert sens["enabled"] and sens["frames"] == 4 and sens["goal"].startswith("fastest")
+per = sens["per_conv"]
+assert len(per) == 96 and all(0 <= d["damage"] <= 1 for d in per)
+other = "ms_bf16" if s["float_precision"] == "bf16" else "ms_fp32"
+assert all(d["ms_int8"] > 0 and d[other] > 0 for d in per), "every conv timed both ways"
+assert sens["goal_met"] == (sens["predicted_ap_loss_after"] <= sens["max_drop"] + 1e-12)
 assert abs(sens["predicted_ap_loss_after"] - sens["damage_after"] * sens["ap_loss_per_damage"]) < 1e-9
-moved = [c for st in sens["steps"] for c in st["moved_to_float"]]
-assert moved == s["float_convs"] and s["convs_int8"] == 96 - len(moved)
+assert sens["damage_after"] <= sens["damage_before"] + 1e-12
+kept = [d["conv"] for d in per if d["kept_out"]]
+assert sorted(kept) == sorted(s["float_convs"]) and s["convs_int8"] == 96 - len(kept)
+assert sens["latency_ms"] > 0 and sens["latency_ms_all_int8"] > 0 and len(sens["steps"]) >= 1
 PY
 "$bin" predict --model "$out2" --imgsz 320 "$root/assets/images/zidane.jpg" >"$tmp/stdout" 2>&1 \
   && grep -qE "[1-9] person" "$tmp/stdout" && ok "the sensitivity-chosen model finds people" || { bad "predict 320"; cat "$tmp/stdout"; }
+
+# --target-ms that no model meets: one warning naming it, and the fastest model found is written.
+out3="$tmp/t.onnx"
+if timeout 300 "$bin" optimize --model "$model" --quantize int8 --calib "$clip" --calib-n 2 --imgsz 160 \
+    --calib-method minmax --target-ms 0.001 --report "$tmp/t.json" -o "$out3" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  grep -q "^sparsepose: warning: no model meets --target-ms 0.00" "$tmp/stderr" && [ -s "$out3" ] \
+    && ok "--target-ms nothing meets: warning and the fastest model written" || { bad "--target-ms warning"; cat "$tmp/stderr"; }
+  python3 - "$tmp/t.json" <<'PY' && ok "--target-ms report: goal not met, every conv int8" || bad "--target-ms report"
+import json, sys
+s = json.load(open(sys.argv[1]))
+sens = s["sensitivity"]
+assert sens["goal"].startswith("most accurate") and sens["target_ms"] == 0.001 and sens["goal_met"] is False
+assert s["float_convs"] == [] and s["convs_int8"] == 96
+assert sens["latency_ms"] == sens["latency_ms_all_int8"]
+PY
+else
+  bad "optimize --target-ms: exit $?"; cat "$tmp/stderr"
+fi
 
 # --- bad input
 o="$tmp/bad.onnx"
@@ -131,6 +154,10 @@ head -c 5000 /dev/urandom >"$tmp/noise.mp4"
 expect_error "video with no decodable frame" "noise.mp4" "$o" -- "${opt[@]}" --calib "$tmp/noise.mp4" -o "$o"
 expect_error "bad --calib-method" "calibration method 'kl'" "$o" -- "${opt[@]}" --calib "$clip" --calib-method kl -o "$o"
 expect_error "--calib-n 0" "calib-n must be at least 1" "$o" -- "${opt[@]}" --calib "$clip" --calib-n 0 -o "$o"
+expect_error "bad --fallback" "fallback must be auto, bf16 or fp32, got 'int4'" "$o" -- "${opt[@]}" --calib "$clip" --fallback int4 -o "$o"
+expect_error "negative --target-ms" "target-ms must be a positive number" "$o" -- "${opt[@]}" --calib "$clip" --target-ms -3 -o "$o"
+expect_error "--target-ms without sensitivity" "target-ms needs the sensitivity pass" "$o" -- "${opt[@]}" --calib "$clip" \
+  --target-ms 5 --no-sensitivity -o "$o"
 expect_error "--quantize int4" "only int8" "$o" -- "$bin" optimize --model "$model" --quantize int4 --calib "$clip" -o "$o"
 expect_error "already quantized model" "already quantized" "$o" -- "$bin" optimize --model "$root/assets/models/yolo11n-pose_int8.onnx" \
   --quantize int8 --calib "$clip" -o "$o"

@@ -88,14 +88,15 @@ double measure(LoopFn fn) {
   return best * 1e-9;
 }
 
-// The measured families: kAmx runs the AVX-512 VNNI kernels, kAvxVnni the AVX2 ones.
-enum Family { kScalarF, kAvx2F, kAvx512F, kAvx512VnniF, kFamilies };
+// The measured families: kAmx runs the AVX-512 VNNI kernels; kAvxVnni has its own int8 dot (VEX vpdpbusd
+// on ymm) and the AVX2 float FMA.
+enum Family { kScalarF, kAvx2F, kAvx512F, kAvx512VnniF, kAvxVnniF, kFamilies };
 
 Family family(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return kScalarF;
-    case Isa::kAvx2:
-    case Isa::kAvxVnni: return kAvx2F;
+    case Isa::kAvx2: return kAvx2F;
+    case Isa::kAvxVnni: return kAvxVnniF;
     case Isa::kAvx512: return kAvx512F;
     case Isa::kAvx512Vnni:
     case Isa::kAmx: return kAvx512VnniF;
@@ -109,6 +110,7 @@ LoopFn loop_for(Family f, PeakKind kind) {
     case kAvx2F: return f32 ? ip::f32_fma_avx2 : ip::int8_dot_avx2;
     case kAvx512F: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_avx512;
     case kAvx512VnniF: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_avx512vnni;
+    case kAvxVnniF: return f32 ? ip::f32_fma_avx2 : ip::int8_dot_avxvnni;
     default: return f32 ? ip::f32_fma_scalar : ip::int8_dot_scalar;
   }
 }

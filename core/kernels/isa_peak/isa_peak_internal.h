@@ -14,5 +14,6 @@ double int8_dot_avx2(int64_t iters);      // isa_peak_avx2.cpp: vpmaddwd + vpadd
 double f32_fma_avx512(int64_t iters);     // isa_peak_avx512.cpp
 double int8_dot_avx512(int64_t iters);    // isa_peak_avx512.cpp: vpmaddwd + vpaddd on zmm
 double int8_dot_avx512vnni(int64_t iters);  // isa_peak_avx512vnni.cpp: vpdpbusd on zmm
+double int8_dot_avxvnni(int64_t iters);     // isa_peak_avxvnni.cpp: VEX vpdpbusd on ymm
 
 }  // namespace sp::kernels::isa_peak_internal
