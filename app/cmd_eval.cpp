@@ -23,10 +23,10 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "core/error.h"
+#include "imaging/preprocess.h"
 #include "models/coco_eval.h"
 #include "models/coco_json.h"
 #include "pipeline/image_io.h"
-#include "pipeline/preprocess.h"
 
 namespace sp::app {
 namespace {
@@ -83,7 +83,7 @@ Detections detect_with_engine(const EvalOptions& o, const coco::CocoDataset& gt)
   check_images_dir(o);
   LoadedModel m = load_model(o.engine);
   models::PoseModel& model = *m.model;
-  pipeline::Preprocessor pre;
+  imaging::Preprocessor pre;
   const models::NmsOptions nms = eval_nms(o);
   std::vector<models::PoseDetection> dets;
   Detections out;
@@ -91,7 +91,7 @@ Detections detect_with_engine(const EvalOptions& o, const coco::CocoDataset& gt)
   auto t_start = std::chrono::steady_clock::now();
   for (const auto& im : gt.images) {
     cv::Mat img = pipeline::load_image(image_path(o, im));
-    auto geom = pipeline::letterbox_into(pre, img, model);
+    auto geom = imaging::letterbox_into(pre, img, model);
     auto t0 = std::chrono::steady_clock::now();
     model.infer();
     model_ms += seconds_since(t0) * 1e3;
@@ -148,14 +148,14 @@ void dump_inputs(const EvalOptions& o, const coco::CocoDataset& gt) {
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir)) throw Error("--dump-inputs: cannot create directory '" + o.dump_inputs + "'");
   const auto [w, h] = engine_input_size(o.engine);
-  pipeline::Preprocessor pre;
+  imaging::Preprocessor pre;
   std::vector<float> input(static_cast<size_t>(3) * w * h);
   Json images = Json::array();
   auto t_start = std::chrono::steady_clock::now();
   for (const auto& im : gt.images) {
     cv::Mat img = pipeline::load_image(image_path(o, im));
     // NCHW: the layout of the ONNX graph's input, which another runtime consumes as is.
-    auto geom = pre.run(img, w, h, input, pipeline::TensorLayout::NCHW);
+    auto geom = pre.run(img, w, h, input, imaging::TensorLayout::NCHW);
     write_floats(dir / (std::to_string(im.id) + ".bin"), input);
     images.push_back(geometry_json(im, geom));
   }

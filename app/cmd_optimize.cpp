@@ -25,8 +25,8 @@
 #include "core/quantize/activation_observer.h"
 #include "core/quantize/quantizable_model.h"
 #include "core/quantize/sensitivity.h"
+#include "imaging/preprocess.h"
 #include "models/pose_agreement.h"
-#include "pipeline/preprocess.h"
 
 namespace sp::app {
 namespace {
@@ -142,7 +142,7 @@ class PoseDamage {
   std::vector<std::vector<models::PoseDetection>> decode_all(models::PoseModel& m) {
     std::vector<std::vector<models::PoseDetection>> out;
     for (const cv::Mat* f : frames_) {
-      pipeline::letterbox_into(pre_, *f, m);
+      imaging::letterbox_into(pre_, *f, m);
       m.infer();
       out.emplace_back();
       m.decode_all_anchors(out.back());
@@ -151,7 +151,7 @@ class PoseDamage {
   }
   models::PoseModelOptions opt_;
   std::vector<const cv::Mat*> frames_;
-  pipeline::Preprocessor pre_;
+  imaging::Preprocessor pre_;
   std::vector<std::vector<models::PoseDetection>> reference_;
   int evaluations_ = 0;
 };
@@ -161,8 +161,8 @@ class PoseDamage {
 std::map<std::string, double> conv_times(const Graph& g, models::PoseModelOptions opt, const cv::Mat& frame, int iters) {
   opt.profile = true;
   models::PoseModel m(g, opt);
-  pipeline::Preprocessor pre;
-  pipeline::letterbox_into(pre, frame, m);
+  imaging::Preprocessor pre;
+  imaging::letterbox_into(pre, frame, m);
   for (int i = 0; i < 3; ++i) m.infer();
   m.session().reset_profile();
   for (int i = 0; i < iters; ++i) m.infer();
@@ -184,8 +184,8 @@ class ModelLatency {
     models::PoseModelOptions co = opt_;
     co.integer = true;
     models::PoseModel m(g, co);
-    pipeline::Preprocessor pre;
-    pipeline::letterbox_into(pre, frame_, m);
+    imaging::Preprocessor pre;
+    imaging::letterbox_into(pre, frame_, m);
     for (int i = 0; i < 3; ++i) m.infer();
     std::vector<double> ms;
     for (int i = 0; i < iters_; ++i) {
@@ -263,10 +263,10 @@ void run_optimize(const OptimizeOptions& o) {
   so.isa = po.isa;
   so.input_hw = {in_h, in_w};
   quant::ActivationObserver observer(graph, qm.observed_tensors(), so);
-  pipeline::Preprocessor pre;
+  imaging::Preprocessor pre;
   const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;
   auto feed = [&](const cv::Mat& f) {
-    pre.run(f, in_w, in_h, std::span<float>(observer.input(), input_floats), pipeline::TensorLayout::NHWC);
+    pre.run(f, in_w, in_h, std::span<float>(observer.input(), input_floats), imaging::TensorLayout::NHWC);
   };
   for (const cv::Mat& f : calib.frames) {
     feed(f);

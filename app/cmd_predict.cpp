@@ -8,9 +8,9 @@
 #include "app/common.h"
 #include "app/detections_json.h"
 #include "core/error.h"
+#include "imaging/overlay.h"
+#include "imaging/preprocess.h"
 #include "pipeline/image_io.h"
-#include "pipeline/overlay.h"
-#include "pipeline/preprocess.h"
 
 namespace sp::app {
 namespace {
@@ -37,7 +37,7 @@ void run_predict(const PredictOptions& o) {
   }
   LoadedModel m = load_model(o.engine);
   models::PoseModel& model = *m.model;
-  pipeline::Preprocessor pre;
+  imaging::Preprocessor pre;
   models::NmsOptions nms;
   nms.iou_threshold = o.iou;
   std::vector<models::PoseDetection> dets;
@@ -53,7 +53,7 @@ void run_predict(const PredictOptions& o) {
       continue;
     }
     auto t0 = std::chrono::steady_clock::now();
-    auto geom = pipeline::letterbox_into(pre, img, model);
+    auto geom = imaging::letterbox_into(pre, img, model);
     double t_pre = ms_since(t0);
     t0 = std::chrono::steady_clock::now();
     model.infer();
@@ -72,7 +72,7 @@ void run_predict(const PredictOptions& o) {
     r["timing_ms"] = {{"preprocess", t_pre}, {"model", t_model}, {"decode", t_decode}};
     results.push_back(r);
     if (!o.save_dir.empty()) {
-      pipeline::draw_detections(img, dets);
+      imaging::draw_detections(img, dets);
       std::string out = (fs::path(o.save_dir) / fs::path(path).filename()).string();
       if (fs::path(out).extension() != ".jpg" && fs::path(out).extension() != ".png") out += ".jpg";
       pipeline::save_image(out, img);

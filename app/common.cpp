@@ -12,6 +12,7 @@
 #include "app/commands.h"
 #include "core/error.h"
 #include "core/kernels/conv_bf16/conv_bf16.h"
+#include "models/model_choice.h"
 
 namespace sp::app {
 namespace fs = std::filesystem;
@@ -46,9 +47,6 @@ std::string assets_dir() {
 #endif
 }
 
-std::string default_model_path() { return assets_dir() + "/models/yolo11n-pose.onnx"; }
-
-
 int default_threads() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
@@ -59,7 +57,7 @@ namespace {
 
 // A QDQ model: its activations pass through QuantizeLinear (weight-only DequantizeLinear does not count).
 bool has_quantized_activations(const Graph& g) {
-  return std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "QuantizeLinear"; });
+  return models::has_quantized_activations(g);
 }
 
 // One notice when convs run in bf16, naming how (the kernel names in --profile say it per layer).
@@ -78,24 +76,14 @@ void report_bf16_convs(const Session& s, Isa isa) {
 
 }  // namespace
 
-std::string default_int8_model_path() { return assets_dir() + "/models/yolo11n-pose_sp-int8.onnx"; }
-
-// Whether this ISA's integer kernels run the bundled int8 model faster than its float kernels run the
-// float model, as measured (bench/compare_int8.js, 640, 2 threads, one run each; docs/INT8.md):
-//   Zen 4: int8 avx512vnni 19.9 ms vs fp32 38.0 ms; int8 avx2 40.8 ms vs fp32 38.0 ms.
-//   Zen 5: int8 avx512vnni 16.0 ms vs fp32 26.8 ms; int8 avx2 42.7 ms vs fp32 26.8 ms;
-//          with the AVX-VNNI kernels (256-bit vpdpbusd), `--isa avxvnni`: int8 0.45x the time of fp32 (AVX2
-//          float kernels), three alternating pairs on a loaded machine (sparsepose bench, 2 threads).
-// Without a u8 x s8 dot-product instruction the exact int8 product costs more than a float FMA
-// (vpmaddwd on widened operands), so only the VNNI-class ISAs pay; AMX runs at least the VNNI kernels.
-bool int8_pays_on(Isa isa) { return isa == Isa::kAvx512Vnni || isa == Isa::kAvxVnni || isa == Isa::kAmx; }
-
 std::string resolve_model_path(const EngineOptions& o) {
   if (!o.model.empty()) return o.model;
   // Without --model: the bundled int8 model for --engine int8, and for --engine auto where the integer
   // kernels beat float on this CPU (the product's default engine); else the bundled float model.
-  const bool int8 = o.engine == "int8" || (o.engine == "auto" && int8_pays_on(resolve_isa(o.isa)));
-  return int8 ? default_int8_model_path() : default_model_path();
+  const models::EngineChoice engine = o.engine == "int8"   ? models::EngineChoice::kInt8
+                                      : o.engine == "fp32" ? models::EngineChoice::kFp32
+                                                           : models::EngineChoice::kAuto;
+  return assets_dir() + "/" + models::bundled_model(engine, resolve_isa(o.isa));
 }
 
 LoadedModel load_model(const EngineOptions& o, bool profile) {

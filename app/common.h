@@ -25,13 +25,9 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz);
 
 // The repository's assets/ directory, found next to the executable (build tree or install).
 std::string assets_dir();
-std::string default_model_path();
-std::string default_int8_model_path();  // the bundled int8 model (--engine int8 without --model)
-// True where the integer kernels of `isa` run the bundled int8 model faster than the float kernels run
-// the float model (measured; see common.cpp): --engine auto then defaults to the int8 model.
-bool int8_pays_on(Isa isa);
 // --model, or the bundled model the options choose (int8 for --engine int8, and for --engine auto where
-// int8_pays_on() the resolved ISA; else the float model).
+// models::int8_pays_on() the resolved ISA; else the float model). models/model_choice.h decides, for the
+// library too.
 std::string resolve_model_path(const EngineOptions& o);
 
 struct LoadedModel {

@@ -50,6 +50,12 @@ void TrackerOptions::validate() const {
   require(min_hits >= 1, "min_hits must be >= 1 (got " + std::to_string(min_hits) + ")");
 }
 
+TrackerOptions with_detection_threshold(TrackerOptions options, float conf) {
+  options.high_score = conf;
+  options.low_score = std::min(options.low_score, conf);
+  return options;
+}
+
 PoseTracker::PoseTracker(const TrackerOptions& options, const std::optional<PoseSmootherOptions>& smoothing)
     : options_(options), smoothing_(smoothing) {
   options_.validate();

@@ -45,6 +45,11 @@ struct TrackerOptions {
   void validate() const;
 };
 
+// The options for a detector whose confidence threshold is `conf`: what counts as a detection (stage 1)
+// is what `conf` says, and weak detections reach down to min(low_score, conf). The detector should then
+// report people down to the returned low_score, so weak ones can keep tracks alive.
+TrackerOptions with_detection_threshold(TrackerOptions options, float conf);
+
 struct TrackedPerson {
   int64_t id = 0;               // 1, 2, 3, ... in order of confirmation; never reused
   int detection = -1;           // index of the matched detection in the update's input

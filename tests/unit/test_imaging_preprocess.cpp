@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "pipeline/preprocess.h"
+#include "imaging/preprocess.h"
 
-namespace sp::pipeline {
+namespace sp::imaging {
 namespace {
 
 const float kPad = 114.0f / 255.0f;
@@ -44,7 +44,7 @@ float nchw(const std::vector<float>& t, int w, int h, int c, int y, int x) {
 }
 float nhwc(const std::vector<float>& t, int w, int c, int y, int x) { return t[(std::size_t(y) * w + x) * 3 + c]; }
 
-TEST(PipelinePreprocess, MatchesReferenceBothLayouts) {
+TEST(ImagingPreprocess, MatchesReferenceBothLayouts) {
   Preprocessor pre;
   struct Case { int w, h, tw, th; };
   for (const Case c : {Case{1280, 720, 640, 640}, Case{480, 640, 640, 640}, Case{200, 150, 640, 640},
@@ -77,7 +77,7 @@ TEST(PipelinePreprocess, MatchesReferenceBothLayouts) {
   }
 }
 
-TEST(PipelinePreprocess, PadValueRgbOrderAndCentring) {
+TEST(ImagingPreprocess, PadValueRgbOrderAndCentring) {
   // 40 x 20 uniform image, B=10 G=20 R=30, into 64 x 64: resized to 64 x 32, 16 rows of pad above and below.
   const cv::Mat img(20, 40, CV_8UC3, cv::Scalar(10, 20, 30));
   std::vector<float> t(3 * 64 * 64);
@@ -109,7 +109,7 @@ TEST(PipelinePreprocess, PadValueRgbOrderAndCentring) {
   }
 }
 
-TEST(PipelinePreprocess, OneByOneImageFillsTheInput) {
+TEST(ImagingPreprocess, OneByOneImageFillsTheInput) {
   const cv::Mat px(1, 1, CV_8UC3, cv::Scalar(1, 2, 3));
   std::vector<float> t(3 * 640 * 640);
   const auto g = preprocess(px, 640, 640, t);
@@ -124,7 +124,7 @@ TEST(PipelinePreprocess, OneByOneImageFillsTheInput) {
   }
 }
 
-TEST(PipelinePreprocess, VeryWideImages) {
+TEST(ImagingPreprocess, VeryWideImages) {
   Preprocessor pre;
   std::vector<float> t(3 * 640 * 640);
   {
@@ -149,7 +149,7 @@ TEST(PipelinePreprocess, VeryWideImages) {
   }
 }
 
-TEST(PipelinePreprocess, NonSquareTarget) {
+TEST(ImagingPreprocess, NonSquareTarget) {
   const cv::Mat img = random_image(1280, 720, 11);
   std::vector<float> t(3 * 640 * 384);
   const auto g = preprocess(img, 640, 384, t, TensorLayout::NCHW);
@@ -162,7 +162,7 @@ TEST(PipelinePreprocess, NonSquareTarget) {
   EXPECT_EQ(nchw(t, 640, 384, 1, 12, 300), ref.at<cv::Vec3b>(12, 300)[1] / 255.0f);
 }
 
-TEST(PipelinePreprocess, ReusedScratchAndSubmatrixInput) {
+TEST(ImagingPreprocess, ReusedScratchAndSubmatrixInput) {
   // A non-continuous ROI is a valid input; repeated runs give identical results.
   const cv::Mat big = random_image(900, 700, 5);
   const cv::Mat roi = big(cv::Rect(13, 17, 600, 500));
@@ -176,12 +176,37 @@ TEST(PipelinePreprocess, ReusedScratchAndSubmatrixInput) {
   EXPECT_EQ(a, b);
 }
 
-TEST(PipelinePreprocess, RejectsBadInput) {
+// RGB and 4-byte frames letterbox to exactly what their BGR equivalent gives, float and quantized.
+TEST(ImagingPreprocess, RgbAndFourChannelFramesMatchBgr) {
+  const cv::Mat bgr = random_image(333, 251, 9);
+  cv::Mat rgb, bgrx, rgbx;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  cv::cvtColor(bgr, bgrx, cv::COLOR_BGR2BGRA);
+  cv::cvtColor(bgr, rgbx, cv::COLOR_BGR2RGBA);
+  bgrx.forEach<cv::Vec4b>([](cv::Vec4b& p, const int*) { p[3] = 7; });  // the x byte is ignored
+  Preprocessor pre;
+  for (TensorLayout layout : {TensorLayout::NCHW, TensorLayout::NHWC}) {
+    std::vector<float> want(3 * 320 * 320), got(want.size());
+    pre.run(bgr, 320, 320, want, layout);
+    pre.run(rgb, 320, 320, got, layout, ChannelOrder::kRgb);
+    EXPECT_EQ(want, got);
+    pre.run(bgrx, 320, 320, got, layout, ChannelOrder::kBgr);
+    EXPECT_EQ(want, got);
+    pre.run(rgbx, 320, 320, got, layout, ChannelOrder::kRgb);
+    EXPECT_EQ(want, got);
+  }
+  std::vector<std::uint8_t> want(3 * 320 * 320), got(want.size());
+  pre.run_quantized(bgr, 320, 320, want, 1.0f / 255.0f, 0);
+  pre.run_quantized(rgbx, 320, 320, got, 1.0f / 255.0f, 0, ChannelOrder::kRgb);
+  EXPECT_EQ(want, got);
+}
+
+TEST(ImagingPreprocess, RejectsBadInput) {
   Preprocessor pre;
   std::vector<float> t(3 * 64 * 64);
   EXPECT_THROW(pre.run(cv::Mat(), 64, 64, t), Error);
   EXPECT_THROW(pre.run(cv::Mat(10, 10, CV_8UC1, cv::Scalar(0)), 64, 64, t), Error);
-  EXPECT_THROW(pre.run(cv::Mat(10, 10, CV_8UC4, cv::Scalar(0)), 64, 64, t), Error);
+  EXPECT_THROW(pre.run(cv::Mat(10, 10, CV_8UC2, cv::Scalar(0)), 64, 64, t), Error);
   EXPECT_THROW(pre.run(cv::Mat(10, 10, CV_32FC3, cv::Scalar(0)), 64, 64, t), Error);
   const cv::Mat ok(10, 10, CV_8UC3, cv::Scalar(0));
   EXPECT_THROW(pre.run(ok, 64, 64, std::span<float>(t.data(), t.size() - 1)), Error);
@@ -194,4 +219,4 @@ TEST(PipelinePreprocess, RejectsBadInput) {
 }
 
 }  // namespace
-}  // namespace sp::pipeline
+}  // namespace sp::imaging

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <cmath>
 #include <limits>
@@ -9,9 +10,9 @@
 
 #include "core/error.h"
 #include "models/skeleton.h"
-#include "pipeline/overlay.h"
+#include "imaging/overlay.h"
 
-namespace sp::pipeline {
+namespace sp::imaging {
 namespace {
 
 models::PoseDetection person() {
@@ -22,14 +23,14 @@ models::PoseDetection person() {
   return d;
 }
 
-TEST(PipelineOverlay, DefaultLineWidth) {
+TEST(ImagingOverlay, DefaultLineWidth) {
   EXPECT_EQ(default_line_width(640, 480), 2);
   EXPECT_EQ(default_line_width(1920, 1080), 5);
   EXPECT_EQ(default_line_width(3840, 2160), 9);
   EXPECT_EQ(default_line_width(1, 1), 2);
 }
 
-TEST(PipelineOverlay, DrawsBoxLimbsAndConfidentKeypointsOnly) {
+TEST(ImagingOverlay, DrawsBoxLimbsAndConfidentKeypointsOnly) {
   cv::Mat img(480, 640, CV_8UC3, cv::Scalar(0, 0, 0));
   std::vector<models::PoseDetection> dets{person()};
   dets[0].keypoints[16] = {500, 300, 0.3f};  // below the 0.5 threshold, far from everything else
@@ -48,7 +49,7 @@ TEST(PipelineOverlay, DrawsBoxLimbsAndConfidentKeypointsOnly) {
   EXPECT_EQ(img.at<cv::Vec3b>(10, 10), cv::Vec3b(0, 0, 0));
 }
 
-TEST(PipelineOverlay, LimbUsesItsColour) {
+TEST(ImagingOverlay, LimbUsesItsColour) {
   cv::Mat img(480, 640, CV_8UC3, cv::Scalar(0, 0, 0));
   models::PoseDetection d;
   d.keypoints[5] = {100, 200, 0.9f};  // left shoulder
@@ -63,7 +64,7 @@ TEST(PipelineOverlay, LimbUsesItsColour) {
   EXPECT_EQ(img.at<cv::Vec3b>(200, 250), cv::Vec3b(c.b, c.g, c.r));
 }
 
-TEST(PipelineOverlay, TrackedPeopleAreDrawnInTheirIdColour) {
+TEST(ImagingOverlay, TrackedPeopleAreDrawnInTheirIdColour) {
   models::PoseDetection d;
   d.box = {100, 100, 300, 400};
   d.score = 0.9f;
@@ -92,7 +93,7 @@ TEST(PipelineOverlay, TrackedPeopleAreDrawnInTheirIdColour) {
   EXPECT_GT(cv::norm(a, b, cv::NORM_L1), 0.0);
 }
 
-TEST(PipelineOverlay, LabelAndOddCoordinatesDoNotCrash) {
+TEST(ImagingOverlay, LabelAndOddCoordinatesDoNotCrash) {
   cv::Mat img(50, 60, CV_8UC3, cv::Scalar(0, 0, 0));
   std::vector<models::PoseDetection> dets(4, person());
   dets[1].box = {-1e30f, -5, 1e30f, 1e9f};
@@ -103,14 +104,42 @@ TEST(PipelineOverlay, LabelAndOddCoordinatesDoNotCrash) {
   EXPECT_GT(cv::countNonZero(img.reshape(1)), 0);
 }
 
-TEST(PipelineOverlay, RejectsWrongImageType) {
+TEST(ImagingOverlay, RejectsWrongImageType) {
   cv::Mat grey(10, 10, CV_8UC1);
   EXPECT_THROW(draw_detections(grey, std::vector<models::PoseDetection>{}), Error);
   cv::Mat empty;
   EXPECT_THROW(draw_detections(empty, std::vector<models::PoseDetection>{}), Error);
 }
 
-TEST(PipelineOverlay, SkeletonTables) {
+// RGB and 4-byte frames get the same drawing as BGR: the same pixels, the colour channels in their order.
+TEST(ImagingOverlay, RgbAndFourChannelFramesMatchBgr) {
+  std::vector<models::PoseDetection> dets{person()};
+  const std::vector<int64_t> ids{7};
+  cv::Mat bgr(480, 640, CV_8UC3, cv::Scalar(10, 20, 30));
+  draw_detections(bgr, dets, ids);
+  OverlayOptions rgb_order;
+  rgb_order.rgb = true;
+
+  cv::Mat rgb(480, 640, CV_8UC3, cv::Scalar(30, 20, 10));
+  draw_detections(rgb, dets, ids, rgb_order);
+  cv::Mat rgb_as_bgr;
+  cv::cvtColor(rgb, rgb_as_bgr, cv::COLOR_RGB2BGR);
+  EXPECT_EQ(cv::norm(bgr, rgb_as_bgr, cv::NORM_INF), 0.0);
+
+  cv::Mat bgrx(480, 640, CV_8UC4, cv::Scalar(10, 20, 30, 0));
+  draw_detections(bgrx, dets, ids);
+  cv::Mat bgrx_as_bgr;
+  cv::cvtColor(bgrx, bgrx_as_bgr, cv::COLOR_BGRA2BGR);
+  EXPECT_EQ(cv::norm(bgr, bgrx_as_bgr, cv::NORM_INF), 0.0);
+
+  cv::Mat rgbx(480, 640, CV_8UC4, cv::Scalar(30, 20, 10, 0));
+  draw_detections(rgbx, dets, ids, rgb_order);
+  cv::Mat rgbx_as_bgr;
+  cv::cvtColor(rgbx, rgbx_as_bgr, cv::COLOR_RGBA2BGR);
+  EXPECT_EQ(cv::norm(bgr, rgbx_as_bgr, cv::NORM_INF), 0.0);
+}
+
+TEST(ImagingOverlay, SkeletonTables) {
   for (const auto& limb : models::kSkeleton) {
     EXPECT_GE(limb.a, 0);
     EXPECT_LT(limb.a, models::kNumKeypoints);
@@ -124,4 +153,4 @@ TEST(PipelineOverlay, SkeletonTables) {
 }
 
 }  // namespace
-}  // namespace sp::pipeline
+}  // namespace sp::imaging

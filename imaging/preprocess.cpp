@@ -1,4 +1,4 @@
-#include "pipeline/preprocess.h"
+#include "imaging/preprocess.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/kernels/quant_u8/quant_u8.h"
 
-namespace sp::pipeline {
+namespace sp::imaging {
 namespace {
 
 // v / 255 for every byte, computed in float as torch does (`im.float() / 255`).
@@ -24,12 +24,12 @@ const std::array<float, 256>& unit_lut() {
 
 constexpr int kPadValue = 114;
 
-void check_image(const cv::Mat& bgr) {
-  if (bgr.empty()) throw Error("preprocess: the image is empty");
-  if (bgr.type() != CV_8UC3)
-    throw Error("preprocess: expected an 8-bit 3-channel BGR image (CV_8UC3), got type " +
-                cv::typeToString(bgr.type()) + " with " + std::to_string(bgr.channels()) + " channel(s)");
-  if (bgr.dims != 2) throw Error("preprocess: expected a 2-D image");
+void check_image(const cv::Mat& image) {
+  if (image.empty()) throw Error("preprocess: the image is empty");
+  if (image.type() != CV_8UC3 && image.type() != CV_8UC4)
+    throw Error("preprocess: expected an 8-bit image with 3 or 4 channels (CV_8UC3 or CV_8UC4), got type " +
+                cv::typeToString(image.type()) + " with " + std::to_string(image.channels()) + " channel(s)");
+  if (image.dims != 2) throw Error("preprocess: expected a 2-D image");
 }
 
 void check_target(int target_w, int target_h) {
@@ -40,10 +40,10 @@ void check_target(int target_w, int target_h) {
 
 }  // namespace
 
-const cv::Mat& Preprocessor::resized(const cv::Mat& bgr, const models::LetterboxGeometry& g) {
-  if (!g.needs_resize()) return bgr;
+const cv::Mat& Preprocessor::resized(const cv::Mat& image, const models::LetterboxGeometry& g) {
+  if (!g.needs_resize()) return image;
   // cv::resize reuses resized_'s buffer when the size and type already match.
-  cv::resize(bgr, resized_, cv::Size(g.resized_w, g.resized_h), 0.0, 0.0, cv::INTER_LINEAR);
+  cv::resize(image, resized_, cv::Size(g.resized_w, g.resized_h), 0.0, 0.0, cv::INTER_LINEAR);
   return resized_;
 }
 
@@ -51,9 +51,13 @@ namespace {
 
 // The letterbox loop, writing lut[byte] for every channel byte: floats (v / 255) or, for a quantized
 // model input, the u8 value the model's first QuantizeLinear would give (no float image at all).
-template <typename T>
+// kStep bytes per source pixel (3, or 4 for BGRx/RGBx); kRgb: the source holds R, G, B rather than B, G, R.
+// Both are template parameters so the inner loops keep constant strides.
+template <typename T, int kStep, bool kRgb>
 void write_letterboxed(const cv::Mat& src, const models::LetterboxGeometry& g, int target_w, int target_h,
                        T* out, const std::array<T, 256>& lut, TensorLayout layout) {
+  constexpr int kR = kRgb ? 0 : 2;
+  constexpr int kB = kRgb ? 2 : 0;
   const std::size_t plane = static_cast<std::size_t>(target_w) * static_cast<std::size_t>(target_h);
   const T pad = lut[kPadValue];
   const int x0 = g.pad_left;
@@ -80,10 +84,10 @@ void write_letterboxed(const cv::Mat& src, const models::LetterboxGeometry& g, i
       std::fill(gg, gg + x0, pad);
       std::fill(bb, bb + x0, pad);
       const std::uint8_t* p = src.ptr<std::uint8_t>(y - y0);
-      for (int x = x0; x < x1; ++x, p += 3) {
-        bb[x] = lut[p[0]];
+      for (int x = x0; x < x1; ++x, p += kStep) {
+        bb[x] = lut[p[kB]];
         gg[x] = lut[p[1]];
-        rr[x] = lut[p[2]];
+        rr[x] = lut[p[kR]];
       }
       std::fill(rr + x1, rr + target_w, pad);
       std::fill(gg + x1, gg + target_w, pad);
@@ -100,13 +104,27 @@ void write_letterboxed(const cv::Mat& src, const models::LetterboxGeometry& g, i
       std::fill(o, o + static_cast<std::size_t>(x0) * 3, pad);
       const std::uint8_t* p = src.ptr<std::uint8_t>(y - y0);
       T* q = o + static_cast<std::size_t>(x0) * 3;
-      for (int x = x0; x < x1; ++x, p += 3, q += 3) {
-        q[0] = lut[p[2]];
+      for (int x = x0; x < x1; ++x, p += kStep, q += 3) {
+        q[0] = lut[p[kR]];
         q[1] = lut[p[1]];
-        q[2] = lut[p[0]];
+        q[2] = lut[p[kB]];
       }
       std::fill(o + static_cast<std::size_t>(x1) * 3, o + row_elems, pad);
     }
+  }
+}
+
+// The instantiation for the source's pixel size and channel order.
+template <typename T>
+void write_letterboxed(const cv::Mat& src, ChannelOrder order, const models::LetterboxGeometry& g, int target_w,
+                       int target_h, T* out, const std::array<T, 256>& lut, TensorLayout layout) {
+  const bool rgb = order == ChannelOrder::kRgb;
+  if (src.channels() == 4) {
+    if (rgb) write_letterboxed<T, 4, true>(src, g, target_w, target_h, out, lut, layout);
+    else write_letterboxed<T, 4, false>(src, g, target_w, target_h, out, lut, layout);
+  } else {
+    if (rgb) write_letterboxed<T, 3, true>(src, g, target_w, target_h, out, lut, layout);
+    else write_letterboxed<T, 3, false>(src, g, target_w, target_h, out, lut, layout);
   }
 }
 
@@ -119,19 +137,20 @@ void check_capacity(std::size_t have, int target_w, int target_h, const char* un
 
 }  // namespace
 
-models::LetterboxGeometry Preprocessor::run(const cv::Mat& bgr, int target_w, int target_h,
-                                            std::span<float> dst, TensorLayout layout) {
-  check_image(bgr);
+models::LetterboxGeometry Preprocessor::run(const cv::Mat& image, int target_w, int target_h,
+                                            std::span<float> dst, TensorLayout layout, ChannelOrder order) {
+  check_image(image);
   check_target(target_w, target_h);
   check_capacity(dst.size(), target_w, target_h, "floats");
-  const models::LetterboxGeometry g = models::compute_letterbox(bgr.cols, bgr.rows, target_w, target_h);
-  write_letterboxed(resized(bgr, g), g, target_w, target_h, dst.data(), unit_lut(), layout);
+  const models::LetterboxGeometry g = models::compute_letterbox(image.cols, image.rows, target_w, target_h);
+  write_letterboxed(resized(image, g), order, g, target_w, target_h, dst.data(), unit_lut(), layout);
   return g;
 }
 
-models::LetterboxGeometry Preprocessor::run_quantized(const cv::Mat& bgr, int target_w, int target_h,
-                                                      std::span<std::uint8_t> dst, float scale, int zero_point) {
-  check_image(bgr);
+models::LetterboxGeometry Preprocessor::run_quantized(const cv::Mat& image, int target_w, int target_h,
+                                                      std::span<std::uint8_t> dst, float scale, int zero_point,
+                                                      ChannelOrder order) {
+  check_image(image);
   check_target(target_w, target_h);
   check_capacity(dst.size(), target_w, target_h, "bytes");
   if (!(scale > 0) || zero_point < 0 || zero_point > 255) throw Error("preprocess: invalid input quantization grid");
@@ -142,14 +161,15 @@ models::LetterboxGeometry Preprocessor::run_quantized(const cv::Mat& bgr, int ta
     table_scale_ = scale;
     table_zero_point_ = zero_point;
   }
-  const models::LetterboxGeometry g = models::compute_letterbox(bgr.cols, bgr.rows, target_w, target_h);
-  write_letterboxed(resized(bgr, g), g, target_w, target_h, dst.data(), quantized_lut_, TensorLayout::NHWC);
+  const models::LetterboxGeometry g = models::compute_letterbox(image.cols, image.rows, target_w, target_h);
+  write_letterboxed(resized(image, g), order, g, target_w, target_h, dst.data(), quantized_lut_, TensorLayout::NHWC);
   return g;
 }
 
 cv::Mat Preprocessor::letterbox_image(const cv::Mat& bgr, int target_w, int target_h,
                                       models::LetterboxGeometry* geometry) {
   check_image(bgr);
+  if (bgr.channels() != 3) throw Error("preprocess: letterbox_image takes a 3-channel BGR image");
   check_target(target_w, target_h);
   const models::LetterboxGeometry g = models::compute_letterbox(bgr.cols, bgr.rows, target_w, target_h);
   const cv::Mat& src = resized(bgr, g);
@@ -166,15 +186,16 @@ models::LetterboxGeometry preprocess(const cv::Mat& bgr, int target_w, int targe
   return p.run(bgr, target_w, target_h, dst, layout);
 }
 
-models::LetterboxGeometry letterbox_into(Preprocessor& pre, const cv::Mat& bgr, models::PoseModel& model) {
+models::LetterboxGeometry letterbox_into(Preprocessor& pre, const cv::Mat& image, models::PoseModel& model,
+                                         ChannelOrder order) {
   const size_t elems = static_cast<size_t>(model.input_width()) * model.input_height() * 3;
   Session& s = model.session();
   if (s.input_dtype(0) == DType::kUInt8) {
-    return pre.run_quantized(bgr, model.input_width(), model.input_height(), std::span<std::uint8_t>(s.input_u8(0), elems),
-                             s.input_scale(0), s.input_zero_point(0));
+    return pre.run_quantized(image, model.input_width(), model.input_height(), std::span<std::uint8_t>(s.input_u8(0), elems),
+                             s.input_scale(0), s.input_zero_point(0), order);
   }
-  return pre.run(bgr, model.input_width(), model.input_height(), std::span<float>(model.input_nhwc(), elems),
-                 TensorLayout::NHWC);
+  return pre.run(image, model.input_width(), model.input_height(), std::span<float>(model.input_nhwc(), elems),
+                 TensorLayout::NHWC, order);
 }
 
-}  // namespace sp::pipeline
+}  // namespace sp::imaging
