@@ -95,6 +95,7 @@ class Session {
   Isa isa() const { return isa_; }
   size_t arena_bytes() const { return arena_bytes_; }
   size_t num_ops() const { return ops_.size(); }
+  const Op& op(size_t i) const { return *ops_.at(i); }  // read-only, e.g. Op::conv_info() for peer benchmarks
   int64_t total_macs() const;
   // The instruction sets the compiled kernels actually use, by share of the multiply-accumulates,
   // largest first: what `info`, `bench`, the HUD and run summaries report.

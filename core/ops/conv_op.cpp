@@ -41,6 +41,7 @@ class ConvOp : public Op, public KernelChoice {
   int64_t macs() const override { return macs_; }
   const ConvSparsity* conv_sparsity() const override { return &sparsity_; }
   KernelChoice* kernel_choice() override { return conv_.undecided() ? this : nullptr; }
+  const ConvOpInfo* conv_info() const override { return &info_; }
 
   bool undecided() const override { return conv_.undecided(); }
   void run_candidate(bool sparse, ThreadPool* pool) override {
@@ -84,6 +85,8 @@ class ConvOp : public Op, public KernelChoice {
     return v;
   }
   std::vector<float> in_, out_, res_;
+  kernels::Conv2dDesc desc_;
+  ConvOpInfo info_;
 };
 
 OpPtr create_conv(const OpBuildContext& ctx) {
@@ -141,6 +144,8 @@ OpPtr create_conv(const OpBuildContext& ctx) {
   const int64_t strides[] = {x.pixel_stride, y.pixel_stride, op->io_.residual_pixel_stride, op->residual_ >= 0};
   op->fingerprint_ = hash_bytes(strides, sizeof strides, h);
   op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+  op->desc_ = d;
+  op->info_ = {&op->desc_, nullptr, w.data, bias, op->residual_ >= 0};
   return op;
 }
 

@@ -47,6 +47,7 @@ class QConvOp : public Op, public KernelChoice {
   int64_t macs() const override { return macs_; }
   const ConvSparsity* conv_sparsity() const override { return &sparsity_; }
   KernelChoice* kernel_choice() override { return conv_.undecided() ? this : nullptr; }
+  const ConvOpInfo* conv_info() const override { return &info_; }
 
   bool undecided() const override { return conv_.undecided(); }
   void run_candidate(bool sparse, ThreadPool* pool) override {
@@ -78,6 +79,8 @@ class QConvOp : public Op, public KernelChoice {
 
  private:
   std::vector<uint8_t> in_, out_;
+  kernels::Conv2dS8Desc desc_;
+  ConvOpInfo info_;
 };
 
 OpPtr create_qconv(const OpBuildContext& ctx) {
@@ -137,6 +140,8 @@ OpPtr create_qconv(const OpBuildContext& ctx) {
   op->fingerprint_ = hash_bytes(io, sizeof io, h);
   op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
   op->residual_ = d.residual;
+  op->desc_ = std::move(d);
+  op->info_ = {nullptr, &op->desc_, w.constant->data<int8_t>(), bias, false};
   return op;
 }
 
