@@ -73,6 +73,9 @@ class ConvOp : public Op, public KernelChoice {
   kernels::ConvIO io_;
   int64_t in_pixels_ = 0, out_pixels_ = 0;
 
+  kernels::Conv2dDesc desc_;
+  ConvOpInfo info_;
+
  private:
   // Values in [-1, 1) from a fixed LCG: activations of the usual magnitude, no denormals or NaNs.
   static std::vector<float> scratch(int64_t n, uint32_t seed) {
@@ -85,8 +88,6 @@ class ConvOp : public Op, public KernelChoice {
     return v;
   }
   std::vector<float> in_, out_, res_;
-  kernels::Conv2dDesc desc_;
-  ConvOpInfo info_;
 };
 
 OpPtr create_conv(const OpBuildContext& ctx) {

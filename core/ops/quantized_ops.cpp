@@ -77,10 +77,11 @@ class QConvOp : public Op, public KernelChoice {
   bool residual_ = false;  // input 3: a u8 residual added in the epilogue (fuse_qconv_residual)
   int64_t in_pixels_ = 0, out_pixels_ = 0, in_ps_ = 0, out_ps_ = 0, out_bytes_ = 1;
 
- private:
-  std::vector<uint8_t> in_, out_;
   kernels::Conv2dS8Desc desc_;
   ConvOpInfo info_;
+
+ private:
+  std::vector<uint8_t> in_, out_;
 };
 
 OpPtr create_qconv(const OpBuildContext& ctx) {

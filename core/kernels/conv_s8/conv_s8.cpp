@@ -382,7 +382,12 @@ std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_
                                                                     : DwKernel::kAvx2;
     return create_conv2d_s8_dw(desc, weights_oihw, bias, k);
   }
-  if (isa == Isa::kAmx)  // AMX tiles; under SP_AMX=emulate the emulator's (cpu_features.h)
+  // AMX tiles; under SP_AMX=emulate the emulator's (cpu_features.h). The AMX kernel has no residual
+  // epilogue yet (run_residual): convs with a fused residual (fuse_qconv_residual) run the AVX-512 VNNI
+  // kernel, which every AMX CPU has, so the fused graph stays bit-identical on AMX machines.
+  if (isa == Isa::kAmx && desc.residual)
+    return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvx512Vnni);
+  if (isa == Isa::kAmx)
     return create_conv2d_s8_amx(desc, weights_oihw, bias,
                                 detect_cpu().amx_emulated ? AmxBackend::kEmulated : AmxBackend::kHardware);
   if (isa == Isa::kAvx512Vnni)
