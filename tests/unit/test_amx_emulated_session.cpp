@@ -51,6 +51,8 @@ Outputs run_model(const Graph& g, Isa isa, int size, passes::Bf16Convs bf16 = pa
   o.integer = true;
   o.input_hw = {size, size};
   o.profile = true;
+  o.kernels = KernelMode::kDense;  // the dense kernels under test (the bundled models' few zero-heavy convs
+                                   // would otherwise be timed against the sparse int8 kernel)
   Session s(g, o);
   std::mt19937 rng(5);
   const Shape& in = s.input_shape(0);
@@ -83,17 +85,22 @@ TEST_P(AmxEmulatedSession, Int8ModelIdenticalToAvx512Vnni) {
   Graph g = load_onnx_file(test::source_path(GetParam()));
   const Outputs amx = run_model(g, Isa::kAmx, 160);
   const Outputs vnni = run_model(g, Isa::kAvx512Vnni, 160);
-  int dense = 0, depthwise = 0;
+  int dense = 0, depthwise = 0, residual = 0;
   for (const std::string& k : amx.qconv_kernels) {
     if (k.rfind("dwconv", 0) == 0) {
       ++depthwise;
       EXPECT_NE(k.find("-avx512"), std::string::npos) << "depthwise stays on AVX-512 and says so: " << k;
+    } else if (k.find("-res-") != std::string::npos) {
+      // A fused residual block (fuse_qconv_residual): the AMX kernel has no residual epilogue yet, so
+      // create_conv2d_s8 gives these the AVX-512 VNNI kernel, and the label says so.
+      ++residual;
+      EXPECT_NE(k.find("-res-avx512vnni"), std::string::npos) << "residual conv on AVX-512 VNNI: " << k;
     } else {
       ++dense;
       EXPECT_NE(k.find("-amx-emu"), std::string::npos) << "dense integer conv not on (emulated) AMX: " << k;
     }
   }
-  EXPECT_GT(dense, 50) << "the model's dense integer convs";
+  EXPECT_GT(dense, 40) << "the model's dense integer convs";
   EXPECT_GT(depthwise, 0);
   // Truthful labels: the emulated tiles say "amx-emu", never "amx" (no AMX hardware ran).
   EXPECT_EQ(std::count(amx.kernel_isas.begin(), amx.kernel_isas.end(), "amx-emu"), 1);

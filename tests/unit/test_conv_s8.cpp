@@ -209,7 +209,8 @@ TEST(ConvS8, RoundsHalfToEven) {
 // A kernel family under test: what create_conv2d_s8 runs for an Isa, or, reached through the internal
 // hooks, (evex256) the AVX-VNNI source compiled in its AVX-512VL VNNI form, or (amx_emulated) what
 // create_conv2d_s8 runs for Isa::kAmx under SP_AMX=emulate: the AMX-INT8 kernel on the tile emulator for
-// dense convolutions, the AVX-512 VNNI depthwise kernel (AMX has no depthwise form).
+// dense convolutions, the AVX-512 VNNI depthwise kernel (AMX has no depthwise form), and the AVX-512 VNNI
+// kernel for convolutions with a fused residual.
 struct Variant {
   const char* name;
   Isa isa;
@@ -228,9 +229,12 @@ bool variant_supported(const Variant& v) {
 
 std::unique_ptr<Conv2dS8> create_variant(const Variant& v, const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias) {
   using namespace conv_s8_internal;
-  if (v.amx_emulated)
-    return is_depthwise(d) ? create_conv2d_s8_dw(d, w, bias, DwKernel::kAvx512Vnni)
-                           : create_conv2d_s8_amx(d, w, bias, AmxBackend::kEmulated);
+  if (v.amx_emulated) {
+    if (is_depthwise(d)) return create_conv2d_s8_dw(d, w, bias, DwKernel::kAvx512Vnni);
+    // As create_conv2d_s8 does for Isa::kAmx: no residual epilogue in the AMX kernel yet.
+    if (d.residual) return create_conv2d_s8_simd(d, w, bias, S8Kernel::kAvx512Vnni);
+    return create_conv2d_s8_amx(d, w, bias, AmxBackend::kEmulated);
+  }
   if (!v.evex256) return create_conv2d_s8(d, w, bias, v.isa);
   if (is_depthwise(d)) return create_conv2d_s8_dw(d, w, bias, DwKernel::kVnni256Evex);
   return create_conv2d_s8_simd(d, w, bias, S8Kernel::kVnni256Evex);
