@@ -5,6 +5,8 @@
 #include <vector>
 #include <cstdint>
 #include <cstdio>
+#include <string>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
@@ -52,10 +54,14 @@ void fill_bench_input(models::PoseModel& model) {
 
 // The measured peak (G-ops/s with this many threads) for a layer's arithmetic on the ISA its kernel runs,
 // or 0 when that ISA has no measured peak here (a tag outside the Isa list, e.g. a future bf16 kernel).
+// "amx-emu" (AMX kernels on the tile emulator, SP_AMX=emulate) is measured against the emulator's own
+// tdpbusd loop, which is what isa_peak_gops(kAmx) times in that mode.
 double layer_peak_gops(const OpProfile& p, int threads) {
+  std::string_view tag = p.isa;
+  if (tag == "amx-emu") tag = "amx";
   Isa isa;
   try {
-    isa = parse_isa(p.isa);
+    isa = parse_isa(tag);
   } catch (const Error&) {
     return 0.0;
   }
@@ -73,11 +79,14 @@ void print_profile(const Session& s) {
   int runs = std::max(1, s.profiled_runs());
   double total = 0;
   for (const auto& p : prof) total += p.total_ms;
-  std::printf("\n| # | node | op | kernel | isa | ms | %% time | GOP/s | %% of peak |\n|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("\n%s\n", kernel_plan_text(s.kernel_plan()).c_str());
+  std::printf("\n| # | node | op | kernel | isa | zero weights | choice | ms | %% time | GOP/s | %% of peak |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < prof.size(); ++i) {
     const auto& p = prof[i];
     double ms = p.total_ms / runs;
-    std::printf("| %zu | %s | %s | %s | %s | %.3f | %.1f |", i, p.node.c_str(), p.op_type.c_str(), p.kernel.c_str(), p.isa.c_str(), ms,
+    std::printf("| %zu | %s | %s | %s | %s | %s | %s | %.3f | %.1f |", i, p.node.c_str(), p.op_type.c_str(), p.kernel.c_str(),
+                p.isa.c_str(), weight_zeros_text(p).c_str(), kernel_choice_text(p).c_str(), ms,
                 100.0 * p.total_ms / std::max(total, 1e-9));
     const double peak = p.macs > 0 ? layer_peak_gops(p, s.threads()) : 0.0;
     if (p.macs > 0 && ms > 0) {
@@ -90,7 +99,7 @@ void print_profile(const Session& s) {
       std::printf(" - | - |\n");
     }
   }
-  std::printf("| | total | | | %s | %.3f | 100 | %.1f | |\n", s.kernel_isa_summary().c_str(), total / runs,
+  std::printf("| | total | | | %s | | | %.3f | 100 | %.1f | |\n", s.kernel_isa_summary().c_str(), total / runs,
               2.0 * s.total_macs() / (total / runs * 1e6));
   // The peaks of the ISAs whose kernels ran (one line per ISA and arithmetic).
   std::printf("\nPeak on this machine (%d thread%s, measured):", s.threads(), s.threads() == 1 ? "" : "s");
@@ -110,6 +119,18 @@ void print_profile(const Session& s) {
     }
   }
   std::printf("\n");
+  // AMX: where its kernels ran, its peak is above (the emulator's under SP_AMX=emulate: say so);
+  // elsewhere one line says what this CPU offers.
+  bool amx_ran = false;
+  bool amx_emulated_ran = false;
+  for (const auto& k : s.kernel_isas()) {
+    amx_ran = amx_ran || k.isa == "amx" || k.isa == "amx-emu";
+    amx_emulated_ran = amx_emulated_ran || k.isa == "amx-emu";
+  }
+  if (!amx_ran)
+    std::printf("%s.\n", kernels::amx_peak_note(s.threads()).c_str());
+  else if (amx_emulated_ran)
+    std::printf("amx-emu int8 dot: %s.\n", kernels::int8_peak_instruction(Isa::kAmx).c_str());
 }
 
 void run_bench(const BenchOptions& o) {
@@ -138,6 +159,8 @@ void run_bench(const BenchOptions& o) {
     j["kernel_isas"] = nlohmann::ordered_json::array();
     for (const auto& k : s.kernel_isas())
       j["kernel_isas"].push_back({{"isa", k.isa}, {"ops", k.ops}, {"gmacs", k.macs / 1e9}});
+    j["kernels"] = kernel_mode_name(s.kernel_plan().mode);
+    j["sparse_convs"] = s.kernel_plan().sparse;
     j["threads"] = s.threads();
     j["imgsz"] = model.input_width();
     j["iters"] = o.iters;
@@ -156,6 +179,7 @@ void run_bench(const BenchOptions& o) {
                 st.mean, st.p50, st.p90, st.p99, st.std, st.min);
     std::printf("\n%.2f GMAC per run, %.1f GMAC/s at p50, arena %.1f MiB, %zu ops, decode path: %s\n", s.total_macs() / 1e9,
                 s.total_macs() / (st.p50 * 1e6), s.arena_bytes() / 1048576.0, s.num_ops(), model.decode_path());
+    if (s.kernel_plan().candidates > 0) std::printf("%s\n", kernel_plan_text(s.kernel_plan()).c_str());
   }
   if (o.profile) print_profile(s);
 }

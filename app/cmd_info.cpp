@@ -57,6 +57,14 @@ void run_info(const EngineOptions& o) {
   for (const auto& k : s.kernel_isas())
     std::printf(" %s (%d op%s, %.2f GMAC)", k.isa.c_str(), k.ops, k.ops == 1 ? "" : "s", k.macs / 1e9);
   std::printf("\n");
+  // Every conv's kernel, with its weights' sparsity and how dense vs sparse was chosen.
+  std::printf("%s\n", kernel_plan_text(s.kernel_plan()).c_str());
+  std::printf("| conv | kernel | isa | zero weights | choice |\n|---|---|---|---|---|\n");
+  for (const OpProfile& p : s.profile()) {
+    if (p.weight_zeros < 0) continue;
+    std::printf("| %s | %s | %s | %s | %s |\n", p.node.c_str(), p.kernel.c_str(), p.isa.c_str(), weight_zeros_text(p).c_str(),
+                kernel_choice_text(p).c_str());
+  }
   if (const auto& head = m.model->head()) {
     for (const auto& sc : head->scales) {
       std::printf("  head stride %2d: box %s (%d ch), score %s (%d ch), keypoints %s (%d ch)\n", sc.stride,

@@ -29,6 +29,45 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz) {
   cmd.add_option("--decode", o.decode, "head: cut the graph at the head branches and decode them in float (default); "
                  "exported: run the whole graph and decode its [1,56,N] output")
       ->check(CLI::IsMember({"head", "exported"}));
+  cmd.add_option("--kernels", o.kernels, "auto: time dense against sparse kernels on each conv with >= 20% zero weights "
+                 "and keep the faster (the plan is cached per model and CPU); dense; sparse: the sparse kernel on every "
+                 "such conv")
+      ->check(CLI::IsMember({"auto", "dense", "sparse"}));
+}
+
+std::string kernel_choice_text(const OpProfile& p) {
+  if (p.weight_zeros < 0) return "-";
+  std::string s = p.sparse ? "sparse" : "dense";
+  if (p.choice == "timed" || p.choice == "cached") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ", %s %.3f vs %.3f ms", p.choice.c_str(), p.dense_ms, p.sparse_ms);
+    s += buf;
+  } else if (!p.choice.empty()) {
+    s += ", " + p.choice;
+  }
+  return s;
+}
+
+std::string weight_zeros_text(const OpProfile& p) {
+  if (p.weight_zeros < 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * p.weight_zeros);
+  return buf;
+}
+
+std::string kernel_plan_text(const KernelPlanReport& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "--kernels %s: %d conv(s), %d with >= %.0f%% zero weights, %d sparse", kernel_mode_name(r.mode),
+                r.convs, r.candidates, 100 * kSparseMinZeros, r.sparse);
+  std::string s = buf;
+  if (r.from_cache) {
+    s += " (plan cached in " + r.cache_file + ")";
+  } else if (r.timed > 0) {
+    std::snprintf(buf, sizeof buf, " (%d timed in %.2f s%s%s)", r.timed, r.timing_s, r.cache_file.empty() ? ", not cached" : ", plan saved to ",
+                  r.cache_file.c_str());
+    s += buf;
+  }
+  return s;
 }
 
 std::string assets_dir() {
@@ -67,6 +106,7 @@ void report_bf16_convs(const Session& s, Isa isa) {
   if (n == 0) return;
   const char* how = "";
   switch (kernels::conv2d_bf16_path(isa)) {
+    case kernels::Bf16Path::kAmx: how = "AMX-BF16 tdpbf16ps"; break;
     case kernels::Bf16Path::kNative: how = "AVX-512 BF16"; break;
     case kernels::Bf16Path::kEmulated: how = "emulated exactly on float FMA kernels"; break;
     case kernels::Bf16Path::kReference: how = "scalar reference"; break;
@@ -107,6 +147,7 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   po.profile = profile;
   po.use_exported_output = o.decode == "exported";
   po.integer = m.engine == "int8";
+  po.kernels = parse_kernel_mode(o.kernels);
   // Float convs in bf16: those the model's metadata names (default), none, or all — an experiment switch
   // kept off the command line, whose contract is fixed.
   if (const char* bf16 = std::getenv("SPARSEPOSE_BF16_CONVS"); bf16 && *bf16) {
@@ -114,6 +155,9 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   }
   m.model = std::make_unique<models::PoseModel>(g, po);
   if (std::getenv("SPARSEPOSE_BF16_CONVS")) report_bf16_convs(m.model->session(), m.isa);
+  // Timing dense against sparse kernels delays the first start of a pruned model: say so once.
+  if (const KernelPlanReport& kp = m.model->session().kernel_plan(); kp.timed > 0)
+    std::fprintf(stderr, "sparsepose: %s\n", kernel_plan_text(kp).c_str());
   const auto& report = m.model->session().integer_report();
   if (!report.float_fallbacks.empty()) {
     std::string first = report.float_fallbacks.front();

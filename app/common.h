@@ -19,6 +19,7 @@ struct EngineOptions {
   std::string isa = "auto";
   int imgsz = 0;              // 0: the model's own size
   std::string decode = "head";  // head: decode the head branches in float; exported: the graph's own output
+  std::string kernels = "auto";  // dense / sparse convolution kernels per layer (core/kernel_plan.h)
 };
 
 void add_engine_options(CLI::App& cmd, EngineOptions& o, bool with_imgsz);
@@ -38,6 +39,13 @@ struct LoadedModel {
 };
 
 LoadedModel load_model(const EngineOptions& o, bool profile = false);
+
+// A conv's kernel choice for `info` and `bench --profile`: "sparse, timed 1.20 vs 0.80 ms", "dense, few
+// zeros", ... ("-" for other ops); and its weights' zero fraction as "70.0%" ("-").
+std::string kernel_choice_text(const OpProfile& p);
+std::string weight_zeros_text(const OpProfile& p);
+// One line about the session's kernel plan (convs, candidates, sparse, timed or cached), no newline.
+std::string kernel_plan_text(const KernelPlanReport& r);
 
 // Hardware threads available to this process.
 int default_threads();

@@ -11,7 +11,8 @@
 //                            3 = 3x3 s2 64 -> 128 at 80x80, u8 + SiLU; 4 = 3x3 s2 16 -> 32 at 320x320, u8 + SiLU;
 //                            5 = 1x1 48 -> 64 at 160x160, u8 + SiLU; 6 = 3x3 s1 32 -> 16 at 80x80, u8 + SiLU;
 //                            7 = 3x3 s1 16 -> 32 at 80x80, f32 + SiLU; 8 = 1x1 64 -> 64 at 80x80, f32 (head);
-//                            9 = 1x1 64 -> 1 at 80x80, f32 (score head); 10 = shape 0 with u8 output; GOP/s
+//                            9 = 1x1 64 -> 1 at 80x80, f32 (score head); 10 = shape 0 with u8 output;
+//                            11 = 3x3 s1 256 -> 256 at 20x20, u8 + SiLU (the deepest layers); GOP/s
 //   BM_DwConvS8/<isa>/<shape>/<silu>  depthwise 3x3 pad 1, the YOLO11n-pose layers and one stride-2 layer:
 //                            shape 0 = s1, 64 ch @ 80x80, u8 out (head cv3.0.0.0 and cv3.0.1.0); 1 = s2, 128 ch
 //                            @ 40x40, u8 out; 2 = s1, 128 ch @ 40x40, u8 (cv3.1.0.0); 3 = s1, 64 ch @ 40x40, u8
@@ -23,7 +24,8 @@
 //                            that ISA's integer kernels, timed in the same process: on a shared machine,
 //                            compare a kernel's GOP/s with this rather than with a figure measured elsewhere
 //
-// ISAs the CPU lacks are skipped.
+// ISAs the CPU lacks are skipped, and so is amx when it is only emulated (SP_AMX=emulate): the emulator's
+// speed is not AMX's. isa = 5 (amx) runs the AMX tdpbusd kernel where the CPU has AMX.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -41,15 +43,25 @@ namespace {
 
 using namespace sp::kernels;
 
+// False (and the benchmark skipped with the reason) when `isa` cannot be timed here.
+bool timeable(benchmark::State& state, sp::Isa isa) {
+  if (!sp::isa_supported(isa)) {
+    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
+    return false;
+  }
+  if (isa == sp::Isa::kAmx && sp::detect_cpu().amx_emulated) {
+    state.SkipWithError("amx is emulated in software (SP_AMX=emulate): not timed");
+    return false;
+  }
+  return true;
+}
+
 constexpr int kH = 80, kW = 80, kC = 64, kO = 64, kK = 3;
 constexpr double kOps = 2.0 * kH * kW * kO * kC * kK * kK;  // stride 1, pad 1: out = in size
 
 void BM_ConvS8(benchmark::State& state) {
   const sp::Isa isa = static_cast<sp::Isa>(state.range(0));
-  if (!sp::isa_supported(isa)) {
-    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
-    return;
-  }
+  if (!timeable(state, isa)) return;
   Conv2dS8Desc d;
   d.in_h = kH, d.in_w = kW, d.in_c = kC, d.out_c = kO;
   d.kernel_h = d.kernel_w = kK;
@@ -110,14 +122,11 @@ constexpr DenseShape kDenseShapes[] = {
     {640, 3, 16, 3, 2, true, true},   {160, 16, 8, 3, 1, false, true}, {160, 8, 16, 3, 1, true, true},
     {80, 64, 128, 3, 2, false, true}, {320, 16, 32, 3, 2, false, true}, {160, 48, 64, 1, 1, false, true},
     {80, 32, 16, 3, 1, false, true},  {80, 16, 32, 3, 1, true, true},   {80, 64, 64, 1, 1, true, false},
-    {80, 64, 1, 1, 1, true, false},   {640, 3, 16, 3, 2, false, true}};
+    {80, 64, 1, 1, 1, true, false},   {640, 3, 16, 3, 2, false, true},  {20, 256, 256, 3, 1, false, true}};
 
 void BM_ConvS8Shape(benchmark::State& state) {
   const sp::Isa isa = static_cast<sp::Isa>(state.range(0));
-  if (!sp::isa_supported(isa)) {
-    state.SkipWithError((std::string(sp::isa_name(isa)) + " not supported by this CPU").c_str());
-    return;
-  }
+  if (!timeable(state, isa)) return;
   const DenseShape& sh = kDenseShapes[state.range(1)];
   Conv2dS8Desc d;
   d.in_h = d.in_w = sh.hw, d.in_c = sh.in_c, d.out_c = sh.out_c;
@@ -226,14 +235,15 @@ BENCHMARK(BM_Int8DotPeak)
 BENCHMARK(BM_ConvS8)
     ->ArgNames({"isa", "silu"})
     ->ArgsProduct({{static_cast<int>(sp::Isa::kScalar), static_cast<int>(sp::Isa::kAvx2),
-                    static_cast<int>(sp::Isa::kAvx512Vnni), static_cast<int>(sp::Isa::kAvxVnni)},
+                    static_cast<int>(sp::Isa::kAvx512Vnni), static_cast<int>(sp::Isa::kAvxVnni),
+                    static_cast<int>(sp::Isa::kAmx)},
                    {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvS8Shape)
     ->ArgNames({"isa", "shape"})
     ->ArgsProduct({{static_cast<int>(sp::Isa::kAvx2), static_cast<int>(sp::Isa::kAvx512Vnni),
-                    static_cast<int>(sp::Isa::kAvxVnni)},
-                   {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}})
+                    static_cast<int>(sp::Isa::kAvxVnni), static_cast<int>(sp::Isa::kAmx)},
+                   {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvF32)->ArgNames({"silu"})->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DwConvS8)

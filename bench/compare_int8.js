@@ -4,8 +4,10 @@
 // rounds of each statistic, and the ratio to ONNX Runtime fp32 on the float model.
 //
 //   node bench/compare_int8.js [--threads 2] [--imgsz 640] [--rounds 3] [--warmup 10] [--iters 50]
-//        [--float M] [--int8 Q] [--isas avx512vnni,avx512,avx2] [--sparsepose BIN] [--out results.json]
+//        [--float M] [--int8 Q] [--isas avx512vnni,avx512,avx2] [--sparsepose BIN] [--baseline BIN] [--out results.json]
 //
+// --baseline BIN adds BIN's int8 rows (same ISAs) to the same rotation: a before/after of an engine change
+// measured in one run.
 // Rows: ORT fp32 on the float model; ORT on the int8 QDQ model (ORT's own QDQ handling); sparsepose int8
 // on that QDQ model for each forced ISA; sparsepose fp32 on the float model.
 'use strict';
@@ -19,7 +21,7 @@ const ROOT = path.resolve(__dirname, '..');
 function parseArgs(argv) {
   const a = { threads: 2, imgsz: 640, rounds: 3, warmup: 10, iters: 50,
     float: path.join(ROOT, 'assets/models/yolo11n-pose.onnx'), int8: path.join(ROOT, 'assets/models/yolo11n-pose_sp-int8.onnx'),
-    isas: 'avx512vnni,avx512,avx2', sparsepose: process.env.SPARSEPOSE || path.join(ROOT, 'build/app/sparsepose'), out: '' };
+    isas: 'avx512vnni,avx512,avx2', sparsepose: process.env.SPARSEPOSE || path.join(ROOT, 'build/app/sparsepose'), baseline: '', out: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
     if (!(k in a) || i + 1 >= argv.length) throw new Error(`unknown or incomplete option ${argv[i]}`);
@@ -36,11 +38,11 @@ function ortRun(a, model) {
   return JSON.parse(out).latency_ms;
 }
 
-function oursRun(a, model, engine, isa) {
+function oursRun(a, model, engine, isa, bin = a.sparsepose) {
   const args = ['bench', '--model', model, '--engine', engine, '--threads', String(a.threads), '--imgsz', String(a.imgsz),
     '--warmup', String(a.warmup), '--iters', String(a.iters), '--json'];
   if (isa) args.push('--isa', isa);
-  const out = execFileSync(a.sparsepose, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return JSON.parse(out).latency_ms;
 }
 
@@ -56,6 +58,7 @@ function main() {
     { name: 'ONNX Runtime fp32 (float model)', run: () => ortRun(a, a.float) },
     { name: 'ONNX Runtime on the int8 QDQ model', run: () => ortRun(a, a.int8) },
     ...a.isas.map((isa) => ({ name: `sparsepose int8 --isa ${isa}`, run: () => oursRun(a, a.int8, 'int8', isa) })),
+    ...(a.baseline ? a.isas.map((isa) => ({ name: `baseline int8 --isa ${isa}`, run: () => oursRun(a, a.int8, 'int8', isa, a.baseline) })) : []),
     { name: 'sparsepose fp32 (float model)', run: () => oursRun(a, a.float, 'fp32', '') },
   ];
   const rounds = configs.map(() => []);

@@ -4,7 +4,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "core/error.h"
 
@@ -56,10 +60,22 @@ CpuFeatures detect() {
     f.avx_vnni = a & (1u << 4);
     f.avx512_bf16 = a & (1u << 5);
   }
-  if (f.amx_tile && (xcr0 & (3ull << 17)) == (3ull << 17)) {
+  // SP_AMX: unset (or "auto") asks Linux for AMX as usual; "off" behaves as if Linux refused; "emulate"
+  // runs the AMX kernels on the tile emulator (tests on machines without AMX).
+  const char* amx_env = std::getenv("SP_AMX");
+  const std::string amx_mode = amx_env ? amx_env : "";
+  std::string amx_refusal;  // why AMX tile data is not available although the CPU has AMX (or "off")
+  if (amx_mode == "off") {
+    amx_refusal = "SP_AMX=off, treated as refused by Linux";
+  } else if (f.amx_tile && (xcr0 & (3ull << 17)) != (3ull << 17)) {
+    amx_refusal = "the OS does not enable the AMX state in XCR0";
+  } else if (f.amx_tile) {
     // Linux only hands out AMX tile state to processes that ask for it.
     f.os_amx = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureTileData) == 0;
+    const int err = errno;
+    if (!f.os_amx) amx_refusal = std::string("arch_prctl(ARCH_REQ_XCOMP_PERM): ") + std::strerror(err);
   }
+  f.amx_emulated = amx_mode == "emulate";
 
   char brand[49] = {};
   if (static_cast<unsigned>(__get_cpuid_max(0x80000000, nullptr)) >= 0x80000004u) {
@@ -73,6 +89,21 @@ CpuFeatures detect() {
   }
   f.brand = brand;
   while (!f.brand.empty() && f.brand.back() == ' ') f.brand.pop_back();
+
+  // One notice per process (detect() runs once), on stderr so JSON on stdout stays clean.
+  if (!amx_refusal.empty()) {
+    std::fprintf(stderr, "sparsepose: notice: Linux did not grant AMX tile data (%s); using %s kernels\n",
+                 amx_refusal.c_str(), std::string(isa_name(best_isa(f))).c_str());
+  } else if (f.amx_emulated) {
+    if (isa_supported(Isa::kAmx, f))
+      std::fprintf(stderr, "sparsepose: notice: SP_AMX=emulate: AMX kernels run on the software tile emulator "
+                           "(slow; for tests, not a measure of AMX speed)\n");
+    else
+      std::fprintf(stderr, "sparsepose: notice: SP_AMX=emulate needs AVX-512 VNNI, which this CPU lacks; AMX stays "
+                           "unavailable\n");
+  } else if (!amx_mode.empty() && amx_mode != "auto") {
+    std::fprintf(stderr, "sparsepose: notice: SP_AMX='%s' ignored (expected off, emulate or auto)\n", amx_mode.c_str());
+  }
   return f;
 }
 
@@ -92,9 +123,13 @@ bool isa_supported(Isa isa, const CpuFeatures& f) {
     case Isa::kAvx512: return avx512;
     case Isa::kAvx512Vnni: return avx512 && f.avx512_vnni;
     case Isa::kAvxVnni: return avx2 && f.avx_vnni;
-    case Isa::kAmx: return avx512 && f.avx512_vnni && f.amx_tile && f.amx_int8 && f.amx_bf16 && f.os_amx;
+    case Isa::kAmx: return amx_hardware_usable(f) || (avx512 && f.avx512_vnni && f.amx_emulated);
   }
   return false;
+}
+
+bool amx_hardware_usable(const CpuFeatures& f) {
+  return isa_supported(Isa::kAvx512Vnni, f) && f.amx_tile && f.amx_int8 && f.amx_bf16 && f.os_amx;
 }
 
 Isa best_isa(const CpuFeatures& f) {
@@ -163,12 +198,16 @@ std::vector<Isa> supported_isas(const CpuFeatures& f) {
 
 std::string_view kernel_isa_tag(std::string_view name) {
   std::string_view tag;
-  size_t start = 0;
+  size_t tag_start = 0, start = 0;
   while (start <= name.size()) {
     size_t end = name.find('-', start);
     if (end == std::string_view::npos) end = name.size();
     std::string_view token = name.substr(start, end - start);
-    if (token == "scalar" || token.rfind("avx", 0) == 0 || token.rfind("amx", 0) == 0) tag = token;
+    if (token == "scalar" || token.rfind("avx", 0) == 0 || token.rfind("amx", 0) == 0) {
+      tag = token, tag_start = start;
+    } else if (token == "emu" && tag.rfind("amx", 0) == 0 && tag_start + tag.size() + 1 == start) {
+      tag = name.substr(tag_start, end - tag_start);  // "amx-emu": the tile emulator, not AMX hardware
+    }
     start = end + 1;
   }
   return tag;
@@ -197,6 +236,7 @@ std::string cpu_feature_string(const CpuFeatures& f) {
   add(f.amx_int8, "amx_int8");
   add(f.amx_bf16, "amx_bf16");
   if (f.amx_tile) add(true, f.os_amx ? "(amx enabled by OS)" : "(amx not enabled by OS)");
+  if (f.amx_emulated) add(true, "(amx emulated: SP_AMX=emulate)");
   return s;
 }
 

@@ -29,6 +29,7 @@ class SessionCompiler {
     passes::fuse_activations(g_);
     // Lowered first: a float residual add fused into a conv would keep that conv off the integer kernels.
     if (opt_.integer) s_.integer_report_ = passes::lower_to_integer(g_, {opt_.u8_input && opt_.nhwc_input});
+    if (opt_.integer && opt_.integer_fusions) passes::fuse_qconv_residual(g_);
     passes::fuse_residual_add(g_);
     g_.remove_dead_nodes();
     make_values();
@@ -36,6 +37,7 @@ class SessionCompiler {
     assign_aliases();
     plan_memory();
     create_ops();
+    choose_kernels();
   }
 
  private:
@@ -407,10 +409,96 @@ class SessionCompiler {
   void create_ops() {
     for (size_t i = 0; i < exec_.size(); ++i) {
       if (noop_[i]) continue;
-      OpBuildContext ctx{exec_[i], values(), s_.isa_};
+      OpBuildContext ctx{exec_[i], values(), s_.isa_, opt_.kernels};
       s_.ops_.push_back(create_op(ctx));
       const Op& op = *s_.ops_.back();
-      s_.profile_.push_back(OpProfile{op.node_name, op.op_type, op.kernel(), op.kernel_isa(), op.macs(), op.op_type == "QConv", 0.0});
+      OpProfile p;
+      p.node = op.node_name;
+      p.op_type = op.op_type;
+      p.kernel = op.kernel();
+      p.isa = op.kernel_isa();
+      p.macs = op.macs();
+      p.integer = op.op_type == "QConv";
+      s_.profile_.push_back(std::move(p));
+    }
+  }
+
+  // --- dense or sparse convolutions (core/kernel_plan.h) ----------------------------------------------
+  void choose_kernels() {
+    KernelPlanReport& rep = s_.kernel_plan_;
+    rep.mode = opt_.kernels;
+    std::vector<size_t> open;  // ops with both kernels built
+    for (size_t i = 0; i < s_.ops_.size(); ++i) {
+      Op& op = *s_.ops_[i];
+      const ConvSparsity* sp = op.conv_sparsity();
+      if (!sp) continue;
+      rep.convs++;
+      rep.candidates += sp->candidate;
+      OpProfile& p = s_.profile_[i];
+      p.weight_zeros = sp->zero_fraction;
+      p.choice = !sp->candidate ? "few zeros" : opt_.kernels == KernelMode::kAuto ? "" : "forced";
+      if (op.kernel_choice()) open.push_back(i);
+    }
+    if (!open.empty()) decide(open);
+    for (size_t i = 0; i < s_.ops_.size(); ++i) {
+      OpProfile& p = s_.profile_[i];
+      if (p.weight_zeros < 0) continue;
+      p.kernel = s_.ops_[i]->kernel();
+      p.isa = s_.ops_[i]->kernel_isa();
+      p.sparse = p.kernel.rfind("spconv", 0) == 0;
+      rep.sparse += p.sparse;
+    }
+  }
+
+  // Under auto: the cached plan if there is one for exactly these candidates on this machine, else time.
+  void decide(const std::vector<size_t>& open) {
+    KernelPlanReport& rep = s_.kernel_plan_;
+    std::vector<std::string> nodes;
+    uint64_t key = hash_string("sparsepose kernel plan", 1);
+    key = hash_string(detect_cpu().brand, key);
+    key = hash_string(isa_name(s_.isa_), key);
+    key = hash_u64(static_cast<uint64_t>(s_.pool_->num_threads()), key);
+    for (size_t i : open) {
+      nodes.push_back(s_.ops_[i]->node_name);
+      key = hash_string(nodes.back(), key);
+      key = hash_u64(s_.ops_[i]->kernel_choice()->fingerprint(), key);
+    }
+    const std::string dir = opt_.kernel_cache ? kernel_plan_cache_dir(opt_.kernel_cache_dir) : "";
+    const std::string path = dir.empty() ? "" : kernel_plan_path(dir, key);
+    std::vector<PlannedLayer> plan;
+    if (!path.empty()) {
+      if (auto cached = read_kernel_plan(path, key, nodes)) {
+        plan = std::move(*cached);
+        rep.from_cache = true;
+      }
+    }
+    if (!rep.from_cache) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (size_t k = 0; k < open.size(); ++k) {
+        KernelChoice* c = s_.ops_[open[k]]->kernel_choice();
+        PlannedLayer l;
+        l.node = nodes[k];
+        l.timing = time_dense_sparse([&](bool sparse) { c->run_candidate(sparse, s_.pool_.get()); });
+        // Sparse only when clearly faster: on a near tie the timing's noise decides nothing, and the dense
+        // kernels are the ones every other path is tested and tuned on.
+        constexpr double kSparseMargin = 0.97;
+        l.sparse = l.timing.sparse_ms < kSparseMargin * l.timing.dense_ms;
+        plan.push_back(std::move(l));
+        c->keep(plan.back().sparse);  // frees the loser and the timing buffers before the next layer
+      }
+      rep.timed = static_cast<int>(open.size());
+      rep.timing_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (!path.empty() && write_kernel_plan(path, key, plan)) rep.cache_file = path;
+    } else {
+      rep.cache_file = path;
+    }
+    for (size_t k = 0; k < open.size(); ++k) {
+      Op& op = *s_.ops_[open[k]];
+      if (KernelChoice* c = op.kernel_choice()) c->keep(plan[k].sparse);
+      OpProfile& p = s_.profile_[open[k]];
+      p.choice = rep.from_cache ? "cached" : "timed";
+      p.dense_ms = plan[k].timing.dense_ms;
+      p.sparse_ms = plan[k].timing.sparse_ms;
     }
   }
 };

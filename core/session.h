@@ -11,6 +11,7 @@
 
 #include "core/cpu_features.h"
 #include "core/graph.h"
+#include "core/kernel_plan.h"
 #include "core/ops/op.h"
 #include "core/passes/passes.h"
 #include "core/thread_pool.h"
@@ -27,10 +28,29 @@ struct SessionOptions {
   bool profile = false;              // time every op (adds a clock read per op)
   bool integer = false;              // run the quantized parts of QDQ models on integer kernels (else: exact float emulation)
   bool u8_input = false;             // integer + nhwc_input: an image input that is quantized first becomes u8 (see input_dtype)
+  bool integer_fusions = true;       // integer: fuse the lowered ops where bit-identical (false: for tests comparing the two)
   // Float convs in bf16 (bf16 products, fp32 accumulation): the ones the model's metadata names
   // (passes::kBf16ConvsMetadataKey), none, or all (depthwise ones stay fp32). Kernel names say which ran.
   passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;
   size_t max_arena_bytes = size_t{8} << 30;  // refuse models whose activations need more memory than this
+  // Dense or sparse convolution kernels per layer (core/kernel_plan.h): auto times both on the convs with
+  // enough zero weights and keeps the faster; the plan is cached in kernel_cache_dir (empty: the user's
+  // cache, $XDG_CACHE_HOME/sparsepose or ~/.cache/sparsepose) unless kernel_cache is false.
+  KernelMode kernels = KernelMode::kAuto;
+  bool kernel_cache = true;
+  std::string kernel_cache_dir;
+};
+
+// How the session chose its convolution kernels.
+struct KernelPlanReport {
+  KernelMode mode = KernelMode::kAuto;
+  int convs = 0;       // convolution ops
+  int candidates = 0;  // of which with a sparse kernel and >= kSparseMinZeros zero weights
+  int sparse = 0;      // of which run the sparse kernel
+  int timed = 0;       // candidates timed at creation (auto, no usable cached plan)
+  bool from_cache = false;   // auto: the choices came from the plan file
+  double timing_s = 0;       // wall time spent timing candidates
+  std::string cache_file;    // the plan file read or written ("" if none)
 };
 
 struct OpProfile {
@@ -39,6 +59,12 @@ struct OpProfile {
   int64_t macs = 0;
   bool integer = false;  // u8 x s8 multiply-accumulates (else float)
   double total_ms = 0;  // summed over runs since reset_profile()
+  // Convolutions: fraction of exact-zero weights (-1 for other ops), whether the kernel is the sparse one,
+  // how that was decided ("few zeros", "forced", "timed", "cached") and, when timed or cached, the times.
+  double weight_zeros = -1;
+  bool sparse = false;
+  std::string choice;
+  double dense_ms = 0, sparse_ms = 0;
 };
 
 class Session {
@@ -69,6 +95,7 @@ class Session {
   Isa isa() const { return isa_; }
   size_t arena_bytes() const { return arena_bytes_; }
   size_t num_ops() const { return ops_.size(); }
+  const Op& op(size_t i) const { return *ops_.at(i); }  // read-only, e.g. Op::conv_info() for peer benchmarks
   int64_t total_macs() const;
   // The instruction sets the compiled kernels actually use, by share of the multiply-accumulates,
   // largest first: what `info`, `bench`, the HUD and run summaries report.
@@ -83,6 +110,7 @@ class Session {
   const std::vector<OpProfile>& profile() const { return profile_; }
   // What the integer lowering did (empty unless options.integer).
   const passes::IntegerLoweringReport& integer_report() const { return integer_report_; }
+  const KernelPlanReport& kernel_plan() const { return kernel_plan_; }
   int profiled_runs() const { return profiled_runs_; }
   void reset_profile();
 
@@ -103,6 +131,7 @@ class Session {
   std::vector<OpProfile> profile_;
   int profiled_runs_ = 0;
   passes::IntegerLoweringReport integer_report_;
+  KernelPlanReport kernel_plan_;
 
   friend class SessionCompiler;
 };

@@ -33,6 +33,7 @@ PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
   so.integer = options.integer;
   so.u8_input = options.integer;
   so.bf16_convs = options.bf16_convs;
+  so.kernels = options.kernels;
   if (head_) {
     so.outputs = head_->output_names();
     so.nhwc_outputs = true;  // the decoder reads NHWC slices directly: no transposes at the end

@@ -25,6 +25,7 @@ struct PoseModelOptions {
   bool profile = false;
   bool integer = false;            // QDQ models: quantized layers on integer kernels, u8 input (else exact float emulation)
   passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;  // float convs in bf16 (SessionOptions::bf16_convs)
+  KernelMode kernels = KernelMode::kAuto;  // dense / sparse conv kernels per layer (SessionOptions::kernels)
 };
 
 class PoseModel {

@@ -18,6 +18,7 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   python3
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0  # the RTSP/HTTP test servers (tests/integration)
+  python3-onnx python3-numpy                   # bench/make_yolov8_pose.py and the tests that use it
 )
 
 missing=()

@@ -1,7 +1,11 @@
 // Conv (NHWC) with fused bias, activation and residual add, on the float conv kernels (fp32, or bf16
-// products with fp32 accumulation for nodes marked bf16).
+// products with fp32 accumulation for nodes marked bf16), dense or sparse (core/kernel_plan.h).
+#include <vector>
+
 #include "core/kernels/conv_bf16/conv_bf16.h"
 #include "core/kernels/conv_f32/conv_f32.h"
+#include "core/kernels/spconv_f32/spconv_f32.h"
+#include "core/ops/dual_kernel.h"
 #include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
 
@@ -16,7 +20,7 @@ kernels::Activation parse_activation(const std::string& s, const OpBuildContext&
   throw ctx.error("unknown fused activation '" + s + "'");
 }
 
-class ConvOp : public Op {
+class ConvOp : public Op, public KernelChoice {
  public:
   void run(RunContext& ctx) override {
     const RtValue& x = ctx.values[inputs[0]];
@@ -31,14 +35,59 @@ class ConvOp : public Op {
       io.residual = r.data;
       io.residual_pixel_stride = r.pixel_stride;
     }
-    conv_->run(io, ctx.pool);
+    conv_.active().run(io, ctx.pool);
   }
-  std::string kernel() const override { return std::string(conv_->name()); }
+  std::string kernel() const override { return std::string(conv_.active().name()); }
   int64_t macs() const override { return macs_; }
+  const ConvSparsity* conv_sparsity() const override { return &sparsity_; }
+  KernelChoice* kernel_choice() override { return conv_.undecided() ? this : nullptr; }
+  const ConvOpInfo* conv_info() const override { return &info_; }
 
-  std::unique_ptr<kernels::Conv2dF32> conv_;
+  bool undecided() const override { return conv_.undecided(); }
+  void run_candidate(bool sparse, ThreadPool* pool) override {
+    if (in_.empty()) {
+      in_ = scratch(in_pixels_ * io_.in_pixel_stride, 1);
+      out_.assign(static_cast<size_t>(out_pixels_ * io_.out_pixel_stride), 0.0f);
+      if (residual_ >= 0) res_ = scratch(out_pixels_ * io_.residual_pixel_stride, 2);
+    }
+    kernels::ConvIO io = io_;
+    io.input = in_.data();
+    io.output = out_.data();
+    io.residual = residual_ >= 0 ? res_.data() : nullptr;
+    (sparse ? *conv_.sparse : *conv_.dense).run(io, pool);
+  }
+  void keep(bool sparse) override {
+    conv_.keep(sparse);
+    in_ = {};
+    out_ = {};
+    res_ = {};
+  }
+  uint64_t fingerprint() const override { return fingerprint_; }
+
+  DualKernel<kernels::Conv2dF32> conv_;
+  ConvSparsity sparsity_;
+  uint64_t fingerprint_ = 0;
   int residual_ = -1;
   int64_t macs_ = 0;
+  // Shapes of the timing buffers: pixel strides as in the session, pixel counts.
+  kernels::ConvIO io_;
+  int64_t in_pixels_ = 0, out_pixels_ = 0;
+
+  kernels::Conv2dDesc desc_;
+  ConvOpInfo info_;
+
+ private:
+  // Values in [-1, 1) from a fixed LCG: activations of the usual magnitude, no denormals or NaNs.
+  static std::vector<float> scratch(int64_t n, uint32_t seed) {
+    std::vector<float> v(static_cast<size_t>(n));
+    uint32_t state = seed * 2654435761u;
+    for (float& x : v) {
+      state = 1664525u * state + 1013904223u;
+      x = static_cast<float>(state >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    }
+    return v;
+  }
+  std::vector<float> in_, out_, res_;
 };
 
 OpPtr create_conv(const OpBuildContext& ctx) {
@@ -58,22 +107,46 @@ OpPtr create_conv(const OpBuildContext& ctx) {
   d.activation = parse_activation(n.attr_string("activation", ""), ctx);
   if (d.out_h() != y.height() || d.out_w() != y.width()) throw ctx.error("internal: output size mismatch");
   auto op = make_op<ConvOp>(ctx);
-  // Marked bf16 by passes::mark_bf16_convs. Depthwise convs stay fp32: bf16 pairs run along the input
-  // channels, of which a depthwise conv has one per group (the bf16 kernel would be far slower than fp32).
-  const bool depthwise = d.groups > 1 && d.groups == d.in_c && d.groups == d.out_c;
-  // A model's own bf16 marks (1) run bf16 only where the CPU multiplies bf16 natively: elsewhere the exact
-  // emulation costs more than fp32 (1.3x over the model's convs) for no accuracy gain. Forced marks (2).
-  const int64_t bf16 = n.attr_int("bf16", 0);
-  if (bf16 != 0 && !depthwise && (bf16 == 2 || kernels::conv2d_bf16_path(ctx.isa) == kernels::Bf16Path::kNative)) {
-    op->conv_ = kernels::create_conv2d_bf16(d, w.data, bias, ctx.isa);
-  } else {
-    op->conv_ = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);
-  }
   if (n.attr_int("residual", 0) != 0) {
     op->residual_ = n.inputs.at(3);
     if (!ctx.in(3).nhwc || ctx.in(3).shape != y.shape) throw ctx.error("internal: residual must be NHWC of the output's shape");
   }
+  // Marked bf16 by passes::mark_bf16_convs. Depthwise convs stay fp32: bf16 pairs run along the input
+  // channels, of which a depthwise conv has one per group (the bf16 kernel would be far slower than fp32).
+  const bool depthwise = d.groups > 1 && d.groups == d.in_c && d.groups == d.out_c;
+  // A model's own bf16 marks (1) run bf16 only where the CPU multiplies bf16 natively (AVX-512 BF16 or
+  // AMX-BF16): elsewhere the exact emulation costs more than fp32 (1.3x over the model's convs) for no
+  // accuracy gain. Forced marks (2).
+  const int64_t bf16_mark = n.attr_int("bf16", 0);
+  const bool bf16 = bf16_mark != 0 && !depthwise &&
+                    (bf16_mark == 2 || kernels::conv2d_bf16_native(ctx.isa));
+  // Sparse candidates: fp32 convs that are not depthwise (the sparse kernel runs them, but slower than the
+  // dense depthwise kernel) with enough exact zeros.
+  const int64_t nw = w.numel();
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < nw; ++i) zeros += w.data[i] == 0.0f;
+  op->sparsity_.zero_fraction = nw > 0 ? static_cast<double>(zeros) / static_cast<double>(nw) : 0.0;
+  op->sparsity_.candidate = !bf16 && d.groups == 1 && op->sparsity_.zero_fraction >= kSparseMinZeros;
+  const KernelsToBuild build = kernels_to_build(ctx.kernels, op->sparsity_);
+  if (bf16) {
+    op->conv_.dense = kernels::create_conv2d_bf16(d, w.data, bias, ctx.isa);
+  } else {
+    if (build.dense) op->conv_.dense = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);
+    if (build.sparse) op->conv_.sparse = kernels::create_sparse_conv2d_f32(d, w.data, bias, ctx.isa);
+  }
+  op->io_.in_pixel_stride = x.pixel_stride;
+  op->io_.out_pixel_stride = y.pixel_stride;
+  op->io_.residual_pixel_stride = op->residual_ >= 0 ? ctx.in(3).pixel_stride : 0;
+  op->in_pixels_ = x.height() * x.width();
+  op->out_pixels_ = y.height() * y.width();
+  uint64_t h = hash_conv_geometry(d, 0x636f6e76ull);
+  h = hash_bytes(w.data, static_cast<size_t>(nw) * sizeof(float), h);
+  if (bias) h = hash_bytes(bias, static_cast<size_t>(d.out_c) * sizeof(float), h);
+  const int64_t strides[] = {x.pixel_stride, y.pixel_stride, op->io_.residual_pixel_stride, op->residual_ >= 0};
+  op->fingerprint_ = hash_bytes(strides, sizeof strides, h);
   op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+  op->desc_ = d;
+  op->info_ = {&op->desc_, nullptr, w.data, bias, op->residual_ >= 0};
   return op;
 }
 

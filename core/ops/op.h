@@ -13,6 +13,22 @@
 
 namespace sp {
 
+namespace kernels {
+struct Conv2dDesc;
+struct Conv2dS8Desc;
+}  // namespace kernels
+
+// What a convolution op computes, read-only, for tools that run the same layer on another library
+// (bench/bench_onednn_conv.cpp). Exactly one descriptor is set; the pointers stay valid as long as the
+// Session that owns the op.
+struct ConvOpInfo {
+  const kernels::Conv2dDesc* f32 = nullptr;    // Conv: float NHWC, bias + activation fused
+  const kernels::Conv2dS8Desc* s8 = nullptr;   // QConv: u8 x s8, requantization or float output fused
+  const void* weights = nullptr;               // OIHW: float (f32) or int8 (s8)
+  const void* bias = nullptr;                  // out_c floats (f32) or int32 (s8); may be null
+  bool residual = false;                       // f32: output = activation(conv + bias) + residual input
+};
+
 // A value as the runtime sees it. Float activations are either ONNX-layout (NCHW, contiguous) or
 // NHWC (batch 1) with a pixel stride, in which case they may be a channel slice of a wider buffer.
 struct RtValue {
@@ -40,6 +56,28 @@ struct RunContext {
   Isa isa;
 };
 
+// A convolution whose session may run either its dense or its sparse kernel (core/kernel_plan.h). The
+// op creator decides what it can (--kernels dense/sparse, too few zeros); under --kernels auto it builds
+// both and the session times them through this interface, then keeps one.
+class KernelChoice {
+ public:
+  virtual ~KernelChoice() = default;
+  // Both kernels exist and the session still has to choose.
+  virtual bool undecided() const = 0;
+  // Runs the dense (false) or sparse (true) kernel once on scratch buffers of the layer's shapes and
+  // pixel strides (allocated on the first call, freed by keep()).
+  virtual void run_candidate(bool sparse, ThreadPool* pool) = 0;
+  virtual void keep(bool sparse) = 0;
+  // What the timing depends on: weights, geometry, strides, activation and output kind.
+  virtual uint64_t fingerprint() const = 0;
+};
+
+// What the session reports per conv about that choice (for `info` and `bench --profile`).
+struct ConvSparsity {
+  double zero_fraction = 0;  // exact-zero weights
+  bool candidate = false;    // a sparse kernel exists and zero_fraction >= kSparseMinZeros
+};
+
 class Op {
  public:
   virtual ~Op() = default;
@@ -48,6 +86,8 @@ class Op {
   virtual std::string kernel() const = 0;
   // Multiply-accumulates per run (0 for data movement), for GOP/s in profiles and `info`.
   virtual int64_t macs() const { return 0; }
+  // Convolutions describe themselves (see ConvOpInfo); other ops return null.
+  virtual const ConvOpInfo* conv_info() const { return nullptr; }
   // The instruction set of the code that actually runs, for profiles, `info`, the HUD and summaries:
   // the kernel's own tag when its name ends with one ("conv3x3s1-s8-u8-avx512vnni" -> "avx512vnni"),
   // else the family the op's vector kernels dispatch to (`isa`, set at creation). Never the ISA the
@@ -55,6 +95,9 @@ class Op {
   std::string kernel_isa() const;
 
   Isa isa = Isa::kScalar;  // the ISA its vector kernels dispatch on (see make_op)
+  // Convolutions: their weights' sparsity, and the dense/sparse choice while it is open (else null).
+  virtual const ConvSparsity* conv_sparsity() const { return nullptr; }
+  virtual KernelChoice* kernel_choice() { return nullptr; }
 
   std::string node_name;
   std::string op_type;
@@ -63,5 +106,6 @@ class Op {
 };
 
 using OpPtr = std::unique_ptr<Op>;
+
 
 }  // namespace sp

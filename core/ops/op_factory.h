@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/kernel_plan.h"
 #include "core/ops/op.h"
 
 namespace sp {
@@ -15,6 +16,7 @@ struct OpBuildContext {
   const Node& node;
   std::vector<RtValue>& values;
   Isa isa;
+  KernelMode kernels = KernelMode::kAuto;  // dense / sparse convolution kernels (core/kernel_plan.h)
 
   const RtValue& in(size_t i) const { return values.at(node.inputs.at(i)); }
   const RtValue& out(size_t i) const { return values.at(node.outputs.at(i)); }

@@ -5,7 +5,11 @@
 #include <cmath>
 #include <cstring>
 
+#include <vector>
+
 #include "core/kernels/conv_s8/conv_s8.h"
+#include "core/kernels/spconv_s8/spconv_s8.h"
+#include "core/ops/dual_kernel.h"
 #include "core/kernels/quant_u8/quant_u8.h"
 #include "core/ops/node_geometry.h"
 #include "core/ops/op_factory.h"
@@ -27,18 +31,57 @@ void check_u8_nhwc(const OpBuildContext& ctx, const RtValue& v, const char* what
 }
 
 // --- convolution ---------------------------------------------------------------------------------
-class QConvOp : public Op {
+class QConvOp : public Op, public KernelChoice {
  public:
   void run(RunContext& ctx) override {
     const RtValue& x = ctx.values[inputs[0]];
     RtValue& y = ctx.values[outputs[0]];
-    conv_->run(u8(x), x.pixel_stride, y.data, y.pixel_stride, ctx.pool);
+    if (residual_) {
+      const RtValue& r = ctx.values[inputs[3]];
+      conv_.active().run_residual(u8(x), x.pixel_stride, u8(r), r.pixel_stride, y.data, y.pixel_stride, ctx.pool);
+    } else {
+      conv_.active().run(u8(x), x.pixel_stride, y.data, y.pixel_stride, ctx.pool);
+    }
   }
-  std::string kernel() const override { return std::string(conv_->name()); }
+  std::string kernel() const override { return std::string(conv_.active().name()); }
   int64_t macs() const override { return macs_; }
+  const ConvSparsity* conv_sparsity() const override { return &sparsity_; }
+  KernelChoice* kernel_choice() override { return conv_.undecided() ? this : nullptr; }
+  const ConvOpInfo* conv_info() const override { return &info_; }
 
-  std::unique_ptr<kernels::Conv2dS8> conv_;
+  bool undecided() const override { return conv_.undecided(); }
+  void run_candidate(bool sparse, ThreadPool* pool) override {
+    if (in_.empty()) {
+      // Bytes from a fixed LCG: every code of the grid, as real activations use.
+      in_.resize(static_cast<size_t>(in_pixels_ * in_ps_));
+      uint32_t state = 0x51ED270Bu;
+      for (uint8_t& b : in_) {
+        state = 1664525u * state + 1013904223u;
+        b = static_cast<uint8_t>(state >> 24);
+      }
+      out_.assign(static_cast<size_t>(out_pixels_ * out_ps_ * out_bytes_), 0);
+    }
+    (sparse ? *conv_.sparse : *conv_.dense).run(in_.data(), in_ps_, out_.data(), out_ps_, pool);
+  }
+  void keep(bool sparse) override {
+    conv_.keep(sparse);
+    in_ = {};
+    out_ = {};
+  }
+  uint64_t fingerprint() const override { return fingerprint_; }
+
+  DualKernel<kernels::Conv2dS8> conv_;
+  ConvSparsity sparsity_;
+  uint64_t fingerprint_ = 0;
   int64_t macs_ = 0;
+  bool residual_ = false;  // input 3: a u8 residual added in the epilogue (fuse_qconv_residual)
+  int64_t in_pixels_ = 0, out_pixels_ = 0, in_ps_ = 0, out_ps_ = 0, out_bytes_ = 1;
+
+  kernels::Conv2dS8Desc desc_;
+  ConvOpInfo info_;
+
+ private:
+  std::vector<uint8_t> in_, out_;
 };
 
 OpPtr create_qconv(const OpBuildContext& ctx) {
@@ -61,14 +104,45 @@ OpPtr create_qconv(const OpBuildContext& ctx) {
     d.output = kernels::QuantOutput::kU8;
     d.output_scale = n.attr_float("output_scale", 1.0f);
     d.output_zero_point = static_cast<uint8_t>(n.attr_int("output_zero_point", 0));
+    if (ctx.has_in(3)) {
+      check_u8_nhwc(ctx, ctx.in(3), "residual");
+      d.residual = true;
+      d.residual_scale = n.attr_float("residual_scale", 1.0f);
+      d.residual_zero_point = static_cast<uint8_t>(n.attr_int("residual_zero_point", 0));
+    }
   } else {
     if (y.dtype != DType::kFloat32 || !y.nhwc) throw ctx.error("internal: float output must be NHWC");
     d.output = kernels::QuantOutput::kF32;
   }
   if (d.out_h() != y.height() || d.out_w() != y.width()) throw ctx.error("internal: output size mismatch");
   auto op = make_op<QConvOp>(ctx);
-  op->conv_ = kernels::create_conv2d_s8(d, w.constant->data<int8_t>(), bias, ctx.isa);
+  const int8_t* weights = w.constant->data<int8_t>();
+  // Sparse candidates: ungrouped convs (the sparse kernel refuses depthwise ones) with enough exact zeros,
+  // and no fused residual (the sparse kernels have no residual epilogue).
+  const bool depthwise = d.groups > 1 && d.groups == d.in_c && d.groups == d.out_c;
+  const int64_t nw = w.numel();
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < nw; ++i) zeros += weights[i] == 0;
+  op->sparsity_.zero_fraction = nw > 0 ? static_cast<double>(zeros) / static_cast<double>(nw) : 0.0;
+  op->sparsity_.candidate =
+      !depthwise && d.groups == 1 && !d.residual && op->sparsity_.zero_fraction >= kSparseMinZeros;
+  const KernelsToBuild build = kernels_to_build(ctx.kernels, op->sparsity_);
+  if (build.dense) op->conv_.dense = kernels::create_conv2d_s8(d, weights, bias, ctx.isa);
+  if (build.sparse) op->conv_.sparse = kernels::create_sparse_conv2d_s8(d, weights, bias, ctx.isa);
+  op->in_pixels_ = x.height() * x.width();
+  op->out_pixels_ = y.height() * y.width();
+  op->in_ps_ = x.pixel_stride;
+  op->out_ps_ = y.pixel_stride;
+  op->out_bytes_ = d.output == kernels::QuantOutput::kF32 ? 4 : 1;
+  uint64_t h = hash_conv_geometry(d, 0x71636f6e76ull);
+  h = hash_bytes(weights, static_cast<size_t>(nw), h);
+  if (bias) h = hash_bytes(bias, static_cast<size_t>(d.out_c) * sizeof(int32_t), h);
+  const int64_t io[] = {x.pixel_stride, y.pixel_stride, op->out_bytes_};
+  op->fingerprint_ = hash_bytes(io, sizeof io, h);
   op->macs_ = y.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+  op->residual_ = d.residual;
+  op->desc_ = std::move(d);
+  op->info_ = {nullptr, &op->desc_, w.constant->data<int8_t>(), bias, false};
   return op;
 }
 

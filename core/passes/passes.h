@@ -64,4 +64,9 @@ struct IntegerLoweringReport {
 // on u8 NHWC values; see lower_to_integer.cpp. Leaves unused nodes for remove_dead_nodes().
 IntegerLoweringReport lower_to_integer(Graph& g, const IntegerLoweringOptions& options);
 
+// After lower_to_integer: QConv (float out) -> Add with a DequantizeU8'd value -> QuantizeU8 becomes one
+// QConv with a u8 residual in its epilogue (bit-identical; see fuse_qconv_residual.cpp). Returns how
+// many were fused.
+int fuse_qconv_residual(Graph& g);
+
 }  // namespace sp::passes

@@ -7,6 +7,8 @@ bin=$(realpath "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Kernel plans (--kernels auto) go to a cache of this run, not the user's.
+export XDG_CACHE_HOME="$tmp/cache"
 pass=0
 fail=0
 
@@ -166,6 +168,16 @@ for a, b in zip(fp32, ref["images"]):
 PY
 expect_ok "bench --engine int8 --profile" -- "$bin" bench --engine int8 --profile --warmup 1 --iters 2 --threads 2
 grep -q "QConv" "$tmp/out" && grep -q "% of peak" "$tmp/out" && grep -q "int8 dot" "$tmp/out" && ok "int8 profile: integer convs with GOP/s and % of peak" || { bad "int8 profile"; head -20 "$tmp/out"; }
+# --kernels: the per-layer dense/sparse choice, shown by info and bench --profile (the bundled float model's
+# head convs have >= 20 % exact zeros: its weights were dequantized from int8).
+expect_error "--kernels bad value" "kernels" -- "$bin" bench --kernels fast --iters 1
+expect_ok "info --kernels dense" -- "$bin" info --engine fp32 --kernels dense --imgsz 320 --threads 2
+grep -q "^--kernels dense: .* 0 sparse" "$tmp/out" && grep -q "^| conv | kernel | isa | zero weights | choice |" "$tmp/out" && ok "info: per-conv kernel, sparsity and choice" || { bad "info --kernels"; head -30 "$tmp/out"; }
+expect_ok "bench --kernels sparse --profile" -- "$bin" bench --engine fp32 --kernels sparse --profile --imgsz 320 --warmup 1 --iters 2 --threads 2
+grep -q "| spconv.* | sparse, forced |" "$tmp/out" && grep -q "zero weights | choice |" "$tmp/out" && ok "bench --profile: sparse kernels with their sparsity and choice" || { bad "bench --profile --kernels sparse"; grep -m5 spconv "$tmp/out"; }
+expect_ok "bench --kernels auto (timed, then cached)" -- "$bin" bench --engine fp32 --imgsz 320 --warmup 1 --iters 2 --threads 2 --json
+"$bin" bench --engine fp32 --imgsz 320 --warmup 1 --iters 2 --threads 2 --profile >"$tmp/out" 2>"$tmp/err"
+grep -q "^--kernels auto: .*plan cached in $XDG_CACHE_HOME/sparsepose/kernel-plan-" "$tmp/out" && ! grep -q timed "$tmp/err" && ok "second start reads the cached plan" || { bad "kernel plan cache"; grep kernels "$tmp/out" "$tmp/err"; }
 expect_error "--engine int8 on a float model" "is a float model.*sparsepose optimize" -- "$bin" bench --engine int8 --model "$root/assets/models/yolo11n-pose.onnx" --iters 1
 expect_ok "run --engine int8" -- "$bin" run --quiet --engine int8 --max-frames 20 --summary "$tmp/run_int8.json"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['engine']=='int8' and s['frames_processed']==20, s" "$tmp/run_int8.json" && ok "run --engine int8: summary says int8" || bad "run --engine int8 summary"
@@ -299,6 +311,48 @@ expect_error "run: --retries out of range" "retries" -- "$bin" run --source test
 expect_error "run: NaN --retry-backoff" "retry-backoff" -- "$bin" run --source test --retry-backoff nan
 env -u DISPLAY -u WAYLAND_DISPLAY "$bin" run --show --max-frames 1 >/dev/null 2>"$tmp/show.err"; rc=$?
 { [ $rc -ne 0 ] && grep -q "no display" "$tmp/show.err"; } && ok "run --show without a display" || bad "run --show without a display"
+
+# --- AMX: permission refused (SP_AMX=off behaves as if Linux said no) and the emulated tiles (SP_AMX=emulate)
+if echo " $isas " | grep -q " avx512vnni "; then
+  imgs=("$root/assets/images/bus.jpg" "$root/assets/images/zidane.jpg")
+  if SP_AMX=off timeout 300 "$bin" predict --engine int8 --threads 2 --json "$tmp/amx_off.json" "${imgs[@]}" >/dev/null 2>"$tmp/amx_off.err"; then
+    [ "$(grep -c 'notice: Linux did not grant AMX tile data' "$tmp/amx_off.err")" -eq 1 ] && [ "$(grep -c . "$tmp/amx_off.err")" -eq 1 ] \
+      && ok "SP_AMX=off: exactly one notice line on stderr" || { bad "SP_AMX=off notice"; cat "$tmp/amx_off.err"; }
+    python3 - "$tmp" <<'PY' && ok "SP_AMX=off: the int8 detections of --isa avx512vnni" || bad "SP_AMX=off detections differ from avx512vnni"
+import json, sys
+t = sys.argv[1]
+a = [im["persons"] for im in json.load(open(f"{t}/amx_off.json"))["images"]]
+b = [im["persons"] for im in json.load(open(f"{t}/int8_avx512vnni.json"))["images"]]
+assert a == b and sum(map(len, a)) > 0
+PY
+  else
+    bad "SP_AMX=off predict"; cat "$tmp/amx_off.err"
+  fi
+  expect_error "SP_AMX=off: --isa amx" "does not support ISA 'amx'" -- env SP_AMX=off "$bin" bench --isa amx --iters 1
+  SP_AMX=off "$bin" bench --engine int8 --json --warmup 0 --iters 1 --imgsz 160 >"$tmp/amx_off_bench.json" 2>/dev/null
+  python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['isa_requested']=='avx512vnni', j" "$tmp/amx_off_bench.json" \
+    && ok "SP_AMX=off: the default ISA is avx512vnni" || bad "SP_AMX=off default ISA"
+  # Emulated AMX (dense int8 convs on the tile emulator) gives the avx512vnni detections bit for bit.
+  expect_ok "predict --isa avx512vnni --imgsz 320" -- "$bin" predict --engine int8 --isa avx512vnni --imgsz 320 --threads 2 --json "$tmp/vnni320.json" "${imgs[0]}"
+  if SP_AMX=emulate timeout 300 "$bin" predict --engine int8 --isa amx --imgsz 320 --threads 2 --json "$tmp/emu320.json" "${imgs[0]}" >/dev/null 2>"$tmp/emu.err"; then
+    python3 - "$tmp" <<'PY' && ok "SP_AMX=emulate: --isa amx gives the avx512vnni detections" || bad "emulated amx detections differ"
+import json, sys
+t = sys.argv[1]
+a = [im["persons"] for im in json.load(open(f"{t}/emu320.json"))["images"]]
+b = [im["persons"] for im in json.load(open(f"{t}/vnni320.json"))["images"]]
+assert a == b and sum(map(len, a)) > 0
+PY
+    grep -q "SP_AMX=emulate" "$tmp/emu.err" && ok "SP_AMX=emulate says so on stderr" || bad "SP_AMX=emulate notice"
+    # Truthful labels: the emulated tiles are "amx-emu", never plain "amx".
+    SP_AMX=emulate "$bin" info --engine int8 --isa amx --imgsz 160 2>/dev/null | grep "^kernels:" >"$tmp/emu_info.txt"
+    { grep -q " amx-emu (" "$tmp/emu_info.txt" && ! grep -q " amx (" "$tmp/emu_info.txt"; } \
+      && ok "SP_AMX=emulate: info labels the emulated kernels amx-emu" || { bad "SP_AMX=emulate info label"; cat "$tmp/emu_info.txt"; }
+  else
+    bad "SP_AMX=emulate predict --isa amx"; cat "$tmp/emu.err"
+  fi
+else
+  echo "skip AMX switch tests: no AVX-512 VNNI on this CPU"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

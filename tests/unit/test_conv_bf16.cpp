@@ -672,7 +672,10 @@ TEST(ConvBf16, PathFollowsTheIsaAndTheCpu) {
   for (Isa isa : supported_isas()) {
     const Bf16Path path = conv2d_bf16_path(isa);
     const std::string name(create_conv2d_bf16(d, w.data(), nullptr, isa)->name());
-    if (float_isa(isa) == Isa::kAvx512 && detect_cpu().avx512_bf16) {
+    if (isa == Isa::kAmx) {
+      EXPECT_EQ(path, Bf16Path::kAmx);
+      EXPECT_NE(name.find("-bf16-amx"), std::string::npos) << name;
+    } else if (float_isa(isa) == Isa::kAvx512 && detect_cpu().avx512_bf16) {
       EXPECT_EQ(path, Bf16Path::kNative);
       EXPECT_NE(name.find("-bf16-nhwc-avx512bf16"), std::string::npos) << name;
     } else if (float_isa(isa) == Isa::kScalar) {

@@ -1,6 +1,8 @@
 // Integer convolution: the scalar reference against a textbook int64 computation written here, and every
 // other ISA path the CPU supports bit-exact against the scalar reference — plus the EVEX (AVX-512VL)
-// instantiation of the AVX-VNNI source, so that source is tested on every AVX-512 VNNI machine.
+// instantiation of the AVX-VNNI source, so that source is tested on every AVX-512 VNNI machine, and the
+// AMX-INT8 kernel on the tile emulator (what Isa::kAmx runs under SP_AMX=emulate), so its packing, tiling
+// and epilogue are tested on every AVX-512 VNNI machine too (test_conv_s8_amx.cpp has AMX-specific shapes).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,7 +18,9 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/kernels/conv_s8/conv_s8.h"
+#include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/kernels/conv_s8/conv_s8_internal.h"
+#include "core/kernels/quant_u8/quant_u8.h"
 #include "core/thread_pool.h"
 
 namespace sp::kernels {
@@ -202,22 +206,32 @@ TEST(ConvS8, RoundsHalfToEven) {
   }
 }
 
-// A kernel family under test: what create_conv2d_s8 runs for an Isa, or (evex256) the AVX-VNNI source
-// compiled in its AVX-512VL VNNI form, reached through the internal hooks.
+// A kernel family under test: what create_conv2d_s8 runs for an Isa, or, reached through the internal
+// hooks, (evex256) the AVX-VNNI source compiled in its AVX-512VL VNNI form, or (amx_emulated) what
+// create_conv2d_s8 runs for Isa::kAmx under SP_AMX=emulate: the AMX-INT8 kernel on the tile emulator for
+// dense convolutions, the AVX-512 VNNI depthwise kernel (AMX has no depthwise form).
 struct Variant {
   const char* name;
   Isa isa;
   bool evex256 = false;
+  bool amx_emulated = false;
 };
 
 // For test names and failure messages (gtest would print the struct's bytes).
 void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 
-bool variant_supported(const Variant& v) { return isa_supported(v.evex256 ? Isa::kAvx512Vnni : v.isa); }
+// The emulated AMX variant stands for an AMX machine, which always has AVX-512 VNNI (its depthwise kernel,
+// and the AMX kernel's gather and epilogue, are AVX-512).
+bool variant_supported(const Variant& v) {
+  return isa_supported(v.evex256 || v.amx_emulated ? Isa::kAvx512Vnni : v.isa);
+}
 
 std::unique_ptr<Conv2dS8> create_variant(const Variant& v, const Conv2dS8Desc& d, const int8_t* w, const int32_t* bias) {
-  if (!v.evex256) return create_conv2d_s8(d, w, bias, v.isa);
   using namespace conv_s8_internal;
+  if (v.amx_emulated)
+    return is_depthwise(d) ? create_conv2d_s8_dw(d, w, bias, DwKernel::kAvx512Vnni)
+                           : create_conv2d_s8_amx(d, w, bias, AmxBackend::kEmulated);
+  if (!v.evex256) return create_conv2d_s8(d, w, bias, v.isa);
   if (is_depthwise(d)) return create_conv2d_s8_dw(d, w, bias, DwKernel::kVnni256Evex);
   return create_conv2d_s8_simd(d, w, bias, S8Kernel::kVnni256Evex);
 }
@@ -345,12 +359,155 @@ TEST_P(ConvS8Isa, SmallInCBitExactAgainstScalar) {
               static_cast<int>(todo.size()));
 }
 
+// ---- the residual epilogue (Conv2dS8Desc::residual) --------------------------------------------------
+
+// A dense u8-output problem with a residual: a random u8 tensor with its own grid and a pixel stride wider
+// than out_c. The residual scale is near the output scale, so conv + residual also reaches the clamps.
+struct ResidualProblem {
+  Problem p;
+  std::vector<uint8_t> res;
+  int64_t rps = 0;
+};
+
+ResidualProblem make_residual_problem(Case c, uint32_t seed) {
+  c.output = QuantOutput::kU8;
+  ResidualProblem r{make_problem(c, seed), {}, 0};
+  std::mt19937 rng(seed ^ 0x9e3779b9u);
+  Conv2dS8Desc& d = r.p.desc;
+  d.residual = true;
+  d.residual_zero_point = static_cast<uint8_t>(rng() % 256);
+  d.residual_scale = d.output_scale * (0.3f + 1.5f * static_cast<float>(rng() % 1000) / 1000.0f);
+  r.rps = d.out_c + static_cast<int64_t>(rng() % 6);
+  r.res.resize(static_cast<size_t>(d.out_h()) * d.out_w() * r.rps);
+  for (auto& v : r.res) v = static_cast<uint8_t>(rng() % 256);
+  return r;
+}
+
+// run_residual() into a canary-filled buffer (guards and channel padding checked); the output bytes only.
+std::vector<uint8_t> run_residual_checked(const Conv2dS8& conv, const ResidualProblem& r, ThreadPool* pool) {
+  const Problem& p = r.p;
+  const size_t pixels = static_cast<size_t>(p.desc.out_h()) * p.desc.out_w();
+  std::vector<uint8_t> buf(pixels * p.ops + 2 * kGuard, kCanary);
+  conv.run_residual(p.in.data(), p.ips, r.res.data(), r.rps, buf.data() + kGuard, p.ops, pool);
+  std::vector<uint8_t> y(pixels * p.desc.out_c);
+  for (int i = 0; i < kGuard; ++i) {
+    EXPECT_EQ(buf[i], kCanary) << "guard before output clobbered";
+    EXPECT_EQ(buf[buf.size() - 1 - i], kCanary) << "guard after output clobbered";
+  }
+  for (size_t px = 0; px < pixels; ++px) {
+    for (int64_t b = 0; b < p.ops; ++b) {
+      const uint8_t v = buf[kGuard + px * p.ops + b];
+      if (b < p.desc.out_c) y[px * p.desc.out_c + b] = v;
+      else if (v != kCanary) ADD_FAILURE() << "channel padding of pixel " << px << " clobbered at byte " << b;
+    }
+  }
+  return y;
+}
+
+// The scalar reference's residual epilogue is exactly what the unfused ops compute: the conv's float output,
+// DequantizeLinear of the residual, a float Add, QuantizeLinear (the quant_u8 kernels themselves).
+TEST(ConvS8, ScalarResidualMatchesUnfusedOps) {
+  uint32_t seed = 4000;
+  int clamped = 0, total = 0;
+  for (const Case& c : cases()) {
+    const ResidualProblem r = make_residual_problem(c, seed++);
+    const Conv2dS8Desc& d = r.p.desc;
+    const int64_t pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
+    Conv2dS8Desc df = d;
+    df.residual = false;
+    df.output = QuantOutput::kF32;
+    std::vector<float> f(static_cast<size_t>(pixels) * d.out_c), fr(f.size()), sum(f.size());
+    create_conv2d_s8(df, r.p.w.data(), r.p.bias.data(), Isa::kScalar)->run(r.p.in.data(), r.p.ips, f.data(), d.out_c, nullptr);
+    dequantize_u8_f32(r.res.data(), r.rps, pixels, d.out_c, {d.residual_scale, d.residual_zero_point}, fr.data(), d.out_c,
+                      Isa::kScalar);
+    for (size_t i = 0; i < f.size(); ++i) sum[i] = f[i] + fr[i];
+    std::vector<uint8_t> want(f.size());
+    quantize_f32_u8(sum.data(), d.out_c, pixels, d.out_c, {d.output_scale, d.output_zero_point}, want.data(), d.out_c,
+                    Isa::kScalar);
+    const auto got = run_residual_checked(*create_conv2d_s8(d, r.p.w.data(), r.p.bias.data(), Isa::kScalar), r, nullptr);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i], want[i]) << "element " << i << " (case in_c=" << c.in_c << " out_c=" << c.out_c << ")";
+      clamped += got[i] == 0 || got[i] == 255;
+    }
+    total += static_cast<int>(got.size());
+  }
+  EXPECT_GT(clamped, 0) << "the clamps were never reached";
+  EXPECT_LT(clamped, total / 2) << "mostly clamped: the test would not see rounding";
+}
+
+TEST_P(ConvS8Isa, ResidualBitExactAgainstScalar) {
+  if (GetParam().isa == Isa::kScalar && !GetParam().evex256) GTEST_SKIP() << "the reference itself";
+  ThreadPool pool(2);
+  uint32_t seed = 5000;
+  std::vector<Case> todo = cases();
+  todo.push_back({34, 46, 3, 16, 3, 2, 1, 0, 0, QuantOutput::kU8, Activation::kSilu});  // the im2col path
+  todo.push_back({20, 20, 32, 32, 1, 1, 0, 0, 0, QuantOutput::kU8, Activation::kNone});
+  for (const Case& c : todo) {
+    const ResidualProblem r = make_residual_problem(c, seed++);
+    const auto want = run_residual_checked(*create_conv2d_s8(r.p.desc, r.p.w.data(), r.p.bias.data(), Isa::kScalar), r, nullptr);
+    auto conv = create(r.p.desc, r.p.w.data(), r.p.bias.data());
+    EXPECT_NE(std::string(conv->name()).find("-res"), std::string::npos) << conv->name();
+    for (ThreadPool* tp : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      const auto got = run_residual_checked(*conv, r, tp);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << conv->name() << " differs at element " << i << " (case in_c=" << c.in_c
+                                   << " out_c=" << c.out_c << " k=" << c.k << " s=" << c.stride
+                                   << (tp ? ", 2 threads" : "") << ")";
+    }
+  }
+}
+
+// The residual may be the output buffer itself (each element is read before it is overwritten).
+TEST_P(ConvS8Isa, ResidualInPlace) {
+  ThreadPool pool(2);
+  ResidualProblem r = make_residual_problem({10, 11, 21, 70, 3, 1, 1, 3, 0, QuantOutput::kU8, Activation::kSilu}, 77);
+  r.rps = r.p.ops;
+  r.res.resize(static_cast<size_t>(r.p.desc.out_h()) * r.p.desc.out_w() * r.rps);
+  const auto want = run_residual_checked(*create_conv2d_s8(r.p.desc, r.p.w.data(), r.p.bias.data(), Isa::kScalar), r, nullptr);
+  auto conv = create(r.p.desc, r.p.w.data(), r.p.bias.data());
+  std::vector<uint8_t> buf = r.res;
+  conv->run_residual(r.p.in.data(), r.p.ips, buf.data(), r.rps, buf.data(), r.p.ops, &pool);
+  for (size_t px = 0; px < want.size() / r.p.desc.out_c; ++px)
+    for (int o = 0; o < r.p.desc.out_c; ++o)
+      ASSERT_EQ(buf[px * r.p.ops + o], want[px * r.p.desc.out_c + o]) << conv->name() << " pixel " << px << " channel " << o;
+}
+
+TEST(ConvS8, ResidualRejectsWhatItCannotRun) {
+  ResidualProblem r = make_residual_problem(cases()[1], 9);
+  Conv2dS8Desc d = r.p.desc;
+  std::vector<uint8_t> out(static_cast<size_t>(d.out_h()) * d.out_w() * d.out_c);
+  for (Isa isa : supported_isas()) {
+    auto conv = create_conv2d_s8(d, r.p.w.data(), nullptr, isa);
+    EXPECT_THROW(conv->run(r.p.in.data(), r.p.ips, out.data(), d.out_c, nullptr), Error) << isa_name(isa);
+    EXPECT_THROW(conv->run_residual(r.p.in.data(), r.p.ips, nullptr, r.rps, out.data(), d.out_c, nullptr), Error);
+    EXPECT_THROW(conv->run_residual(r.p.in.data(), r.p.ips, r.res.data(), d.out_c - 1, out.data(), d.out_c, nullptr), Error);
+  }
+  Conv2dS8Desc plain = d;
+  plain.residual = false;
+  auto conv = create_conv2d_s8(plain, r.p.w.data(), nullptr, Isa::kScalar);
+  EXPECT_THROW(conv->run_residual(r.p.in.data(), r.p.ips, r.res.data(), r.rps, out.data(), d.out_c, nullptr), Error);
+  Conv2dS8Desc f32 = d;
+  f32.output = QuantOutput::kF32;
+  EXPECT_THROW(create_conv2d_s8(f32, r.p.w.data(), nullptr, Isa::kScalar), Error);
+  Conv2dS8Desc dw = d;
+  dw.groups = dw.in_c;
+  dw.out_c = dw.in_c;
+  dw.weight_scales.resize(dw.out_c, 0.01f);
+  EXPECT_THROW(create_conv2d_s8(dw, r.p.w.data(), nullptr, Isa::kScalar), Error);
+  Conv2dS8Desc bad = d;
+  bad.residual_scale = 0.0f;
+  EXPECT_THROW(create_conv2d_s8(bad, r.p.w.data(), nullptr, Isa::kScalar), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, ConvS8Isa,
                          ::testing::Values(Variant{"scalar", Isa::kScalar}, Variant{"avx2", Isa::kAvx2},
                                            Variant{"avx512", Isa::kAvx512}, Variant{"avx512vnni", Isa::kAvx512Vnni},
                                            Variant{"avxvnni", Isa::kAvxVnni},
                                            Variant{"avxvnni_as_evex256", Isa::kAvxVnni, true},
-                                           Variant{"amx", Isa::kAmx}),
+                                           Variant{"amx", Isa::kAmx},
+                                           Variant{"amx_emulated", Isa::kAmx, false, true}),
                          [](const ::testing::TestParamInfo<Variant>& info) { return std::string(info.param.name); });
 
 // ---- depthwise (groups == in_c == out_c) ------------------------------------------------------------
@@ -512,7 +669,8 @@ TEST_P(ConvS8Isa, DepthwiseBitExactAgainstScalar) {
 }
 
 // name() says which instructions run: the ISA's own suffix for every dense and depthwise kernel (AVX-512BW
-// dense convolutions run the AVX2 kernel and say so).
+// dense convolutions run the AVX2 kernel and say so; AMX runs its tiles for dense convolutions, "-amx", or
+// the emulator's, "-amx-emu", and the AVX-512 VNNI kernel for depthwise ones).
 TEST_P(ConvS8Isa, KernelNameSaysWhatRuns) {
   const Variant& v = GetParam();
   const Problem dense = make_problem(cases()[3], 7);
@@ -520,7 +678,10 @@ TEST_P(ConvS8Isa, KernelNameSaysWhatRuns) {
   std::string dense_suffix = v.evex256 ? "-vnni256-evex" : "-" + std::string(isa_name(v.isa));
   std::string dw_suffix = dense_suffix;
   if (v.isa == Isa::kAvx512 && !v.evex256) dense_suffix = "-avx2";
-  if (v.isa == Isa::kAmx) dense_suffix = dw_suffix = "-avx512vnni";
+  if (v.isa == Isa::kAmx) {
+    dense_suffix = v.amx_emulated || detect_cpu().amx_emulated ? "-amx-emu" : "-amx";
+    dw_suffix = "-avx512vnni";
+  }
   const std::string dn(create(dense.desc, dense.w.data(), dense.bias.data())->name());
   const std::string dwn(create(dw.desc, dw.w.data(), dw.bias.data())->name());
   EXPECT_EQ(dn.substr(dn.size() - std::min(dn.size(), dense_suffix.size())), dense_suffix) << dn;

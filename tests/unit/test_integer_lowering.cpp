@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -225,6 +226,102 @@ TEST(IntegerLowering, GroupedConvFallsBackToFloatWithAReason) {
     max_ref = std::max<double>(max_ref, std::fabs(ref.outputs[0][i]));
   }
   EXPECT_LE(max_diff, 1e-4 * max_ref);
+}
+
+// Residual blocks as the sparsepose int8 writer emits them: the second conv's output is not quantized
+// (only what an int8 conv reads is), so each lowers to QConv (float out) -> Add with DequantizeU8 of the
+// shortcut -> QuantizeU8, which fuse_qconv_residual folds into the conv's epilogue. Two blocks, the Add's
+// operands in either order, with and without SiLU on the conv; optionally the first block's float sum
+// is also a graph output (then that block must stay unfused).
+Graph residual_model(bool sum_is_output) {
+  test::OnnxBuilder b(17);
+  b.input("images", {1, 3, 20, 24});
+  std::string x = qdq(b, "images", 1.0f / 255.0f, 0);
+  std::string a0 = qdq(b, silu(b, qconv(b, "c0", x, 1.0f / 255.0f, 3, 16, 3, 1, 1, 21)), 0.03f, 20);
+  std::string m1 = qdq(b, silu(b, qconv(b, "c1", a0, 0.03f, 16, 16, 3, 1, 1, 22)), 0.02f, 5);
+  std::string c2 = silu(b, qconv(b, "c2", m1, 0.02f, 16, 16, 3, 1, 1, 23));
+  b.node("Add", {a0, c2}, {"add1"});
+  std::string r1 = qdq(b, "add1", 0.05f, 100);
+  std::string c3 = qconv(b, "c3", r1, 0.05f, 16, 16, 1, 1, 1, 24);  // no activation
+  b.node("Add", {c3, r1}, {"add2"});
+  std::string r2 = qdq(b, "add2", 0.06f, 90);
+  qconv(b, "head", r2, 0.06f, 16, 5, 1, 1, 1, 25);
+  b.output("head");
+  if (sum_is_output) b.output("add1");
+  return b.graph();
+}
+
+TEST(IntegerLowering, ResidualFusionIsBitIdentical) {
+  auto input = image_like(3 * 20 * 24, 5);
+  for (bool sum_is_output : {false, true}) {
+    Graph g = residual_model(sum_is_output);
+    for (Isa isa : cpu_isas()) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + (sum_is_output ? ", float sum is an output" : ""));
+      std::vector<std::vector<float>> outs[2];
+      std::multiset<std::string> ops[2];
+      int res_kernels[2] = {0, 0};
+      for (bool fuse : {false, true}) {
+        SessionOptions o;
+        o.threads = 2;
+        o.isa = isa;
+        o.integer = true;
+        o.integer_fusions = fuse;
+        o.profile = true;
+        Session s(g, o);
+        std::copy(input.begin(), input.end(), s.input_data(0));
+        s.run();
+        for (size_t i = 0; i < s.num_outputs(); ++i)
+          outs[fuse].emplace_back(s.output_data(i), s.output_data(i) + shape_numel(s.output_shape(i)));
+        ops[fuse] = op_types(s);
+        for (const auto& p : s.profile()) res_kernels[fuse] += p.kernel.find("-res") != std::string::npos;
+      }
+      EXPECT_EQ(ops[0].count("Add"), 2u);
+      EXPECT_EQ(res_kernels[0], 0);
+      EXPECT_EQ(res_kernels[1], sum_is_output ? 1 : 2);
+      EXPECT_EQ(ops[1].count("Add"), sum_is_output ? 1u : 0u);
+      EXPECT_LT(ops[1].count("QuantizeU8"), ops[0].count("QuantizeU8"));
+      ASSERT_EQ(outs[1].size(), outs[0].size());
+      for (size_t k = 0; k < outs[0].size(); ++k) {
+        ASSERT_EQ(outs[1][k].size(), outs[0][k].size());
+        EXPECT_EQ(std::memcmp(outs[1][k].data(), outs[0][k].data(), outs[0][k].size() * sizeof(float)), 0)
+            << "output " << k << " differs with the residual fused";
+      }
+    }
+  }
+}
+
+// The bundled int8 model (sparsepose's own QDQ writer: residual blocks of that form throughout) gives the
+// same head outputs, bit for bit, with its residual adds fused into the convs.
+TEST(IntegerLowering, BundledInt8ModelResidualFusionIsBitIdentical) {
+  Graph g = load_onnx_file(std::string(SP_SOURCE_DIR) + "/assets/models/yolo11n-pose_sp-int8.onnx");
+  auto head = models::find_pose_head(g);
+  ASSERT_TRUE(head.has_value());
+  auto input = image_like(3 * 160 * 160, 12);
+  std::vector<std::vector<float>> outs[2];
+  int res_kernels = 0;
+  for (bool fuse : {false, true}) {
+    SessionOptions o;
+    o.threads = 2;
+    o.isa = best_isa();
+    o.integer = true;
+    o.integer_fusions = fuse;
+    o.outputs = head->output_names();
+    o.input_hw = {160, 160};
+    o.profile = true;
+    Session s(g, o);
+    std::copy(input.begin(), input.end(), s.input_data(0));
+    s.run();
+    for (size_t i = 0; i < s.num_outputs(); ++i)
+      outs[fuse].emplace_back(s.output_data(i), s.output_data(i) + shape_numel(s.output_shape(i)));
+    if (fuse)
+      for (const auto& p : s.profile()) res_kernels += p.kernel.find("-res") != std::string::npos;
+  }
+  EXPECT_GE(res_kernels, 10);
+  ASSERT_EQ(outs[1].size(), outs[0].size());
+  for (size_t k = 0; k < outs[0].size(); ++k) {
+    ASSERT_EQ(outs[1][k].size(), outs[0][k].size());
+    EXPECT_EQ(std::memcmp(outs[1][k].data(), outs[0][k].data(), outs[0][k].size() * sizeof(float)), 0) << "output " << k;
+  }
 }
 
 TEST(IntegerLowering, FloatModelIsUntouched) {

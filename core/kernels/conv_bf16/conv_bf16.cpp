@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernels/conv_bf16/conv_bf16_amx_internal.h"
 #include "core/kernels/conv_bf16/conv_bf16_internal.h"
 #include "core/kernels/conv_f32/conv_f32_internal.h"
 #include "core/thread_pool.h"
@@ -316,6 +317,7 @@ std::unique_ptr<Conv2dF32> create_conv2d_bf16_emulated(const Conv2dDesc& desc, c
 }  // namespace conv_bf16_internal
 
 Bf16Path conv2d_bf16_path(Isa isa) {
+  if (isa == Isa::kAmx) return Bf16Path::kAmx;
   switch (float_isa(isa)) {
     case Isa::kAvx512: return detect_cpu().avx512_bf16 ? Bf16Path::kNative : Bf16Path::kEmulated;
     case Isa::kAvx2: return Bf16Path::kEmulated;
@@ -323,11 +325,25 @@ Bf16Path conv2d_bf16_path(Isa isa) {
   }
 }
 
+bool conv2d_bf16_native(Isa isa) {
+  const Bf16Path path = conv2d_bf16_path(isa);
+  return path == Bf16Path::kAmx || path == Bf16Path::kNative;
+}
+
 std::unique_ptr<Conv2dF32> create_conv2d_bf16(const Conv2dDesc& desc, const float* weights, const float* bias,
                                               Isa isa) {
   conv_bf16_internal::validate(desc, weights);
   if (!isa_supported(isa)) throw Error("conv2d: this CPU does not support ISA '" + std::string(isa_name(isa)) + "'");
-  switch (conv2d_bf16_path(isa)) {
+  Bf16Path path = conv2d_bf16_path(isa);
+  if (path == Bf16Path::kAmx) {
+    if (desc.groups == 1)
+      return conv_bf16_internal::create_conv2d_bf16_amx(desc, weights, bias,
+                                                        detect_cpu().amx_emulated ? conv_bf16_internal::AmxBf16Backend::kEmulated
+                                                                                  : conv_bf16_internal::AmxBf16Backend::kHardware);
+    path = conv2d_bf16_path(Isa::kAvx512);
+  }
+  switch (path) {
+    case Bf16Path::kAmx:  // handled above
     case Bf16Path::kNative:
       return conv_bf16_internal::create_conv2d_bf16_native(desc, weights, bias,
                                                            conv_bf16_internal::kAvx512Bf16Kernels);

@@ -56,8 +56,10 @@ SP_INLINE void convert_span(const float* s, uint32_t* d, int64_t n) {
 
 void convert_rows(const Bf16InputPlan& p, const float* input, int64_t ips, int row_begin, int row_end) {
   const int64_t pp = p.pixel_pairs;
-  // Dense rows with whole pairs: a row's floats map one-to-one onto its pairs.
-  const bool dense = ips == static_cast<int64_t>(p.groups) * p.ic_g && p.ic_g % 2 == 0;
+  // Dense rows with whole pairs: a row's floats map one-to-one onto its pairs (not when pixels hold
+  // extra pairs, as the AMX kernel's buffer does).
+  const bool dense = ips == static_cast<int64_t>(p.groups) * p.ic_g && p.ic_g % 2 == 0 &&
+                     pp == static_cast<int64_t>(p.groups) * p.pairs_per_group;
   for (int ih = row_begin; ih < row_end; ++ih) {
     const float* src = input + static_cast<int64_t>(ih) * p.in_w * ips;
     uint32_t* dst = p.buffer + (static_cast<int64_t>(ih + p.pad_top) * p.padded_w + p.pad_left) * pp;

@@ -108,7 +108,7 @@ struct Bf16InputPlan {
   int pairs_per_group = 0;         // ceil(ic_g / 2)
   int pad_top = 0, pad_left = 0;   // where input pixel (0, 0) sits in the padded buffer
   int padded_h = 0, padded_w = 0;
-  int64_t pixel_pairs = 0;         // groups * pairs_per_group
+  int64_t pixel_pairs = 0;         // groups * pairs_per_group (the AMX kernel: more, the rest zero)
   uint32_t* buffer = nullptr;      // padded_h * padded_w * pixel_pairs, 64-byte aligned
 };
 

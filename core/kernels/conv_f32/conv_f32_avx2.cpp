@@ -30,40 +30,7 @@ SP_INLINE void store_partial(float* dst, __m256 v, int n) {
   for (int i = 0; i < n; ++i) dst[i] = tmp[i];
 }
 
-// ---- Activations ----------------------------------------------------------------------------------------
-//
-// sigmoid(x) = 1 / (1 + e^-x). x is clamped to [-87, 88] so e^-x stays finite (+-inf give 0 and 1, never
-// NaN). e^-x = 2^n * p(u) with u = -x - n ln 2 and a degree-5 minimax polynomial (XNNPACK's rr1-p5
-// constants, evaluated in t = -u with the odd terms' signs folded in). n = round(-x / ln 2) comes from
-// the magic-bias trick, which also leaves n + 127 in the low mantissa bits so 2^n is one shift away (the
-// clamp keeps n + 127 in [0, 253]; 0 gives 2^n = 0, harmless there). The reciprocal is an estimate plus
-// one Newton step. Relative error ~1e-6 or better.
-SP_INLINE __m256 sigmoid_ps(__m256 x) {
-  const __m256 magic = _mm256_set1_ps(0x1.8000FEp23f);
-  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-  __m256 n = _mm256_fmadd_ps(xc, _mm256_set1_ps(-1.44269504088896341f), magic);
-  const __m256 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23));
-  n = _mm256_sub_ps(n, magic);
-  const __m256 t = _mm256_fmadd_ps(n, _mm256_set1_ps(0x1.62E430p-1f), xc);
-  __m256 p = _mm256_fnmadd_ps(t, _mm256_set1_ps(0x1.0F9F9Cp-7f), _mm256_set1_ps(0x1.573A1Ap-5f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.555A80p-3f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.FFFDC6p-2f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(0x1.FFFFF6p-1f));
-  p = _mm256_fnmadd_ps(t, p, _mm256_set1_ps(1.0f));
-  const __m256 d = _mm256_fmadd_ps(p, s, _mm256_set1_ps(1.0f));
-  const __m256 r = _mm256_rcp_ps(d);
-  return _mm256_fmadd_ps(_mm256_fnmadd_ps(r, d, _mm256_set1_ps(1.0f)), r, r);
-}
-
-SP_INLINE __m256 activate(Activation act, __m256 x) {
-  switch (act) {
-    case Activation::kNone: return x;
-    case Activation::kRelu: return _mm256_max_ps(x, _mm256_setzero_ps());
-    case Activation::kSigmoid: return sigmoid_ps(x);
-    case Activation::kSilu: return _mm256_mul_ps(x, sigmoid_ps(x));
-  }
-  return x;
-}
+#include "core/kernels/conv_f32/activation_avx2.inc"
 
 // ---- Direct convolution ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/thread_pool.h"
 
@@ -43,13 +44,44 @@ void validate_conv2d_s8_desc(const Conv2dS8Desc& d) {
     throw Error(where + "bad output scale");
   if (d.activation != Activation::kNone && d.activation != Activation::kSilu)
     throw Error(where + "activation " + activation_name(d.activation) + " not supported (none or silu)");
+  if (d.residual) {
+    if (d.output != QuantOutput::kU8) throw Error(where + "a residual needs the u8 output");
+    if (d.groups != 1) throw Error(where + "a residual is supported for dense convolutions only (groups=1)");
+    if (!(d.residual_scale > 0.0f) || !std::isfinite(d.residual_scale)) throw Error(where + "bad residual scale");
+  }
 }
 
-void validate_conv2d_s8_io(const Conv2dS8Desc& d, const uint8_t* in, int64_t in_pixel_stride, const void* out,
-                           int64_t out_pixel_stride) {
+namespace {
+void check_io(const Conv2dS8Desc& d, const uint8_t* in, int64_t in_pixel_stride, const void* out,
+              int64_t out_pixel_stride) {
   if (!in || !out) throw Error("integer Conv: null input or output");
   if (in_pixel_stride < d.in_c) throw Error("integer Conv: input pixel stride below in_c");
   if (out_pixel_stride < d.out_c) throw Error("integer Conv: output pixel stride below out_c");
+}
+}  // namespace
+
+void validate_conv2d_s8_io(const Conv2dS8Desc& d, const uint8_t* in, int64_t in_pixel_stride, const void* out,
+                           int64_t out_pixel_stride) {
+  check_io(d, in, in_pixel_stride, out, out_pixel_stride);
+  if (d.residual) throw Error("integer Conv: a convolution with a residual runs with run_residual()");
+}
+
+void validate_conv2d_s8_residual_io(const Conv2dS8Desc& d, const uint8_t* in, int64_t in_pixel_stride,
+                                    const uint8_t* residual, int64_t residual_pixel_stride, const void* out,
+                                    int64_t out_pixel_stride) {
+  check_io(d, in, in_pixel_stride, out, out_pixel_stride);
+  if (!d.residual) throw Error("integer Conv: run_residual() of a convolution without a residual");
+  if (!residual) throw Error("integer Conv: null residual");
+  if (residual_pixel_stride < d.out_c) throw Error("integer Conv: residual pixel stride below out_c");
+}
+
+void set_plan_residual(const Conv2dS8Desc& d, S8Plan& p) {
+  p.residual = d.residual;
+  p.out_scale = d.output == QuantOutput::kU8 ? d.output_scale : 1.0f;
+  p.residual_scale = d.residual_scale;
+  p.residual_zp = d.residual_zero_point;
+  p.residual_data = nullptr;
+  p.residual_stride = 0;
 }
 
 void AlignedFree::operator()(void* p) const { std::free(p); }
@@ -63,6 +95,14 @@ AlignedBytes aligned_zero_bytes(int64_t bytes) {
 }
 
 bool is_depthwise(const Conv2dS8Desc& d) { return d.groups > 1 && d.groups == d.in_c && d.in_c == d.out_c; }
+
+}  // namespace conv_s8_internal
+
+void Conv2dS8::run_residual(const uint8_t*, int64_t, const uint8_t*, int64_t, void*, int64_t, ThreadPool*) const {
+  throw Error("integer Conv: the kernel " + std::string(name()) + " has no residual epilogue");
+}
+
+namespace conv_s8_internal {
 
 std::string kernel_name_prefix(const Conv2dS8Desc& d) {
   return std::string(is_depthwise(d) ? "dwconv" : "conv") + std::to_string(d.kernel_h) + "x" +
@@ -177,6 +217,7 @@ class Conv2dS8Simd final : public Conv2dS8 {
     p.silu = d.activation == Activation::kSilu;
     p.zy = d.output == QuantOutput::kU8 ? d.output_zero_point : 0;
     p.inv_out_scale = inverse_output_scale(d);
+    set_plan_residual(d, p);
     p.num_blocks = static_cast<int>(ceil_div(d.out_c, kBlockChannels));
     const int taps = d.kernel_h * d.kernel_w;
     const int pk_taps = pk_kh * pk_kw;
@@ -259,18 +300,35 @@ class Conv2dS8Simd final : public Conv2dS8 {
     p.requant = requant_.get();
     p.dequant = dequant_.get();
     p.zx_pixel = zx_pixel_.get();
-    name_ = kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + (im2col ? "-im2col" : "") +
-            kernel_suffix(kind);
+    name_ = kernel_name_prefix(d) + "-s8-" + (p.out_f32 ? "f32" : "u8") + (d.residual ? "-res" : "") +
+            (im2col ? "-im2col" : "") + kernel_suffix(kind);
   }
 
   void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
            ThreadPool* pool) const override {
     validate_conv2d_s8_io(desc_, in, in_pixel_stride, out, out_pixel_stride);
-    const int64_t pixels = static_cast<int64_t>(plan_.out_h) * plan_.out_w;
-    const int nb = plan_.num_blocks;
+    run_plan(plan_, in, in_pixel_stride, out, out_pixel_stride, pool);
+  }
+
+  void run_residual(const uint8_t* in, int64_t in_pixel_stride, const uint8_t* residual, int64_t residual_pixel_stride,
+                    void* out, int64_t out_pixel_stride, ThreadPool* pool) const override {
+    validate_conv2d_s8_residual_io(desc_, in, in_pixel_stride, residual, residual_pixel_stride, out, out_pixel_stride);
+    S8Plan p = plan_;  // the run's residual rides in a copy: run() stays reentrant
+    p.residual_data = residual;
+    p.residual_stride = residual_pixel_stride;
+    run_plan(p, in, in_pixel_stride, out, out_pixel_stride, pool);
+  }
+
+  std::string_view name() const override { return name_; }
+
+ private:
+  void run_plan(const S8Plan& plan, const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
+                ThreadPool* pool) const {
+    const int64_t pixels = static_cast<int64_t>(plan.out_h) * plan.out_w;
+    const int nb = plan.num_blocks;
     const int threads = pool ? pool->num_threads() : 1;
     if (threads <= 1) {
-      for (int b = 0; b < nb; ++b) task_(plan_, in, in_pixel_stride, out, out_pixel_stride, b, 0, pixels);
+      for (int b = 0; b < nb; ++b) task_(plan, in, in_pixel_stride, out, out_pixel_stride, b, 0, pixels);
       return;
     }
     const int64_t per_block = ceil_div(int64_t{4} * threads, nb);
@@ -280,13 +338,10 @@ class Conv2dS8Simd final : public Conv2dS8 {
       const int b = static_cast<int>(task / per_block);
       const int64_t p0 = (task % per_block) * chunk;
       const int64_t p1 = p0 + chunk < pixels ? p0 + chunk : pixels;
-      if (p0 < p1) task_(plan_, in, in_pixel_stride, out, out_pixel_stride, b, p0, p1);
+      if (p0 < p1) task_(plan, in, in_pixel_stride, out, out_pixel_stride, b, p0, p1);
     });
   }
 
-  std::string_view name() const override { return name_; }
-
- private:
   Conv2dS8Desc desc_;
   S8TaskFn task_;
   int tile_;
@@ -327,7 +382,15 @@ std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_
                                                                     : DwKernel::kAvx2;
     return create_conv2d_s8_dw(desc, weights_oihw, bias, k);
   }
-  if (isa == Isa::kAvx512Vnni || (isa == Isa::kAmx && isa_supported(Isa::kAvx512Vnni)))
+  // AMX tiles; under SP_AMX=emulate the emulator's (cpu_features.h). The AMX kernel has no residual
+  // epilogue yet (run_residual): convs with a fused residual (fuse_qconv_residual) run the AVX-512 VNNI
+  // kernel, which every AMX CPU has, so the fused graph stays bit-identical on AMX machines.
+  if (isa == Isa::kAmx && desc.residual)
+    return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvx512Vnni);
+  if (isa == Isa::kAmx)
+    return create_conv2d_s8_amx(desc, weights_oihw, bias,
+                                detect_cpu().amx_emulated ? AmxBackend::kEmulated : AmxBackend::kHardware);
+  if (isa == Isa::kAvx512Vnni)
     return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvx512Vnni);
   if (isa == Isa::kAvxVnni) return std::make_unique<Conv2dS8Simd>(desc, weights_oihw, bias, S8Kernel::kAvxVnni);
   if (isa != Isa::kScalar && isa_supported(Isa::kAvx2))

@@ -12,6 +12,11 @@
 //   kU8:  y = clamp(round(acc * m[o]) + zy, 0, 255),  m[o] = sx * sw[o] / sy          (no activation)
 //         y = clamp(round(silu(acc * d[o]) * (1 / sy)) + zy, 0, 255), d[o] = sx * sw[o]  (SiLU)
 //   kF32: y = acc * d[o]  or  silu(acc * d[o]).
+//   kU8 with a residual r (u8, scale sr, zero point zr; Conv2dS8Desc::residual):
+//         y = clamp(rne((f + float(r - zr) * sr) / sy) + zy, 0, 255), f = the kF32 output above,
+//         "/" a true IEEE division: exactly QConv(kF32) -> DequantizeLinear(r) -> Add -> QuantizeLinear
+//         as quant_u8.h computes them, bit for bit (a residual block of a QDQ graph whose conv output
+//         is not itself quantized), in one pass over the output.
 // m[o], d[o] and 1/sy are computed once in float at create time (m[o] = float(double(sx)*sw[o]/sy),
 // d[o] = sx * sw[o] in float). The float product acc * m uses float(acc) (round to nearest even).
 //
@@ -63,6 +68,11 @@ struct Conv2dS8Desc {
   float output_scale = 1.0f;           // sy (kU8 only)
   uint8_t output_zero_point = 0;       // zy (kU8 only)
   Activation activation = Activation::kNone;  // kNone or kSilu
+  // kU8 and groups == 1 only: add a u8 residual before the requantization (see above); the op then
+  // runs with run_residual().
+  bool residual = false;
+  float residual_scale = 1.0f;         // sr
+  uint8_t residual_zero_point = 0;     // zr
 
   int out_h() const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
   int out_w() const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
@@ -76,17 +86,27 @@ class Conv2dS8 {
   // be null. Input and output must not overlap.
   virtual void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
                    ThreadPool* pool) const = 0;
-  // What runs, e.g. "conv3x3s2-s8-u8-avx512vnni" or "dwconv3x3s1-s8-f32-avx512".
+  // The same for a descriptor with a residual: `residual` u8 NHWC of out_h x out_w pixels x out_c
+  // channels, residual_pixel_stride >= out_c. The residual may share the output's buffer (other
+  // channels of the same pixels, or exactly the output itself); it must not overlap the input.
+  // The kernels create_conv2d_s8 returns for dense descriptors implement it; the default throws.
+  virtual void run_residual(const uint8_t* in, int64_t in_pixel_stride, const uint8_t* residual,
+                            int64_t residual_pixel_stride, void* out, int64_t out_pixel_stride,
+                            ThreadPool* pool) const;
+  // What runs, e.g. "conv3x3s2-s8-u8-avx512vnni", "dwconv3x3s1-s8-f32-avx512" or, with a residual,
+  // "conv3x3s1-s8-u8-res-avx512vnni".
   virtual std::string_view name() const = 0;
 };
 
 // weights_oihw: out_c x (in_c / groups) x kernel_h x kernel_w int8. bias: out_c int32 or null (zero).
-// isa, dense: kAvx512Vnni and kAmx use the AVX-512 vpdpbusd kernel (zmm); kAvxVnni the AVX-VNNI vpdpbusd
-// kernel (ymm, VEX); kAvx2 and kAvx512 the AVX2 vpmaddwd kernel (no AVX-512BW-specific dense kernel).
-// Depthwise: kAvx512Vnni and kAmx use the AVX-512 VNNI kernel, kAvx512 the AVX-512BW vpmaddwd one,
-// kAvxVnni the AVX-VNNI one, kAvx2 the AVX2 vpmaddwd one. kScalar is the reference. name() ends with
-// the ISA whose instructions run ("-avx512vnni", "-avxvnni", "-avx512", "-avx2", "-scalar"). Throws
-// sp::Error for a descriptor it cannot run or an ISA the CPU lacks.
+// isa, dense: kAmx the AMX tdpbusd kernel (conv_s8_amx_internal.h; on the tile emulator under
+// SP_AMX=emulate, name ending "-amx-emu"); kAvx512Vnni the AVX-512 vpdpbusd kernel (zmm); kAvxVnni the
+// AVX-VNNI vpdpbusd kernel (ymm, VEX); kAvx2 and kAvx512 the AVX2 vpmaddwd kernel (no AVX-512BW-specific
+// dense kernel). Depthwise: kAvx512Vnni and kAmx use the AVX-512 VNNI kernel (AMX has no depthwise
+// form), kAvx512 the AVX-512BW vpmaddwd one, kAvxVnni the AVX-VNNI one, kAvx2 the AVX2 vpmaddwd one.
+// kScalar is the reference. name() ends with the ISA whose instructions run ("-amx", "-amx-emu",
+// "-avx512vnni", "-avxvnni", "-avx512", "-avx2", "-scalar"). Throws sp::Error for a descriptor it cannot
+// run or an ISA the CPU lacks.
 std::unique_ptr<Conv2dS8> create_conv2d_s8(const Conv2dS8Desc& desc, const int8_t* weights_oihw,
                                            const int32_t* bias, Isa isa);
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/kernels/conv_s8/conv_s8_internal.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -62,9 +63,11 @@ __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&ac
   const __m512 hi = _mm512_set1_ps(static_cast<float>(255 - plan.zy));
   const __m512 inv_sy = _mm512_set1_ps(plan.inv_out_scale);
   const __m512i zy = _mm512_set1_epi32(plan.zy);
+  const __m512 sy = _mm512_set1_ps(plan.out_scale), sr = _mm512_set1_ps(plan.residual_scale);
+  const __m512i zr = _mm512_set1_epi32(plan.residual_zp);
   // The (pixel, vector) items in groups of G; a short last group repeats its last item (not stored twice).
   const int items = m * NV;
-  const float* scale = plan.out_f32 || plan.silu ? plan.dequant : plan.requant;
+  const float* scale = plan.out_f32 || plan.silu || plan.residual ? plan.dequant : plan.requant;
   for (int i0 = 0; i0 < items; i0 += G) {
     __m512 f[G];
     int jj[G], vv[G];
@@ -83,7 +86,17 @@ __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&ac
       if (plan.out_f32) {
         _mm512_mask_storeu_ps(static_cast<float*>(out) + base, mask, f[g]);
       } else {
-        __m512 q = plan.silu ? _mm512_mul_ps(f[g], inv_sy) : f[g];
+        __m512 q;
+        if (plan.residual) {  // (f + dequantized residual) / sy, as the unfused ops round it
+          const uint8_t* rp = plan.residual_data + (pixel0 + jj[g]) * plan.residual_stride + oc0 + vv[g] * 16;
+          const __m128i rb = mask == 0xFFFF ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(rp)) : _mm_maskz_loadu_epi8(mask, rp);
+          __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepu8_epi32(rb), zr)), sr);
+          __m512 fg = f[g];
+          __asm__("" : "+v"(r), "+v"(fg));  // both products rounded, then the addition: never one FMA
+          q = _mm512_div_ps(_mm512_add_ps(fg, r), sy);
+        } else {
+          q = plan.silu ? _mm512_mul_ps(f[g], inv_sy) : f[g];
+        }
         q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
         const __m512i qi = _mm512_add_epi32(_mm512_cvt_roundps_epi32(q, kRne), zy);
         // vpmovdb to a register, then the store: the fused memory form of vpmovdb is slow on Zen 4.
@@ -368,6 +381,24 @@ void conv_s8_avx512vnni_im2col_task(const S8Plan& plan, const uint8_t* in, int64
     case 3: SP_IM2COL(6, 3); break;
     default: SP_IM2COL(6, 4); break;
 #undef SP_IM2COL
+  }
+}
+
+// The AMX kernel's epilogue (conv_s8_amx_internal.h): its int32 tiles, stored to memory, go through this
+// kernel's store_tile, so both round and clamp with the very same instructions.
+void conv_s8_avx512vnni_store_acc(const S8Plan& plan, const int32_t* acc, int acc_ld, int m, int nv, void* out,
+                                  int64_t out_pixel_stride, int64_t pixel0, int oc0, int count) {
+  constexpr int kRows = 16;
+  __m512i res[kRows][2];
+  for (int j = 0; j < kRows; ++j)
+    for (int v = 0; v < 2; ++v)
+      res[j][v] = j < m && v < nv ? _mm512_loadu_si512(acc + static_cast<int64_t>(j) * acc_ld + v * 16) : _mm512_setzero_si512();
+  if (nv == 2) {
+    store_tile<kRows, 2>(plan, res, m, out, out_pixel_stride, pixel0, oc0, count);
+  } else {
+    __m512i one[kRows][1];
+    for (int j = 0; j < kRows; ++j) one[j][0] = res[j][0];
+    store_tile<kRows, 1>(plan, one, m, out, out_pixel_stride, pixel0, oc0, count);
   }
 }
 

@@ -44,6 +44,15 @@ struct S8Plan {
   const float* requant = nullptr;   // m[o] = sx * sw[o] / sy
   const float* dequant = nullptr;   // d[o] = sx * sw[o]
   const uint8_t* zx_pixel = nullptr;  // k4 * 4 bytes of zx: stands in for padded taps
+  // Residual epilogue (Conv2dS8Desc::residual, u8 output only): y = q((f + float(r - zr) * sr) / sy)
+  // with f the float output and a true division by sy. The plan built at create() time has
+  // residual_data null; run_residual() runs a copy of it with the run's residual pointer and stride.
+  bool residual = false;
+  float out_scale = 1.0f;       // sy
+  float residual_scale = 1.0f;  // sr
+  int residual_zp = 0;          // zr
+  const uint8_t* residual_data = nullptr;
+  int64_t residual_stride = 0;  // bytes from one residual pixel to the next
   // im2col path (small in_c, see kIm2colMaxInC): when im2col_k > 0, each output pixel's whole receptive
   // field is gathered into one K-contiguous row of K = kernel_h * kernel_w * in_c bytes in (kh, kw, c)
   // order (padded taps read zx, bytes past K are don't-care: their weights are 0), and the weights are
@@ -193,6 +202,13 @@ std::unique_ptr<Conv2dS8> create_conv2d_s8_scalar(const Conv2dS8Desc& desc, cons
 void validate_conv2d_s8_desc(const Conv2dS8Desc& desc);
 void validate_conv2d_s8_io(const Conv2dS8Desc& desc, const uint8_t* in, int64_t in_pixel_stride, const void* out,
                            int64_t out_pixel_stride);
+// validate_conv2d_s8_io also rejects a residual descriptor (run() was called instead of run_residual(),
+// or a kernel without the residual epilogue got one); this is the check of run_residual().
+void validate_conv2d_s8_residual_io(const Conv2dS8Desc& desc, const uint8_t* in, int64_t in_pixel_stride,
+                                    const uint8_t* residual, int64_t residual_pixel_stride, const void* out,
+                                    int64_t out_pixel_stride);
+// The residual fields of an S8Plan from the descriptor (residual_data stays null).
+void set_plan_residual(const Conv2dS8Desc& desc, S8Plan& plan);
 // Per-channel float factors, computed once so every path uses the very same values.
 float requant_multiplier(const Conv2dS8Desc& desc, int o);  // sx * sw[o] / sy
 float dequant_multiplier(const Conv2dS8Desc& desc, int o);  // sx * sw[o]

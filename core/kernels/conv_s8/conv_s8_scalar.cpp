@@ -43,24 +43,36 @@ class Conv2dS8Scalar final : public Conv2dS8 {
       requant_[o] = requant_multiplier(desc, o);
       dequant_[o] = dequant_multiplier(desc, o);
     }
-    name_ = kernel_name_prefix(desc) + "-s8-" + (desc.output == QuantOutput::kU8 ? "u8" : "f32") + "-scalar";
+    name_ = kernel_name_prefix(desc) + "-s8-" + (desc.output == QuantOutput::kU8 ? "u8" : "f32") +
+            (desc.residual ? "-res" : "") + "-scalar";
   }
 
   void run(const uint8_t* in, int64_t in_pixel_stride, void* out, int64_t out_pixel_stride,
            ThreadPool* pool) const override {
     validate_conv2d_s8_io(desc_, in, in_pixel_stride, out, out_pixel_stride);
-    const int oh_n = desc_.out_h();
-    if (pool && pool->num_threads() > 1) {
-      pool->parallel_for(oh_n, [&](int64_t oh) { run_row(in, in_pixel_stride, out, out_pixel_stride, static_cast<int>(oh)); });
-    } else {
-      for (int oh = 0; oh < oh_n; ++oh) run_row(in, in_pixel_stride, out, out_pixel_stride, oh);
-    }
+    run_rows(in, in_pixel_stride, nullptr, 0, out, out_pixel_stride, pool);
+  }
+
+  void run_residual(const uint8_t* in, int64_t in_pixel_stride, const uint8_t* residual, int64_t residual_pixel_stride,
+                    void* out, int64_t out_pixel_stride, ThreadPool* pool) const override {
+    validate_conv2d_s8_residual_io(desc_, in, in_pixel_stride, residual, residual_pixel_stride, out, out_pixel_stride);
+    run_rows(in, in_pixel_stride, residual, residual_pixel_stride, out, out_pixel_stride, pool);
   }
 
   std::string_view name() const override { return name_; }
 
  private:
-  void run_row(const uint8_t* in, int64_t ips, void* out, int64_t ops, int oh) const {
+  void run_rows(const uint8_t* in, int64_t ips, const uint8_t* res, int64_t rps, void* out, int64_t ops,
+                ThreadPool* pool) const {
+    const int oh_n = desc_.out_h();
+    if (pool && pool->num_threads() > 1) {
+      pool->parallel_for(oh_n, [&](int64_t oh) { run_row(in, ips, res, rps, out, ops, static_cast<int>(oh)); });
+    } else {
+      for (int oh = 0; oh < oh_n; ++oh) run_row(in, ips, res, rps, out, ops, oh);
+    }
+  }
+
+  void run_row(const uint8_t* in, int64_t ips, const uint8_t* res, int64_t rps, void* out, int64_t ops, int oh) const {
     const Conv2dS8Desc& d = desc_;
     const int ow_n = d.out_w();
     const int32_t zx = d.input_zero_point;
@@ -92,7 +104,12 @@ class Conv2dS8Scalar final : public Conv2dS8 {
           if (silu) f = silu_exact(f);
           static_cast<float*>(out)[pixel * ops + o] = f;
         } else {
-          if (silu) {
+          if (res) {  // what QConv(f32) -> DequantizeLinear -> Add -> QuantizeLinear compute, one by one
+            f = f * dequant_[o];
+            if (silu) f = silu_exact(f);
+            const float r = static_cast<float>(static_cast<int>(res[pixel * rps + o]) - d.residual_zero_point) * d.residual_scale;
+            f = (f + r) / d.output_scale;
+          } else if (silu) {
             f = silu_exact(f * dequant_[o]);
             f = f * inv_out_scale_;
           } else {

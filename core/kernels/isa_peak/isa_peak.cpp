@@ -3,11 +3,14 @@
 #include "core/kernels/isa_peak/isa_peak.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <mutex>
 #include <string>
 
 #include "core/error.h"
+#include "core/kernels/amx/amx_emulator.h"
+#include "core/kernels/amx/amx_tiles.h"
 #include "core/kernels/isa_peak/isa_peak_internal.h"
 
 namespace sp::kernels {
@@ -56,6 +59,24 @@ double int8_dot_scalar(int64_t iters) {
   return static_cast<double>(iters) * kAcc * 2;
 }
 
+// The AMX loop on the emulated tiles: what SP_AMX=emulate runs, measured so that its profiles have a
+// denominator; it is the emulator's speed, labelled as such, never an AMX figure.
+double int8_dot_amx_emulated(int64_t iters) {
+  amx::ensure_engine_tiles_emulated();
+  amx::TileMachine& tm = amx::thread_tile_machine();
+  int8_t a[16 * 64], b[16 * 64];
+  for (int i = 0; i < 16 * 64; ++i) a[i] = static_cast<int8_t>(i % 7), b[i] = static_cast<int8_t>(i % 5 - 2);
+  tm.tileloadd(4, a, 64);
+  tm.tileloadd(6, b, 64);
+  for (int t : {0, 1, 2, 3, 5, 7}) tm.tilezero(t);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int t : {0, 1, 2, 3, 5, 7}) tm.tdpbusd(t, 4, 6);
+  int32_t c[16 * 16];
+  tm.tilestored(7, c, 64);
+  sink_i = c[0];
+  return static_cast<double>(iters) * 6 * (16.0 * 16 * 64) * 2;
+}
+
 }  // namespace isa_peak_internal
 
 namespace {
@@ -88,9 +109,9 @@ double measure(LoopFn fn) {
   return best * 1e-9;
 }
 
-// The measured families: kAmx runs the AVX-512 VNNI kernels; kAvxVnni has its own int8 dot (VEX vpdpbusd
-// on ymm) and the AVX2 float FMA.
-enum Family { kScalarF, kAvx2F, kAvx512F, kAvx512VnniF, kAvxVnniF, kFamilies };
+// The measured families: kAvxVnni has its own int8 dot (VEX vpdpbusd on ymm) and the AVX2 float FMA;
+// kAmx the AMX int8 kernels (tdpbusd; on the emulator under SP_AMX=emulate) and the AVX-512 float ones.
+enum Family { kScalarF, kAvx2F, kAvx512F, kAvx512VnniF, kAvxVnniF, kAmxF, kAmxEmulatedF, kFamilies };
 
 Family family(Isa isa) {
   switch (isa) {
@@ -98,8 +119,8 @@ Family family(Isa isa) {
     case Isa::kAvx2: return kAvx2F;
     case Isa::kAvxVnni: return kAvxVnniF;
     case Isa::kAvx512: return kAvx512F;
-    case Isa::kAvx512Vnni:
-    case Isa::kAmx: return kAvx512VnniF;
+    case Isa::kAvx512Vnni: return kAvx512VnniF;
+    case Isa::kAmx: return detect_cpu().amx_emulated ? kAmxEmulatedF : kAmxF;
   }
   return kScalarF;
 }
@@ -111,6 +132,8 @@ LoopFn loop_for(Family f, PeakKind kind) {
     case kAvx512F: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_avx512;
     case kAvx512VnniF: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_avx512vnni;
     case kAvxVnniF: return f32 ? ip::f32_fma_avx2 : ip::int8_dot_avxvnni;
+    case kAmxF: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_amx;
+    case kAmxEmulatedF: return f32 ? ip::f32_fma_avx512 : ip::int8_dot_amx_emulated;
     default: return f32 ? ip::f32_fma_scalar : ip::int8_dot_scalar;
   }
 }
@@ -125,6 +148,29 @@ double isa_peak_gops(Isa isa, PeakKind kind) {
   const int k = kind == PeakKind::kF32Fma ? 0 : 1;
   std::call_once(once[f][k], [&] { peak[f][k] = measure(loop_for(f, kind)); });
   return peak[f][k];
+}
+
+std::string int8_peak_instruction(Isa isa) {
+  switch (family(isa)) {
+    case kAvx2F: return "vpmaddwd ymm";
+    case kAvx512F: return "vpmaddwd zmm";
+    case kAvx512VnniF: return "vpdpbusd zmm";
+    case kAvxVnniF: return "vpdpbusd ymm (VEX)";
+    case kAmxF: return "AMX tdpbusd";
+    case kAmxEmulatedF: return "AMX tdpbusd on the software emulator (SP_AMX=emulate), not AMX speed";
+    default: return "scalar imul";
+  }
+}
+
+std::string amx_peak_note(int threads) {
+  if (!amx_hardware_usable()) {
+    const CpuFeatures& cpu = detect_cpu();
+    if (!cpu.amx_tile || !cpu.amx_int8) return "AMX: absent on this CPU, no AMX peak";
+    return "AMX: present but not usable (not granted by Linux, or SP_AMX=off), no AMX peak";
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "AMX tdpbusd int8 peak %.0f GOP/s", isa_peak_gops(Isa::kAmx, PeakKind::kInt8Dot) * threads);
+  return buf;
 }
 
 }  // namespace sp::kernels

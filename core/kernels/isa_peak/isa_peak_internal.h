@@ -15,5 +15,7 @@ double f32_fma_avx512(int64_t iters);     // isa_peak_avx512.cpp
 double int8_dot_avx512(int64_t iters);    // isa_peak_avx512.cpp: vpmaddwd + vpaddd on zmm
 double int8_dot_avx512vnni(int64_t iters);  // isa_peak_avx512vnni.cpp: vpdpbusd on zmm
 double int8_dot_avxvnni(int64_t iters);     // isa_peak_avxvnni.cpp: VEX vpdpbusd on ymm
+double int8_dot_amx(int64_t iters);         // isa_peak_amx.cpp: tdpbusd on the CPU's tiles
+double int8_dot_amx_emulated(int64_t iters);  // isa_peak.cpp: the same on the tile emulator (SP_AMX=emulate)
 
 }  // namespace sp::kernels::isa_peak_internal

@@ -368,6 +368,7 @@ void check_desc(const Conv2dS8Desc& desc, const int8_t* weights_oihw) {
   cs8::validate_conv2d_s8_desc(desc);
   if (!weights_oihw) throw Error("sparse integer Conv: null weights");
   if (cs8::is_depthwise(desc)) throw Error("sparse integer Conv: depthwise convolution is not sparse (use the dense kernel)");
+  if (desc.residual) throw Error("sparse integer Conv: no residual epilogue (use the dense kernel)");
 }
 
 }  // namespace

@@ -1,0 +1,333 @@
+#include "app/optimize_prune.h"
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <span>
+
+#include <opencv2/core.hpp>
+
+#include "app/optimize_common.h"
+#include "app/pose_head_convs.h"
+#include "core/error.h"
+#include "core/prune/allocation.h"
+#include "core/prune/layer_cost.h"
+#include "core/prune/one_shot.h"
+#include "core/prune/pattern.h"
+#include "core/prune/prunable_model.h"
+#include "core/prune/sensitivity.h"
+#include "models/pose_head.h"
+#include "imaging/preprocess.h"
+
+namespace sp::app {
+namespace {
+
+using namespace sp::prune;
+
+constexpr double kMaxSparsity = 0.99;
+// Sensitivity: each layer alone at five levels, its pose damage on this many frames (the measure is
+// smooth, as for int8), and the float model's Hessians for those prunes from this many frames.
+constexpr int kSensitivityDamageFrames = 8;
+constexpr int kSensitivityHessianFrames = 16;
+// The pruned model's own damage against the float model, reported (one evaluation).
+constexpr int kReportDamageFrames = 16;
+constexpr int kTimingRuns = 5;
+
+std::string role_of(const ConvLayer& c, const std::set<std::string>& head) {
+  if (c.after_outputs) return "decode tail";
+  if (!c.prunable_shape()) return "grouped";
+  if (c.reads_graph_input) return "first";
+  if (head.count(c.name)) return "head";
+  return "body";
+}
+
+// The graph up to the head outputs (what PoseModel runs): the exported decode tail is built for the
+// export size only (its anchors are constants), so at another --imgsz it cannot even be shaped, and it
+// holds nothing to prune.
+Graph up_to(const Graph& graph, const std::vector<std::string>& outputs) {
+  Graph g = graph;
+  g.outputs.clear();
+  for (const auto& name : outputs) g.outputs.push_back(g.find_value(name));
+  g.remove_dead_nodes();
+  return g;
+}
+
+bool selected(const std::string& role, const PruneOptions& o) {
+  return role == "body" || (role == "first" && o.prune_first) || (role == "head" && o.prune_head);
+}
+
+}  // namespace
+
+void check_prune_options(const PruneOptions& o) {
+  if (!(o.sparsity > 0 && o.sparsity <= kMaxSparsity)) {
+    throw Error("--prune: sparsity must be in (0, 0.99], got " + std::to_string(o.sparsity));
+  }
+  parse_prune_method(o.method);
+  PrunePattern::parse(o.pattern);
+  if (o.profile != "uniform" && o.profile != "sensitivity") {
+    throw Error("--sparsity-profile: unknown profile '" + o.profile + "' (uniform or sensitivity)");
+  }
+}
+
+void check_prunable(const std::string& model_bytes, const std::string& origin) {
+  PrunableModel::from_bytes(model_bytes, origin);
+}
+
+PruneResult prune_pose_model(const std::string& model_bytes, const std::string& origin, const Graph& graph,
+                             const CalibrationFrames& calib, const PruneOptions& o, const models::PoseModelOptions& po,
+                             int in_w, int in_h) {
+  const auto t_start = OptimizeClock::now();
+  check_prune_options(o);
+  const PruneMethod method = parse_prune_method(o.method);
+  const PrunePattern pattern = PrunePattern::parse(o.pattern);
+  PrunableModel pm = PrunableModel::from_bytes(model_bytes, origin);
+  std::optional<models::PoseHead> head = models::find_pose_head(graph);
+  if (!head) throw Error(origin + ": not a pose model (no YOLO pose head found)");
+  pm.mark_tail(head->output_names());
+  const std::set<std::string> head_convs = pose_head_convs(graph, *head);
+
+  // Which convs may be pruned; the pattern must fit every one of them before any work starts.
+  std::map<std::string, std::string> role;
+  std::vector<std::string> chosen;
+  int64_t prunable_weights = 0;
+  std::map<std::string, int> role_count;
+  for (const ConvLayer& c : pm.convs()) {
+    role[c.name] = role_of(c, head_convs);
+    ++role_count[role[c.name]];
+    if (!selected(role[c.name], o)) continue;
+    const std::string misfit = pattern.misfit(c.out_channels, c.in_channels);
+    if (!misfit.empty()) throw Error("--pattern " + pattern.name() + ": conv '" + c.name + "' (" + role[c.name] + "): " + misfit);
+    chosen.push_back(c.name);
+    prunable_weights += c.weights();
+  }
+  // Zeros the float model already has (BN folding leaves some exact zeros): pruning removes them first,
+  // for free, so a layer's final zeros are max(its target's, these).
+  std::map<std::string, int64_t> zeros_before;
+  int64_t prunable_zeros_before = 0;
+  for (const ConvLayer& c : pm.convs()) {
+    int64_t z = 0;
+    for (float v : pm.matrix(c.name)) z += v == 0.0f;
+    zeros_before[c.name] = z;
+    if (selected(role[c.name], o) && c.prunable_shape()) prunable_zeros_before += z;
+  }
+  if (chosen.empty()) {
+    throw Error(origin + ": no prunable convolution left (" + std::to_string(role_count["first"]) + " first, " +
+                std::to_string(role_count["head"]) + " head, " + std::to_string(role_count["grouped"]) +
+                " grouped; --prune-first / --prune-head allow the first two)");
+  }
+
+  SessionOptions so;
+  so.threads = po.threads;
+  so.isa = po.isa;
+  so.input_hw = {in_h, in_w};
+  so.kernels = KernelMode::kDense;  // statistics only: no start-up timing of sparse kernels
+  std::vector<const cv::Mat*> all_frames = spread(calib.frames, calib.frames.size());
+  // Mirror images: twice the patches for the Hessians and refits at no cost in calibration data
+  // (people are left-right symmetric; Ultralytics trains with flips).
+  std::vector<cv::Mat> mirrored;
+  if (o.mirror) {
+    mirrored.resize(calib.frames.size());
+    for (size_t i = 0; i < calib.frames.size(); ++i) cv::flip(calib.frames[i], mirrored[i], 1);
+    for (const cv::Mat& m : mirrored) all_frames.push_back(&m);
+  }
+  imaging::Preprocessor pre;
+  const size_t input_floats = static_cast<size_t>(in_w) * in_h * 3;
+  auto filler = [&](const std::vector<const cv::Mat*>& frames) -> FrameFiller {
+    return [&pre, frames, in_w, in_h, input_floats](size_t i, float* dst) {
+      pre.run(*frames.at(i), in_w, in_h, std::span<float>(dst, input_floats), imaging::TensorLayout::NHWC);
+    };
+  };
+  auto t0 = OptimizeClock::now();
+  auto say = [&](const std::string& msg) { std::fprintf(stderr, "  [%.0f s] %s\n", seconds_since(t_start), msg.c_str()); };
+
+  // Per-layer time on this CPU (dense measured, sparse modelled until sparse kernels are measured).
+  SessionOptions timed = so;
+  timed.outputs = head->output_names();  // what PoseModel runs: the head outputs, decoded in C++
+  const MeasuredDenseCostModel cost = MeasuredDenseCostModel::measure(graph, timed, kTimingRuns);
+  const double t_timing = seconds_since(t0);
+
+  OneShotOptions opt;
+  opt.method = method;
+  opt.pattern = pattern;
+  opt.bias_correction = o.bias_correction;
+  opt.float_target = o.float_target;
+  PoseDamage damage(graph, po, spread(calib.frames, o.profile == "sensitivity" ? kSensitivityDamageFrames : kReportDamageFrames));
+
+  // Per-layer targets.
+  std::map<std::string, double> target;
+  for (const auto& c : chosen) target[c] = o.sparsity;
+  std::vector<LayerCurve> curves;
+  Allocation alloc;
+  double t_sens = 0;
+  SensitivityOptions sopt;
+  if (o.profile == "sensitivity") {
+    t0 = OptimizeClock::now();
+    sopt.method = method;
+    sopt.pattern = pattern;
+    sopt.obs = opt.obs;
+    sopt.max_patches_per_frame = opt.max_patches_per_frame;
+    sopt.levels = sensitivity_levels(o.sparsity);
+    const auto hframes = spread(calib.frames, kSensitivityHessianFrames);
+    std::fprintf(stderr, "prune sensitivity: %zu convs x %zu levels, damage on %zu frames at %dx%d\n", chosen.size(),
+                 sopt.levels.size(), damage.frames(), in_w, in_h);
+    Graph work = graph;
+    size_t done = 0;
+    curves = measure_layer_damage(pm, work, chosen, sopt, so, hframes.size(), filler(hframes),
+                                  [&](const Graph& g) { return damage(g, false); },
+                                  [&](const std::string& msg) {
+                                    if (++done % 16 == 0 || done == chosen.size()) say(msg);
+                                  });
+    alloc = allocate_sparsity(curves, o.sparsity, cost);
+    for (size_t i = 0; i < chosen.size(); ++i) target[chosen[i]] = alloc.sparsity[i];
+    t_sens = seconds_since(t0);
+  }
+
+  // The pass: every chosen conv at its target; with bias correction, every other conv before the
+  // outputs too (target 0: its bias absorbs the mean shift of its pruned inputs).
+  std::vector<LayerTarget> layers;
+  for (const ConvLayer& c : pm.convs()) {
+    if (target.count(c.name)) layers.push_back({c.name, target[c.name]});
+    else if (o.bias_correction && role[c.name] != "decode tail" && role[c.name] != "first") layers.push_back({c.name, 0.0});
+  }
+  t0 = OptimizeClock::now();
+  Graph work = up_to(graph, head->output_names());
+  std::fprintf(stderr, "prune: %s %s, %zu convs to %.3f%s on %zu frames at %dx%d\n", prune_method_name(method),
+               pattern.name().c_str(), chosen.size(), o.sparsity, o.profile == "sensitivity" ? " (sensitivity profile)" : "",
+               all_frames.size(), in_w, in_h);
+  size_t waves_done = 0;
+  std::vector<LayerResult> results = prune_one_shot(pm, work, layers, opt, so, all_frames.size(), filler(all_frames),
+                                                    [&](const std::string& msg) {
+                                                      if (++waves_done % 10 == 0) say(msg);
+                                                    });
+  const double t_prune = seconds_since(t0);
+  t0 = OptimizeClock::now();
+  const std::string pruned_bytes = pm.write("sparsepose.pruning", "");
+  const double final_damage = damage(pruned_bytes, false);  // the whole model: PoseModel finds the head by its consumers
+  const double t_check = seconds_since(t0);
+
+  // Report.
+  int64_t zeros = 0;
+  double dense_ms = 0, sparse_ms = 0;
+  std::map<std::string, const LayerResult*> by_conv;
+  for (const auto& r : results) by_conv[r.conv] = &r;
+  std::map<std::string, const LayerCurve*> curve_of;
+  for (const auto& c : curves) curve_of[c.conv] = &c;
+  nlohmann::ordered_json per = nlohmann::ordered_json::array();
+  int layers_pruned = 0;
+  for (const ConvLayer& c : pm.convs()) {
+    nlohmann::ordered_json e;
+    e["conv"] = c.name;
+    e["role"] = role[c.name];
+    e["shape"] = {c.out_channels, c.in_channels * c.group, c.kernel_h, c.kernel_w};
+    e["group"] = c.group;
+    e["weights"] = c.weights();
+    const LayerResult* r = by_conv.count(c.name) ? by_conv[c.name] : nullptr;
+    const bool pruned = r && r->target > 0;
+    const int64_t z = r ? r->zeros : zeros_before[c.name];
+    const double s = static_cast<double>(z) / static_cast<double>(c.weights());
+    e["pruned"] = pruned;
+    e["target"] = r ? r->target : 0.0;
+    e["zeros_before"] = zeros_before[c.name];
+    e["zeros"] = z;
+    e["sparsity"] = s;
+    e["pattern"] = pruned ? pattern.name() : "dense";
+    e["damage"] = r && r->output_error >= 0 ? nlohmann::ordered_json(r->output_error) : nlohmann::ordered_json();
+    if (curve_of.count(c.name)) e["pose_damage"] = {{"levels", curve_of[c.name]->levels}, {"damage", curve_of[c.name]->damage}};
+    const double d_ms = cost.dense_ms(c.name), s_ms = cost.sparse_ms(c.name, pruned ? s : 0.0);
+    e["dense_ms"] = d_ms;
+    e["sparse_ms"] = s_ms;
+    e["sparse_ms_modelled"] = cost.sparse_modelled();
+    if (r) {
+      e["wave"] = r->wave;
+      if (pruned && method == PruneMethod::kObs) {
+        e["hessian_samples"] = r->hessian_samples;
+        e["damping"] = r->damping;
+      }
+      e["bias_corrected"] = r->bias_corrected;
+      if (r->bias_corrected) e["bias_shift_rms"] = r->bias_shift_rms;
+    }
+    per.push_back(e);
+    if (selected(role[c.name], o)) zeros += z;
+    layers_pruned += pruned;
+    dense_ms += d_ms;
+    sparse_ms += pruned ? s_ms : d_ms;
+  }
+  const double achieved = static_cast<double>(zeros) / static_cast<double>(prunable_weights);
+
+  PruneResult res;
+  nlohmann::ordered_json note;
+  note["method"] = prune_method_name(method);
+  note["pattern"] = pattern.name();
+  note["profile"] = o.profile;
+  note["target"] = o.sparsity;
+  note["sparsity"] = achieved;
+  note["prunable_weights"] = prunable_weights;
+  note["zeros"] = zeros;
+  note["layers_pruned"] = layers_pruned;
+  note["first_pruned"] = o.prune_first;
+  note["head_pruned"] = o.prune_head;
+  note["bias_correction"] = o.bias_correction;
+  note["frames"] = calib.frames.size();
+  note["calib_source"] = calib.source_kind;
+  note["imgsz"] = in_w;
+  res.bytes = pm.write("sparsepose.pruning", note.dump());
+
+  nlohmann::ordered_json& r = res.report;
+  r["target"] = o.sparsity;
+  r["sparsity"] = achieved;
+  r["sparsity_definition"] = "exact zeros / weights over the prunable convs: ungrouped convs with float weights that feed the head "
+                             "outputs, minus the first conv and the head's branch convs unless --prune-first / --prune-head; "
+                             "zeros the float model already had (zeros_before) are pruned first and counted";
+  r["prunable_weights"] = prunable_weights;
+  r["zeros"] = zeros;
+  r["zeros_before"] = prunable_zeros_before;
+  r["layers_pruned"] = layers_pruned;
+  r["method"] = prune_method_name(method);
+  r["pattern"] = pattern.name();
+  r["profile"] = o.profile;
+  r["prune_first"] = o.prune_first;
+  r["prune_head"] = o.prune_head;
+  r["bias_correction"] = o.bias_correction;
+  r["frames"] = all_frames.size();
+  if (method == PruneMethod::kObs) {
+    r["obs"] = {{"damping", opt.obs.damping},
+                {"damping_definition", "H + damping * mean(diag H) * I"},
+                {"block_cols", opt.obs.block_cols},
+                {"max_patches_per_frame", opt.max_patches_per_frame}};
+  }
+  r["pose_damage"] = final_damage;
+  r["pose_damage_frames"] = damage.frames();
+  r["metrics"] = {
+      {"damage", "per layer: ||W X - Ŵ X||² / ||W X||² on the layer's calibration inputs (OBS only; null for magnitude)"},
+      {"pose_damage", "1 - weighted mean, over every anchor where the float model sees a person (score >= 0.25), of "
+                      "OKS(float, pruned) * (1 - |score difference|), weight = float score: a proxy for keypoint AP "
+                      "points, not AP"}};
+  r["cost_model"] = {{"description", cost.description()},
+                     {"sparse_ms_modelled", cost.sparse_modelled()},
+                     {"dense_ms_total", dense_ms},
+                     {"sparse_ms_total", sparse_ms}};
+  if (o.profile == "sensitivity") {
+    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+    for (const auto& st : alloc.steps) steps.push_back({{"conv", st.conv}, {"from", st.from}, {"to", st.to}, {"damage_per_ms", st.damage_per_ms}});
+    r["sensitivity"] = {{"levels", sopt.levels},
+                        {"damage_frames", kSensitivityDamageFrames},
+                        {"hessian_frames", kSensitivityHessianFrames},
+                        {"predicted_damage", alloc.predicted_damage},
+                        {"modelled_ms_saved", alloc.modelled_ms_saved},
+                        {"steps", steps}};
+  }
+  r["layers"] = per;
+  r["timings_s"] = {{"timing", t_timing}, {"sensitivity", t_sens}, {"prune", t_prune}, {"check", t_check}, {"total", seconds_since(t_start)}};
+
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "prune: %s %s %s, %d convs pruned, sparsity %.4f of %lld prunable weights (target %.3f), pose damage %.4f "
+                "on %zu frames, modelled time %.1f -> %.1f ms, %.1f s",
+                prune_method_name(method), pattern.name().c_str(), o.profile.c_str(), layers_pruned, achieved,
+                static_cast<long long>(prunable_weights), o.sparsity, final_damage, damage.frames(), dense_ms, sparse_ms,
+                seconds_since(t_start));
+  res.summary = buf;
+  return res;
+}
+
+}  // namespace sp::app

@@ -1,0 +1,177 @@
+#include "core/kernel_plan.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace sp {
+namespace fs = std::filesystem;
+
+KernelMode parse_kernel_mode(std::string_view s) {
+  if (s == "auto") return KernelMode::kAuto;
+  if (s == "dense") return KernelMode::kDense;
+  if (s == "sparse") return KernelMode::kSparse;
+  throw Error("unknown kernel choice '" + std::string(s) + "' (auto, dense or sparse)");
+}
+
+const char* kernel_mode_name(KernelMode m) {
+  switch (m) {
+    case KernelMode::kAuto: return "auto";
+    case KernelMode::kDense: return "dense";
+    case KernelMode::kSparse: return "sparse";
+  }
+  return "auto";
+}
+
+uint64_t hash_bytes(const void* data, size_t bytes, uint64_t seed) {
+  // 8 bytes per step, multiply-xorshift mixing (a few GB/s: hashing a model's weights costs milliseconds).
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  uint64_t h = seed ^ (bytes * kMul);
+  const auto* p = static_cast<const unsigned char*>(data);
+  size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < bytes; ++k) tail |= static_cast<uint64_t>(p[i + k]) << (8 * k);
+  h = (h ^ tail) * kMul;
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  return h ^ (h >> 32);
+}
+
+DenseSparseTiming time_dense_sparse(const std::function<void(bool sparse)>& run) {
+  using clock = std::chrono::steady_clock;
+  auto once = [&](bool sparse) {
+    const auto t0 = clock::now();
+    run(sparse);
+    return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  };
+  // Warm-up: first touches of the kernels' packed weights and of the per-thread workspaces.
+  DenseSparseTiming t{once(false), once(true)};
+  // A layer's timing costs at most ~kBudgetMs (at least kMinRounds rounds); past kMinRounds it stops as
+  // soon as one kernel is faster by kClear, where a few more runs cannot change the choice.
+  constexpr int kMinRounds = 3, kMaxRounds = 9;
+  constexpr double kBudgetMs = 40, kClear = 1.25;
+  // A layer slower than the whole budget (the scalar reference on a large layer) gets one round.
+  const double pair_ms = std::max(1e-3, t.dense_ms + t.sparse_ms);
+  const int rounds =
+      pair_ms > kBudgetMs ? 1 : std::clamp(static_cast<int>(kBudgetMs / pair_ms), kMinRounds, kMaxRounds);
+  for (int r = 0; r < rounds; ++r) {
+    const bool sparse_first = r % 2 == 1;
+    const double a = once(sparse_first), b = once(!sparse_first);
+    const double d = sparse_first ? b : a, s = sparse_first ? a : b;
+    t.dense_ms = std::min(t.dense_ms, d);
+    t.sparse_ms = std::min(t.sparse_ms, s);
+    if (r + 1 >= std::min(kMinRounds, rounds) && (t.dense_ms > kClear * t.sparse_ms || t.sparse_ms > kClear * t.dense_ms)) break;
+  }
+  return t;
+}
+
+std::string kernel_plan_cache_dir(const std::string& dir) {
+  if (!dir.empty()) return dir;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return (fs::path(x) / "sparsepose").string();
+  if (const char* h = std::getenv("HOME"); h && *h) return (fs::path(h) / ".cache" / "sparsepose").string();
+  return "";
+}
+
+namespace {
+
+constexpr const char* kMagic = "sparsepose-kernel-plan v1";
+
+std::string hex_key(uint64_t key) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, key);
+  return buf;
+}
+
+}  // namespace
+
+std::string kernel_plan_path(const std::string& cache_dir, uint64_t key) {
+  return (fs::path(cache_dir) / ("kernel-plan-" + hex_key(key) + ".txt")).string();
+}
+
+// Format: the magic line, "key <hex>", one line per layer "<node>\t<dense|sparse>\t<dense ms>\t<sparse ms>",
+// then "end <layers>" (a truncated file has no end line).
+std::optional<std::vector<PlannedLayer>> read_kernel_plan(const std::string& path, uint64_t key,
+                                                          const std::vector<std::string>& nodes) {
+  std::ifstream f(path);
+  if (!f) return std::nullopt;
+  std::string line;
+  if (!std::getline(f, line) || line != kMagic) return std::nullopt;
+  if (!std::getline(f, line) || line != "key " + hex_key(key)) return std::nullopt;
+  std::vector<PlannedLayer> layers;
+  while (std::getline(f, line)) {
+    if (line.rfind("end ", 0) == 0) {
+      if (line != "end " + std::to_string(layers.size()) || layers.size() != nodes.size()) return std::nullopt;
+      if (std::getline(f, line)) return std::nullopt;  // nothing may follow the end line
+      return layers;
+    }
+    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
+    if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos) return std::nullopt;
+    PlannedLayer l;
+    l.node = line.substr(0, t1);
+    const std::string choice = line.substr(t1 + 1, t2 - t1 - 1);
+    if (choice != "dense" && choice != "sparse") return std::nullopt;
+    l.sparse = choice == "sparse";
+    char* end = nullptr;
+    const std::string d = line.substr(t2 + 1, t3 - t2 - 1), s = line.substr(t3 + 1);
+    l.timing.dense_ms = std::strtod(d.c_str(), &end);
+    if (d.empty() || *end || !(l.timing.dense_ms >= 0)) return std::nullopt;
+    l.timing.sparse_ms = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end || !(l.timing.sparse_ms >= 0)) return std::nullopt;
+    if (layers.size() >= nodes.size() || nodes[layers.size()] != l.node) return std::nullopt;
+    layers.push_back(std::move(l));
+  }
+  return std::nullopt;  // no end line: truncated
+}
+
+bool write_kernel_plan(const std::string& path, uint64_t key, const std::vector<PlannedLayer>& layers) {
+  std::ostringstream out;
+  out << kMagic << "\nkey " << hex_key(key) << "\n";
+  for (const PlannedLayer& l : layers) {
+    if (l.node.find_first_of("\t\n\r") != std::string::npos) return false;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "\t%.6g\t%.6g\n", l.timing.dense_ms, l.timing.sparse_ms);
+    out << l.node << '\t' << (l.sparse ? "sparse" : "dense") << buf;
+  }
+  out << "end " << layers.size() << "\n";
+  std::error_code ec;
+  const fs::path p(path);
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+  // Unique temporary name: two processes starting the same model at once each write their own file,
+  // and the rename makes either complete file the one that stays.
+  const fs::path tmp = p.string() + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) return false;
+    f << out.str();
+    f.flush();
+    if (!f) {
+      f.close();
+      fs::remove(tmp, ec);
+      return false;
+    }
+  }
+  fs::rename(tmp, p, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace sp

@@ -1,0 +1,70 @@
+// Per-layer choice between the dense and the sparse kernels of a convolution (issue #8 item 3).
+//
+// A conv is a *candidate* when a sparse kernel exists for it (not depthwise, not bf16) and at least
+// kSparseMinZeros of its weights are exact zeros. `--kernels dense` never builds a sparse kernel, `sparse`
+// runs the sparse kernel on every candidate, and `auto` (the default) builds both for each candidate,
+// times them on this CPU at session creation (the real shape, the session's threads) and keeps the sparse
+// kernel only where it is at least 3 % faster (a near tie keeps the dense one).
+// The timings depend only on the candidates' weights and shapes, the CPU, the ISA and the thread count,
+// so the resulting plan is cached in a small text file keyed by a hash of exactly those: the second start
+// of the same model on the same machine reads it instead of timing. A file that does not parse, belongs to
+// another key or names other layers is ignored (and rewritten).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sp {
+
+enum class KernelMode { kAuto, kDense, kSparse };
+
+// "auto" | "dense" | "sparse"; throws sp::Error naming the bad value.
+KernelMode parse_kernel_mode(std::string_view s);
+const char* kernel_mode_name(KernelMode m);
+
+// Below this fraction of exact-zero weights a conv stays dense without timing: too few zeros for the
+// sparse kernels to win (spconv_f32 / spconv_s8 READMEs: their crossovers are above 30 % on every layer).
+constexpr double kSparseMinZeros = 0.20;
+
+// A 64-bit hash (not cryptographic: it keys a cache, it does not authenticate it).
+uint64_t hash_bytes(const void* data, size_t bytes, uint64_t seed);
+inline uint64_t hash_string(std::string_view s, uint64_t seed) { return hash_bytes(s.data(), s.size(), seed); }
+inline uint64_t hash_u64(uint64_t v, uint64_t seed) { return hash_bytes(&v, sizeof v, seed); }
+
+// The measured times of one candidate (best of the alternating runs), in ms.
+struct DenseSparseTiming {
+  double dense_ms = 0, sparse_ms = 0;
+};
+
+// Times run(false) (dense) against run(true) (sparse): one warm-up each, then rounds alternating the
+// order, the minimum of each kept (robust to the other processes of a shared machine). Rounds stop early
+// once one kernel is clearly faster, and the whole layer is bounded by a time budget.
+DenseSparseTiming time_dense_sparse(const std::function<void(bool sparse)>& run);
+
+// One decision of the plan.
+struct PlannedLayer {
+  std::string node;
+  bool sparse = false;
+  DenseSparseTiming timing;
+};
+
+// Where plans are cached: `dir` if not empty, else $XDG_CACHE_HOME/sparsepose, else $HOME/.cache/sparsepose;
+// empty when none of them is set.
+std::string kernel_plan_cache_dir(const std::string& dir);
+// The plan file of a key inside `cache_dir`.
+std::string kernel_plan_path(const std::string& cache_dir, uint64_t key);
+
+// Reads a plan written by write_kernel_plan for `key` whose layers are exactly `nodes` (in that order);
+// nullopt for a missing, unreadable, corrupt or foreign file.
+std::optional<std::vector<PlannedLayer>> read_kernel_plan(const std::string& path, uint64_t key,
+                                                          const std::vector<std::string>& nodes);
+// Writes the plan atomically (temporary file + rename), creating the directory; false (and nothing
+// left behind) if it cannot, or if a node name cannot be stored (tab or newline in it).
+bool write_kernel_plan(const std::string& path, uint64_t key, const std::vector<PlannedLayer>& layers);
+
+}  // namespace sp

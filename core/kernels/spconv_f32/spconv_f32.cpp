@@ -1,0 +1,472 @@
+// Sparse float convolution: validation, weight compression, the plane geometry, the choice of micro-kernel
+// per layer, scratch and the split into thread-pool tasks. The arithmetic is in spconv_f32_kernels.inc
+// (instantiated by spconv_f32_{avx2,avx512}.cpp) and the reference in spconv_f32_scalar.cpp.
+//
+// Compression: output channels in groups of R (the micro-kernel's register block). For each group, every
+// column (input channel, kernel tap) that at least one of its channels uses is tagged with the mask of
+// those channels; columns are then sorted by mask (runs), and inside a run by input offset. A column
+// carries its offset into the planes (phase, channel, row and column shift folded into one int32) and
+// popcount(mask) weights. Columns no channel of the group uses are simply absent.
+#include "core/kernels/spconv_f32/spconv_f32.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/kernels/conv_f32/conv_f32_internal.h"
+#include "core/kernels/spconv_f32/spconv_f32_internal.h"
+#include "core/thread_pool.h"
+
+namespace sp::kernels {
+namespace {
+
+using spconv_internal::BandScratch;
+using spconv_internal::IsaSpconvKernels;
+using spconv_internal::SparsePlan;
+using spconv_internal::SpGroup;
+using spconv_internal::SpKernel;
+using spconv_internal::SpRun;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Floats of channel planes a band may use: a band's planes then stay in L2 while its tiles read them.
+constexpr int64_t kPlaneBudget = 96 * 1024;
+// Tasks per thread a parallel run aims for (bands are handed out dynamically).
+constexpr int kTasksPerThread = 4;
+
+// 64-byte aligned float storage, zero-initialised.
+class AlignedFloats {
+ public:
+  AlignedFloats() = default;
+  explicit AlignedFloats(size_t n) {
+    const size_t bytes = std::max<size_t>(64, (n * sizeof(float) + 63) / 64 * 64);
+    data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+    if (!data_) throw Error("sparse conv2d: out of memory");
+    std::memset(data_.get(), 0, bytes);
+    size_ = n;
+  }
+  float* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data_;
+  size_t size_ = 0;
+};
+
+// Per-thread scratch, grown on demand and reused by every sparse conv that thread runs: after the first
+// inference no run allocates. (Pool workers are long-lived threads, so this is one buffer per worker.)
+float* thread_scratch(size_t floats) {
+  thread_local AlignedFloats buf;
+  if (buf.size() < floats) buf = AlignedFloats(floats + floats / 4);
+  return buf.data();
+}
+
+const IsaSpconvKernels* isa_kernels(Isa isa) {
+  switch (float_isa(isa)) {
+    case Isa::kAvx512: return &spconv_internal::kAvx512SpconvKernels;
+    case Isa::kAvx2: return &spconv_internal::kAvx2SpconvKernels;
+    default: return nullptr;
+  }
+}
+
+// ---- Columns ---------------------------------------------------------------------------------------------
+
+// Column key of (absolute input channel, tap): reduction order, as the scalar reference walks it.
+struct Columns {
+  int kh = 1, kw = 1;
+  int key(int c, int y, int x) const { return (c * kh + y) * kw + x; }
+};
+
+// One output-channel group's columns: key -> mask of the group's channels that use it, with their weights.
+struct GroupColumns {
+  std::vector<int> keys;        // sorted
+  std::vector<uint32_t> masks;  // per key
+};
+
+GroupColumns group_columns(const Conv2dDesc& d, const float* weights, int oc_begin, int oc_count) {
+  const int ic_g = d.in_c / d.groups, oc_g = d.out_c / d.groups, taps = d.kernel_h * d.kernel_w;
+  const Columns cols{d.kernel_h, d.kernel_w};
+  std::vector<std::pair<int, uint32_t>> entries;
+  for (int r = 0; r < oc_count; ++r) {
+    const int o = oc_begin + r, g = o / oc_g;
+    const float* w = weights + static_cast<int64_t>(o) * ic_g * taps;
+    for (int i = 0; i < ic_g; ++i)
+      for (int t = 0; t < taps; ++t)
+        if (w[i * taps + t] != 0.0f)
+          entries.push_back({cols.key(g * ic_g + i, t / d.kernel_w, t % d.kernel_w), 1u << r});
+  }
+  std::sort(entries.begin(), entries.end());
+  GroupColumns gc;
+  for (const auto& [key, bit] : entries) {
+    if (gc.keys.empty() || gc.keys.back() != key) {
+      gc.keys.push_back(key);
+      gc.masks.push_back(0);
+    }
+    gc.masks.back() |= bit;
+  }
+  return gc;
+}
+
+// Work counts of one layer compressed with group size r: what the cost model needs.
+struct WorkCounts {
+  int64_t groups = 0, cols = 0, nnz = 0;
+};
+
+WorkCounts count_work(const Conv2dDesc& d, const float* weights, int r) {
+  WorkCounts wc;
+  for (int oc = 0; oc < d.out_c; oc += r) {
+    const GroupColumns gc = group_columns(d, weights, oc, std::min(r, d.out_c - oc));
+    wc.groups++;
+    wc.cols += static_cast<int64_t>(gc.masks.size());
+    for (uint32_t x : gc.masks) wc.nnz += __builtin_popcount(x);
+  }
+  return wc;
+}
+
+// ---- Geometry --------------------------------------------------------------------------------------------
+
+bool is_flat(const Conv2dDesc& d) {
+  return d.kernel_h == 1 && d.kernel_w == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_top == 0 &&
+         d.pad_left == 0 && d.pad_bottom == 0 && d.pad_right == 0;
+}
+
+// Fills the plan's geometry for micro-kernel tile `tile` (positions).
+void plan_geometry(const Conv2dDesc& d, int tile, SparsePlan* p) {
+  p->in_h = d.in_h;
+  p->in_w = d.in_w;
+  p->in_c = d.in_c;
+  p->out_h = d.out_h();
+  p->out_w = d.out_w();
+  p->out_c = d.out_c;
+  p->stride_h = d.stride_h;
+  p->stride_w = d.stride_w;
+  p->pad_top = d.pad_top;
+  p->pad_left = d.pad_left;
+  p->flat = is_flat(d);
+  p->tile = tile;
+  if (p->flat) {
+    // A range of pixels per band: the budget's worth, but at least four tiles.
+    const int64_t pixels = static_cast<int64_t>(p->out_h) * p->out_w;
+    const int64_t by_budget = std::max<int64_t>(4 * tile, kPlaneBudget / d.in_c / tile * tile);
+    p->band_pixels = std::min(round_up(pixels, tile), by_budget);
+    p->plane_stride = round_up(p->band_pixels + tile, 16);
+  } else {
+    p->phases_y = d.stride_h;
+    p->phases_x = d.stride_w;
+    p->max_row_off = (d.kernel_h - 1) * d.dilation_h / d.stride_h;
+    p->plane_w = p->out_w + (d.kernel_w - 1) * d.dilation_w / d.stride_w;
+    // Rows per band: the budget's worth, but at least four tiles of positions. Plane floats for r rows:
+    // (r + max_row_off + 1) * plane_w + tile (see zero_slack's reach).
+    const int64_t phases = static_cast<int64_t>(p->phases_y) * p->phases_x;
+    const int64_t per_row = phases * d.in_c * p->plane_w;
+    const int64_t fixed = phases * d.in_c * ((p->max_row_off + 1) * static_cast<int64_t>(p->plane_w) + tile + 16);
+    const int64_t by_budget = kPlaneBudget > fixed ? (kPlaneBudget - fixed) / per_row : 0;
+    const int64_t min_rows = ceil_div(4 * tile, p->plane_w);
+    p->band_rows = static_cast<int>(std::clamp<int64_t>(std::max(by_budget, min_rows), 1, p->out_h));
+    p->plane_stride = round_up((p->band_rows + p->max_row_off + 1) * static_cast<int64_t>(p->plane_w) + tile + 16, 16);
+  }
+  p->phase_stride = p->plane_stride * d.in_c;
+  if (4 * p->phase_stride * p->phases_y * p->phases_x > std::numeric_limits<int32_t>::max())
+    throw Error("sparse conv2d: input too large for the sparse kernel (" + std::to_string(d.in_c) + " channels x " +
+                std::to_string(p->plane_stride) + " floats per plane)");
+}
+
+// A column's offset in bytes (< 2^31: plan_geometry checks the planes' size).
+int32_t column_offset(const Conv2dDesc& d, const SparsePlan& p, int key) {
+  const int x = key % d.kernel_w, y = key / d.kernel_w % d.kernel_h, c = key / (d.kernel_w * d.kernel_h);
+  if (p.flat) return static_cast<int32_t>(c * p.plane_stride * 4);
+  const int dy = y * d.dilation_h, dx = x * d.dilation_w;
+  const int phase = (dy % d.stride_h) * d.stride_w + dx % d.stride_w;
+  return static_cast<int32_t>(4 * (phase * p.phase_stride + c * p.plane_stride +
+                                   static_cast<int64_t>(dy / d.stride_h) * p.plane_w + dx / d.stride_w));
+}
+
+// ---- Cost model ------------------------------------------------------------------------------------------
+//
+// Time of kernel k on a layer ~ tiles * (c_group * groups + c_col * columns + c_nz * nonzeros) + c_in *
+// input floats (the transposes), and of the dense kernel ~ c_mac * MACs + c_out * outputs: linear models
+// fitted (least squares on relative error) to every YOLO11n-pose conv shape x {unstructured, oc4, oc8}
+// x {50, 70, 80, 90 %} x each group size, timed on the AVX-512 / AVX2 Zen 5 this was developed on
+// (coefficients in ns, in the ISA tables). Picking the group size by the model came within 3.5 % (AVX-512)
+// and 4.5 % (AVX2) of always picking the fastest, and beat any fixed group size; median error of the
+// absolute estimate ~15 %, so est_sparse_over_dense is a hint, not a decision.
+
+double estimate_cost(const Conv2dDesc& d, const IsaSpconvKernels& isa, const SpKernel& k, const WorkCounts& wc) {
+  const double positions =
+      is_flat(d) ? static_cast<double>(d.out_h()) * d.out_w()
+                 : static_cast<double>(d.out_h()) * (d.out_w() + (d.kernel_w - 1) * d.dilation_w / d.stride_w);
+  const double tiles = positions / (static_cast<double>(isa.lanes) * k.v);
+  return tiles * (wc.groups * k.c_group + wc.cols * k.c_col + wc.nnz * k.c_nz) +
+         isa.c_in * static_cast<double>(d.in_h) * d.in_w * d.in_c;
+}
+
+const SpKernel* pick_kernel(const Conv2dDesc& d, const float* weights, const IsaSpconvKernels& isa, int oc_group,
+                            double* best_cost) {
+  const SpKernel* best = nullptr;
+  *best_cost = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < isa.num_kernels; ++i) {
+    const SpKernel& k = isa.kernels[i];
+    if (oc_group > 0 && k.r != oc_group) continue;
+    const double c = estimate_cost(d, isa, k, count_work(d, weights, k.r));
+    if (c < *best_cost) {
+      *best_cost = c;
+      best = &k;
+    }
+  }
+  return best;
+}
+
+double dense_cost(const Conv2dDesc& d, const IsaSpconvKernels& isa) {
+  const double outputs = static_cast<double>(d.out_h()) * d.out_w() * d.out_c;
+  return isa.c_mac * outputs * (d.in_c / d.groups) * d.kernel_h * d.kernel_w + isa.c_out * outputs;
+}
+
+// Built with += : GCC 12 reports a false -Wrestrict on `"literal" + std::to_string(...)`.
+std::string shape_name(const Conv2dDesc& d) {
+  std::string s("spconv");
+  s += std::to_string(d.kernel_h);
+  s += 'x';
+  s += std::to_string(d.kernel_w);
+  s += 's';
+  s += std::to_string(d.stride_h);
+  if (d.stride_w != d.stride_h) {
+    s += 'x';
+    s += std::to_string(d.stride_w);
+  }
+  if (d.dilation_h != 1 || d.dilation_w != 1) {
+    s += 'd';
+    s += std::to_string(d.dilation_h);
+  }
+  return s;
+}
+
+// ---- The convolution -------------------------------------------------------------------------------------
+
+class SparseConv2d final : public Conv2dF32 {
+ public:
+  SparseConv2d(const Conv2dDesc& d, const float* weights, const float* bias, const IsaSpconvKernels& isa,
+               const SpKernel& k)
+      : desc_(d), kernel_(k) {
+    SparsePlan& p = plan_;
+    plan_geometry(d, isa.lanes * k.v, &p);
+    p.r = k.r;
+    p.v = k.v;
+    p.activation = d.activation;
+    p.num_groups = static_cast<int>(ceil_div(d.out_c, k.r));
+
+    std::vector<float> stream;
+    const int ic_g = d.in_c / d.groups, oc_g = d.out_c / d.groups, taps = d.kernel_h * d.kernel_w;
+    for (int g = 0; g < p.num_groups; ++g) {
+      const int oc = g * k.r, oc_count = std::min(k.r, d.out_c - oc);
+      // Runs by mask; inside a run, columns in reduction order (ascending offsets within a phase).
+      const GroupColumns gc = group_columns(d, weights, oc, oc_count);
+      std::vector<int> order(gc.keys.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return gc.masks[a] < gc.masks[b]; });
+      SpGroup grp;
+      grp.run_begin = static_cast<int>(runs_.size());
+      grp.stream_begin = static_cast<int64_t>(stream.size());
+      for (const int col : order) {
+        const uint32_t mask = gc.masks[col];
+        if (grp.run_count == 0 || runs_.back().mask != mask) {
+          runs_.push_back({mask, 0});
+          grp.run_count++;
+        }
+        runs_.back().count++;
+        const int32_t off = column_offset(d, p, gc.keys[col]);
+        float off_bits;
+        std::memcpy(&off_bits, &off, sizeof off);
+        stream.push_back(off_bits);
+        const int c = gc.keys[col] / taps, t = gc.keys[col] % taps;
+        for (int r = 0; r < oc_count; ++r) {
+          if (!((mask >> r) & 1)) continue;
+          const int o = oc + r;
+          stream.push_back(weights[(static_cast<int64_t>(o) * ic_g + (c - o / oc_g * ic_g)) * taps + t]);
+        }
+      }
+      groups_.push_back(grp);
+    }
+    stream_ = std::move(stream);
+    bias_ = AlignedFloats(round_up(static_cast<int64_t>(p.num_groups) * k.r, 16));
+    if (bias) std::memcpy(bias_.data(), bias, sizeof(float) * d.out_c);
+    zeros_ = AlignedFloats(round_up(d.in_c, 16) + 16);
+    p.groups = groups_.data();
+    p.runs = runs_.data();
+    p.stream = stream_.data();
+    p.bias = bias_.data();
+    p.zeros = zeros_.data();
+
+    tile_rows_ = round_up(std::max<int64_t>(static_cast<int64_t>(p.num_groups) * k.r, d.out_c), 16);
+    planes_floats_ = round_up(p.phase_stride * p.phases_y * p.phases_x, 16);
+    name_ = p.flat ? std::string("spconv1x1") : shape_name(d);
+    name_ += "-r";
+    name_ += std::to_string(k.r);
+    name_ += "-nhwc-";
+    name_ += isa.isa_name;
+  }
+
+  void run(const ConvIO& io, ThreadPool* pool) const override {
+    conv_internal::validate_conv_io(desc_, io);
+    const SparsePlan& p = plan_;
+    const int64_t total = p.flat ? static_cast<int64_t>(p.out_h) * p.out_w : p.out_h;
+    const int64_t full = p.flat ? p.band_pixels : p.band_rows;
+    const int threads = pool ? pool->num_threads() : 1;
+    int64_t band = full;
+    if (threads > 1) {
+      // Enough bands for the pool to balance, but not below two tiles (flat) or two rows per band.
+      const int64_t want = ceil_div(total, int64_t{kTasksPerThread} * threads);
+      const int64_t floor_size = p.flat ? 2 * p.tile : 2;
+      band = std::min(full, std::max(want, floor_size));
+      if (p.flat) band = round_up(band, p.tile);
+    }
+    const int64_t bands = ceil_div(total, band);
+    const int64_t tile_floats = tile_rows_ * p.tile;
+    const size_t scratch_floats = static_cast<size_t>(planes_floats_ + tile_floats + 16 * round_up(p.in_c, 16));
+    auto task = [&](int64_t b) {
+      float* s = thread_scratch(scratch_floats);
+      kernel_.fn(p, io, b, band, BandScratch{s, s + planes_floats_, s + planes_floats_ + tile_floats});
+    };
+    if (threads <= 1 || bands == 1) {
+      for (int64_t b = 0; b < bands; ++b) task(b);
+    } else {
+      pool->parallel_for(bands, task);
+    }
+  }
+
+  std::string_view name() const override { return name_; }
+
+ private:
+  Conv2dDesc desc_;
+  SpKernel kernel_;
+  SparsePlan plan_;
+  std::vector<SpGroup> groups_;
+  std::vector<SpRun> runs_;
+  std::vector<float> stream_;  // per group, per run, per column: byte offset, weights
+  AlignedFloats bias_, zeros_;
+  int64_t tile_rows_ = 0, planes_floats_ = 0;
+  std::string name_;
+};
+
+}  // namespace
+
+std::string SparsityStats::to_string() const {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "zeros %.1f%%, zero blocks: oc4 %.1f%% oc8 %.1f%% oc16 %.1f%% k4 %.1f%%, zero rows %.1f%%, zero "
+                "columns %.1f%%, est. sparse/dense %.2f",
+                100 * zero_fraction, 100 * zero_oc4, 100 * zero_oc8, 100 * zero_oc16, 100 * zero_k4, 100 * zero_rows,
+                100 * zero_columns, est_sparse_over_dense);
+  return buf;
+}
+
+SparsityStats sparsity_stats(const Conv2dDesc& d, const float* weights, Isa isa) {
+  conv_internal::validate_conv2d_desc(d);
+  if (!weights) throw Error("sparse conv2d: missing weights");
+  const int ic_g = d.in_c / d.groups, oc_g = d.out_c / d.groups, taps = d.kernel_h * d.kernel_w;
+  auto w = [&](int o, int i, int t) { return weights[(static_cast<int64_t>(o) * ic_g + i) * taps + t]; };
+  SparsityStats s;
+  s.weights = static_cast<int64_t>(d.out_c) * ic_g * taps;
+  int64_t zeros = 0, zero_rows = 0;
+  for (int o = 0; o < d.out_c; ++o) {
+    int64_t row_zeros = 0;
+    for (int i = 0; i < ic_g; ++i)
+      for (int t = 0; t < taps; ++t) row_zeros += w(o, i, t) == 0.0f;
+    zeros += row_zeros;
+    zero_rows += row_zeros == static_cast<int64_t>(ic_g) * taps;
+  }
+  s.zero_fraction = static_cast<double>(zeros) / s.weights;
+  s.zero_rows = static_cast<double>(zero_rows) / d.out_c;
+  // Output-channel blocks of n (inside one group), per (input channel, tap).
+  auto oc_blocks = [&](int n) {
+    int64_t blocks = 0, zero = 0;
+    for (int g = 0; g < d.groups; ++g)
+      for (int o0 = 0; o0 < oc_g; o0 += n)
+        for (int i = 0; i < ic_g; ++i)
+          for (int t = 0; t < taps; ++t) {
+            bool all = true;
+            for (int o = o0; o < std::min(o0 + n, oc_g) && all; ++o) all = w(g * oc_g + o, i, t) == 0.0f;
+            ++blocks;
+            zero += all;
+          }
+    return static_cast<double>(zero) / static_cast<double>(blocks);
+  };
+  s.zero_oc4 = oc_blocks(4);
+  s.zero_oc8 = oc_blocks(8);
+  s.zero_oc16 = oc_blocks(16);
+  {
+    int64_t blocks = 0, zero = 0;
+    for (int o = 0; o < d.out_c; ++o)
+      for (int t = 0; t < taps; ++t)
+        for (int i0 = 0; i0 < ic_g; i0 += 4) {
+          bool all = true;
+          for (int i = i0; i < std::min(i0 + 4, ic_g) && all; ++i) all = w(o, i, t) == 0.0f;
+          ++blocks;
+          zero += all;
+        }
+    s.zero_k4 = static_cast<double>(zero) / static_cast<double>(blocks);
+  }
+  {
+    int64_t zero_cols = 0;
+    for (int g = 0; g < d.groups; ++g)
+      for (int i = 0; i < ic_g; ++i)
+        for (int t = 0; t < taps; ++t) {
+          bool all = true;
+          for (int o = 0; o < oc_g && all; ++o) all = w(g * oc_g + o, i, t) == 0.0f;
+          zero_cols += all;
+        }
+    s.zero_columns = static_cast<double>(zero_cols) / (static_cast<double>(d.in_c) * taps);
+  }
+  if (const IsaSpconvKernels* k = isa_supported(isa) ? isa_kernels(isa) : nullptr) {
+    double cost = 0;
+    if (pick_kernel(d, weights, *k, 0, &cost)) s.est_sparse_over_dense = cost / dense_cost(d, *k);
+  }
+  return s;
+}
+
+int sparse_conv_group_sizes(Isa isa, int* sizes, int max) {
+  const IsaSpconvKernels* k = isa_kernels(isa);
+  if (!k) return 0;
+  int n = 0;
+  for (int i = 0; i < k->num_kernels; ++i) {
+    bool seen = false;
+    for (int j = 0; j < i; ++j) seen |= k->kernels[j].r == k->kernels[i].r;
+    if (seen) continue;
+    if (n < max) sizes[n] = k->kernels[i].r;
+    ++n;
+  }
+  return n;
+}
+
+std::unique_ptr<Conv2dF32> create_sparse_conv2d_f32(const Conv2dDesc& desc, const float* weights, const float* bias,
+                                                    Isa isa, const SparseConvOptions& options) {
+  conv_internal::validate_conv2d_desc(desc);
+  if (!weights) throw Error("sparse conv2d: missing weights");
+  if (!isa_supported(isa))
+    throw Error("sparse conv2d: this CPU does not support ISA '" + std::string(isa_name(isa)) + "'");
+  if (options.oc_group < 0) throw Error("sparse conv2d: negative output-channel group size");
+  const IsaSpconvKernels* k = isa_kernels(isa);
+  if (!k) {
+    if (options.oc_group > 0)
+      throw Error("sparse conv2d: the scalar reference has no output-channel groups (asked for " +
+                  std::to_string(options.oc_group) + ")");
+    return spconv_internal::create_sparse_conv2d_f32_scalar(desc, weights, bias);
+  }
+  double cost = 0;
+  const SpKernel* kernel = pick_kernel(desc, weights, *k, options.oc_group, &cost);
+  if (!kernel)
+    throw Error("sparse conv2d: no " + std::string(k->isa_name) + " kernel for output-channel groups of " +
+                std::to_string(options.oc_group));
+  return std::make_unique<SparseConv2d>(desc, weights, bias, *k, *kernel);
+}
+
+}  // namespace sp::kernels

@@ -1,0 +1,67 @@
+// Sparse float 2-D convolution: the same contract as conv_f32.h (NHWC with pixel strides, batch 1, fused
+// bias + activation + residual, parallel over a ThreadPool, created once and run many times), so the engine
+// can hold a dense or a sparse Conv2dF32 per layer. Weights are compressed once at creation and exact zeros
+// are never multiplied.
+//
+// How (measurements in core/kernels/spconv_f32/README.md): the reduction runs with *pixels* in the vector lanes, as in
+// XNNPACK's f32-spmm, because an unstructured zero is a single scalar and only a pixel-vectorised product
+// lets one scalar weight be skipped. Each band of output rows is first transposed from NHWC into
+// zero-padded channel planes (split into stride phases, so a stride-2 conv reads contiguous vectors too);
+// then every nonzero weight is one broadcast-FMA over a tile of 16 * V pixels, and the tile is transposed
+// back to NHWC in the epilogue. Output channels are taken in groups of R; inside a group the input
+// columns (input channel x tap) are sorted by which of the R channels use them, so one vector load of the
+// input feeds every nonzero of that column ("register tiling for unstructured sparsity"): a 70 % sparse
+// layer still gets ~2 FMAs per load with R = 6, and whole-block patterns (R output channels x 1) get R.
+//
+// Depthwise and grouped convolutions are accepted (correct) but are not what this is for: keep them dense.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/cpu_features.h"
+#include "core/kernels/conv_f32/conv_f32.h"
+
+namespace sp::kernels {
+
+// Format options. The defaults pick everything from the weights; the fields exist for benchmarks and tests.
+struct SparseConvOptions {
+  // Output channels per register group (R above): 0 picks per layer from the zero pattern (a cost model
+  // over groups, columns and nonzeros, fitted by measurement); otherwise one of the sizes the ISA offers
+  // (sparse_conv_group_sizes).
+  int oc_group = 0;
+};
+
+// What the engine needs to decide dense vs sparse before creating anything (cheap: one pass over the
+// weights). Fractions are of the layer's weights (zero_fraction) or of its blocks (the rest). Blocks are
+// taken per tap: "oc" blocks are n consecutive output channels x 1 (same input channel and tap), "k"
+// blocks are 4 consecutive input channels x 1 (same output channel and tap), the reduction-axis block the
+// int8 VNNI kernels want. A channel count that n does not divide leaves a partial last block, counted
+// zero only if all its weights are zero.
+struct SparsityStats {
+  int64_t weights = 0;
+  double zero_fraction = 0;
+  double zero_oc4 = 0, zero_oc8 = 0, zero_oc16 = 0;
+  double zero_k4 = 0;
+  double zero_rows = 0;     // output channels with every weight zero
+  double zero_columns = 0;  // (input channel, tap) columns with every output channel's weight zero
+  // Estimated time of the sparse kernel relative to the dense one on this ISA (< 1: sparse expected
+  // faster), from the fitted cost model (~15 % median error). A hint: the engine measures.
+  double est_sparse_over_dense = 0;
+  std::string to_string() const;
+};
+
+// weights: ONNX layout OIHW (I = in_c / groups); bias: out_c floats or null.
+SparsityStats sparsity_stats(const Conv2dDesc& desc, const float* weights, Isa isa = best_isa());
+
+// The output-channel group sizes the ISA's micro-kernels exist for (for SparseConvOptions::oc_group).
+// Writes up to `max` sizes and returns how many there are.
+int sparse_conv_group_sizes(Isa isa, int* sizes, int max);
+
+// Throws sp::Error (one line) for a descriptor it cannot run, missing weights, an ISA the CPU lacks or an
+// oc_group the ISA has no kernel for.
+std::unique_ptr<Conv2dF32> create_sparse_conv2d_f32(const Conv2dDesc& desc, const float* weights, const float* bias,
+                                                    Isa isa, const SparseConvOptions& options = {});
+
+}  // namespace sp::kernels

@@ -1,0 +1,82 @@
+// One-shot pruning of one layer's weight matrix, as pure arithmetic (no graph, no I/O):
+//  - magnitude: remove the groups of smallest squared norm;
+//  - OBS in the SparseGPT formulation (Frantar & Alistarh 2023, after Optimal Brain Surgeon and
+//    Optimal Brain Compression): minimise ||W X - Ŵ X||² for the layer inputs X seen on calibration
+//    data, through H = X Xᵀ. Columns are visited left to right in blocks of `block_cols`; at the start
+//    of each block the groups to remove are chosen by OBS saliency w² / [U]_jj² (U the upper Cholesky
+//    factor of H⁻¹, so [U]_jj² is the inverse-Hessian diagonal with the earlier columns eliminated),
+//    and as each column is removed the still-free weights to its right absorb its error
+//    (W[:, j:] -= (w_j - q_j) / U_jj · U[j, j:]), lazily batched across blocks.
+// W is [rows = output channels] x [cols = K], row-major, K in the pattern's column order (see pattern.h).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/prune/pattern.h"
+
+namespace sp::prune {
+
+// H = (1/samples) Σ x xᵀ over calibration patches x (n = K), symmetric, row-major n x n.
+struct Hessian {
+  int64_t n = 0;
+  std::vector<double> h;
+  int64_t samples = 0;
+};
+
+struct ObsOptions {
+  // Dampening λ: H + λ · mean(diag H) · I before inversion (SparseGPT's 1 %), so a rank-deficient H
+  // (fewer patches than K, dead input channels, zero padding taps) still inverts; raised tenfold up
+  // to three times if the Cholesky factorisation still fails.
+  double damping = 0.01;
+  int block_cols = 128;  // SparseGPT's column block: mask choice and lazy update granularity
+};
+
+// How many groups of `groups` a sparsity removes: round(sparsity * groups), the same for every method,
+// so every layer's sparsity is exact to one group.
+int64_t groups_to_remove(int64_t groups, double sparsity);
+
+// The OBS solver of one layer: H damped, inverted and factored once, then any number of prunes (the
+// sensitivity pass prunes the same layer at several sparsities).
+class ObsSolver {
+ public:
+  // Throws sp::Error (one line) if H is not n x n, not finite, or cannot be factored even damped.
+  ObsSolver(const Hessian& h, const ObsOptions& options);
+  int64_t n() const { return n_; }
+  double damping_used() const { return damping_used_; }
+
+  // Prunes w (rows x n, row-major) in place to exactly groups_to_remove(groups, sparsity) zero groups
+  // of the pattern (the removed weights exactly 0.0f) and updates the others. rows % pattern.rows and
+  // n % pattern.cols must be 0 (sp::Error otherwise). Each column block removes its share of the
+  // groups (cumulative rounding: block sparsities differ by at most one group from the layer's).
+  // Returns the OBS loss: Σ over removed weights of the predicted increase of ½||W X - Ŵ X||² / samples.
+  double prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& pattern) const;
+
+ private:
+  int64_t n_ = 0;
+  int block_cols_ = 128;
+  double damping_used_ = 0;
+  std::vector<double> u_;  // upper Cholesky factor of (H + damping)⁻¹, column-major n x n
+};
+
+// The dense weights that best reproduce a reference layer's outputs from the inputs this layer
+// actually gets: argmin_V ||W R - V X||² + ridge, i.e. V = W + W (G - H)(H + δ I)⁻¹ with H = E[x xᵀ],
+// G = E[r xᵀ] (K x K row-major) and δ = damping · mean(diag H). With R = X it returns W unchanged.
+// Pruning V with OBS on H then minimises ||W R - Ŵ X||²: each layer also makes up for what the
+// already pruned layers before it changed in its inputs, instead of only for its own removals.
+void refit_to_reference(std::span<float> w, int64_t rows, const Hessian& h, std::span<const double> cross, double damping);
+
+// Magnitude pruning: zeroes the groups_to_remove(groups, sparsity) groups of smallest Σ w² over the
+// whole layer (ties: the earlier group first). Nothing else changes.
+void magnitude_prune(std::span<float> w, int64_t rows, int64_t cols, double sparsity, const PrunePattern& pattern);
+
+// tr(ΔW H ΔWᵀ) / tr(W H Wᵀ), ΔW = reference - pruned: the layer's output error on the calibration
+// inputs relative to its output energy (0 when W H Wᵀ has zero trace).
+double relative_output_error(std::span<const float> reference, std::span<const float> pruned, int64_t rows,
+                             const Hessian& h);
+
+// Groups of the pattern whose weights are all exactly zero.
+int64_t zero_groups(std::span<const float> w, int64_t rows, int64_t cols, const PrunePattern& pattern);
+
+}  // namespace sp::prune

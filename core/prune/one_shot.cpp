@@ -1,0 +1,170 @@
+#include "core/prune/one_shot.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "core/error.h"
+#include "core/prune/wave_runner.h"
+
+namespace sp::prune {
+
+PruneMethod parse_prune_method(const std::string& name) {
+  if (name == "obs") return PruneMethod::kObs;
+  if (name == "magnitude") return PruneMethod::kMagnitude;
+  throw Error("--prune-method: unknown method '" + name + "' (obs or magnitude)");
+}
+
+const char* prune_method_name(PruneMethod m) { return m == PruneMethod::kObs ? "obs" : "magnitude"; }
+
+void prune_matrix(std::vector<float>& w, const ConvLayer& layer, double sparsity, PruneMethod method,
+                  const PrunePattern& pattern, const ObsSolver* solver, double* obs_loss) {
+  if (!layer.prunable_shape()) throw Error("pruning: conv '" + layer.name + "' is grouped and cannot be pruned");
+  const std::string misfit = pattern.misfit(layer.out_channels, layer.in_channels);
+  if (!misfit.empty()) throw Error("--pattern " + pattern.name() + ": conv '" + layer.name + "': " + misfit);
+  double loss = 0;
+  if (method == PruneMethod::kObs) {
+    if (!solver) throw Error("pruning: OBS needs the layer's Hessian");
+    loss = solver->prune(w, layer.out_channels, sparsity, pattern);
+  } else {
+    magnitude_prune(w, layer.out_channels, layer.cols(), sparsity, pattern);
+  }
+  if (obs_loss) *obs_loss = loss;
+}
+
+namespace {
+
+// W · mean for every output channel; the mean patch spans all input channels (grouped convs read
+// their group's slice of each tap).
+std::vector<double> mean_output(const std::vector<float>& w, const ConvLayer& c, const std::vector<double>& mean) {
+  const int64_t taps = c.kernel_h * c.kernel_w, cg = c.in_channels, all = cg * c.group, per_group = c.out_channels / c.group;
+  if (static_cast<int64_t>(mean.size()) != taps * all) throw Error("pruning: mean patch does not match conv '" + c.name + "'");
+  std::vector<double> y(static_cast<size_t>(c.out_channels), 0.0);
+  for (int64_t o = 0; o < c.out_channels; ++o) {
+    const int64_t first = (o / per_group) * cg;
+    double s = 0;
+    for (int64_t t = 0; t < taps; ++t) {
+      for (int64_t k = 0; k < cg; ++k) s += double(w[static_cast<size_t>((o * taps + t) * cg + k)]) * mean[static_cast<size_t>(t * all + first + k)];
+    }
+    y[static_cast<size_t>(o)] = s;
+  }
+  return y;
+}
+
+}  // namespace
+
+std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, const std::vector<LayerTarget>& layers,
+                                        const OneShotOptions& opt, const SessionOptions& session, size_t frames,
+                                        const FrameFiller& fill, const ProgressFn& progress) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto say = [&](const std::string& msg) {
+    if (!progress) return;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "[%.0f s] ", std::chrono::duration<double>(Clock::now() - t0).count());
+    progress(buf + msg);
+  };
+  std::map<std::string, double> target;
+  std::vector<std::string> names;
+  for (const auto& l : layers) {
+    const ConvLayer& c = model.conv(l.conv);
+    if (l.sparsity > 0) {
+      // Checked before any work: a misfit found at layer 60 would waste the first 59.
+      if (!c.prunable_shape()) throw Error("pruning: conv '" + c.name + "' is grouped and cannot be pruned");
+      const std::string misfit = opt.pattern.misfit(c.out_channels, c.in_channels);
+      if (!misfit.empty()) throw Error("--pattern " + opt.pattern.name() + ": conv '" + c.name + "': " + misfit);
+    }
+    target[l.conv] = l.sparsity;
+    names.push_back(l.conv);
+  }
+  const bool hessians = opt.method == PruneMethod::kObs;
+  const bool float_target = hessians && opt.float_target;
+  const bool needs_reference = float_target || opt.bias_correction;
+  const bool needs_data = hessians || opt.bias_correction;
+  // The float model runs beside the pruned one, on the same frames, for its means and cross moments.
+  const Graph reference = graph;
+  std::vector<std::vector<std::string>> waves;
+  if (needs_data) {
+    waves = conv_waves(graph, names);
+  } else {
+    waves = {names};
+  }
+  std::unique_ptr<WaveRunner> runner;
+  if (needs_data) runner = std::make_unique<WaveRunner>(graph, waves, session, frames, fill);
+  std::map<std::string, LayerResult> results;
+  for (size_t wi = 0; wi < waves.size(); ++wi) {
+    const auto& wave = waves[wi];
+    std::map<std::string, std::shared_ptr<const InputStatistics>> stats;
+    if (needs_data) {
+      std::vector<StatisticsRequest> req;
+      for (const auto& n : wave) {
+        const bool pruned = target[n] > 0;
+        const bool refit = float_target && (pruned || (opt.refit_dense && model.conv(n).prunable_shape()));
+        if (!pruned && !refit && !opt.bias_correction) continue;
+        req.push_back({n, (pruned && hessians) || refit ? opt.max_patches_per_frame : 0});
+      }
+      stats = runner->gather(wi, graph, req, needs_reference ? &reference : nullptr);
+    }
+    int pruned_here = 0;
+    for (const auto& n : wave) {
+      const ConvLayer& c = model.conv(n);
+      LayerResult r;
+      r.conv = n;
+      r.target = target[n];
+      r.weights = c.weights();
+      r.wave = static_cast<int>(wi + 1);
+      std::vector<float> w = model.matrix(n);
+      const std::vector<float> w0 = w;
+      if (r.target > 0) {
+        std::unique_ptr<ObsSolver> solver;
+        Hessian h;
+        if (hessians) {
+          // With a re-fitted bias the mean is the bias's job: centered statistics.
+          h = stats.at(n)->hessian(opt.bias_correction);
+          if (float_target) refit_to_reference(w, c.out_channels, h, stats.at(n)->cross_moment(opt.bias_correction), opt.obs.damping);
+          solver = std::make_unique<ObsSolver>(h, opt.obs);
+          r.damping = solver->damping_used();
+          r.hessian_samples = h.samples;
+        }
+        const std::vector<float> dense = w;
+        prune_matrix(w, c, r.target, opt.method, opt.pattern, solver.get(), &r.obs_loss);
+        if (hessians) r.output_error = relative_output_error(dense, w, c.out_channels, h);
+        model.set_matrix(n, w);
+        ++pruned_here;
+      } else if (float_target && opt.refit_dense && c.prunable_shape()) {
+        const Hessian h = stats.at(n)->hessian(opt.bias_correction);
+        refit_to_reference(w, c.out_channels, h, stats.at(n)->cross_moment(opt.bias_correction), opt.obs.damping);
+        r.hessian_samples = h.samples;
+        model.set_matrix(n, w);
+      }
+      for (float v : w) r.zeros += v == 0.0f;
+      std::vector<float> b = model.bias(n);
+      if (opt.bias_correction && !b.empty()) {
+        const std::vector<double> want = mean_output(w0, c, stats.at(n)->reference_mean_patch());
+        const std::vector<double> have = mean_output(w, c, stats.at(n)->mean_patch());
+        double ss = 0;
+        for (size_t o = 0; o < b.size(); ++o) {
+          const double shift = want[o] - have[o];
+          b[o] = static_cast<float>(b[o] + shift);
+          ss += shift * shift;
+        }
+        r.bias_shift_rms = std::sqrt(ss / static_cast<double>(b.size()));
+        r.bias_corrected = true;
+        model.set_bias(n, b);
+      }
+      set_conv_constants(graph, n, model.onnx_weights(n), model.bias(n));
+      results[n] = r;
+    }
+    if (needs_data) {
+      say("wave " + std::to_string(wi + 1) + "/" + std::to_string(waves.size()) + ": " + std::to_string(wave.size()) +
+          " convs, " + std::to_string(pruned_here) + " pruned");
+    }
+  }
+  std::vector<LayerResult> out;
+  for (const auto& l : layers) out.push_back(results.at(l.conv));
+  return out;
+}
+
+}  // namespace sp::prune

@@ -1,0 +1,72 @@
+// One-shot pruning of a whole model, layer by layer in model order (SparseGPT's sequential scheme):
+// each conv's statistics come from the model whose earlier convs are already pruned (and
+// bias-corrected), gathered wave by wave (layer_inputs.h). Optionally each conv's bias is then
+// re-fitted so that its mean output on the calibration frames matches the float model's:
+// b' = b + W · E[x_float] - Ŵ · E[x_pruned] (OBS then works on centered statistics: with a free bias
+// the mean is not the weights' job). Optionally (float_target) OBS aims at the float model's outputs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/prune/layer_inputs.h"
+#include "core/prune/obs.h"
+#include "core/prune/pattern.h"
+#include "core/prune/prunable_model.h"
+#include "core/session.h"
+
+namespace sp::prune {
+
+enum class PruneMethod { kObs, kMagnitude };
+PruneMethod parse_prune_method(const std::string& name);  // "obs" | "magnitude"; throws sp::Error
+const char* prune_method_name(PruneMethod m);
+
+struct LayerTarget {
+  std::string conv;
+  double sparsity = 0;  // 0: not pruned (still bias-corrected when that is on)
+};
+
+struct OneShotOptions {
+  PruneMethod method = PruneMethod::kObs;
+  PrunePattern pattern;
+  ObsOptions obs;
+  bool bias_correction = false;
+  // OBS towards the float model's outputs (refit_to_reference before pruning) instead of towards this
+  // layer's own dense output on its drifted inputs; needs the float model run beside the pruned one.
+  bool float_target = false;
+  // With float_target: the listed convs that are not pruned (target 0, ungrouped) are refitted too,
+  // dense, so the layers kept dense after pruned ones (the head) also make up for their drifted inputs.
+  bool refit_dense = false;
+  // Hessian patches per frame and conv (output pixels drawn at random): K² work each. At 640 the
+  // largest maps have 25600 pixels; 1024 per frame x 32+ frames gives >= 28 patches per column for
+  // the widest conv here (K = 1152) and keeps the Hessians to about a second per frame.
+  int64_t max_patches_per_frame = 1024;
+};
+
+struct LayerResult {
+  std::string conv;
+  double target = 0;            // sparsity asked
+  int64_t weights = 0, zeros = 0;
+  double output_error = -1;     // relative_output_error on the layer's calibration inputs; -1: not measured
+  double obs_loss = 0;
+  double damping = 0;           // the damping OBS used (0 for magnitude)
+  int64_t hessian_samples = 0;
+  bool bias_corrected = false;
+  double bias_shift_rms = 0;    // RMS of b' - b over output channels
+  int wave = 0;
+};
+
+// Prunes (and corrects) `layers` of `model` in place; `graph` is the same model imported (its conv
+// constants are updated as it goes). Frames 0..frames-1 come from `fill`. Layers with a target must
+// be ungrouped and fit the pattern (sp::Error otherwise). Magnitude without bias correction reads no
+// frame at all.
+std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, const std::vector<LayerTarget>& layers,
+                                        const OneShotOptions& options, const SessionOptions& session, size_t frames,
+                                        const FrameFiller& fill, const ProgressFn& progress = {});
+
+// Prunes one layer's matrix (O x K) with the method: OBS needs `solver`.
+void prune_matrix(std::vector<float>& w, const ConvLayer& layer, double sparsity, PruneMethod method,
+                  const PrunePattern& pattern, const ObsSolver* solver, double* obs_loss = nullptr);
+
+}  // namespace sp::prune

@@ -1,0 +1,70 @@
+#include "core/prune/sensitivity.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "core/error.h"
+
+namespace sp::prune {
+
+std::vector<double> sensitivity_levels(double target) {
+  std::vector<double> out;
+  for (int k = -2; k <= 2; ++k) {
+    double s = std::round((target + 0.1 * k) * 1000) / 1000;
+    s = std::clamp(s, 0.05, 0.99);
+    if (out.empty() || s > out.back() + 1e-9) out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& graph, const std::vector<std::string>& convs,
+                                             const SensitivityOptions& opt, const SessionOptions& session, size_t frames,
+                                             const FrameFiller& fill, const GraphDamageFn& damage, const ProgressFn& progress) {
+  std::map<std::string, std::shared_ptr<const InputStatistics>> stats;
+  if (opt.method == PruneMethod::kObs) {
+    std::vector<StatisticsRequest> req;
+    for (const auto& c : convs) req.push_back({c, opt.max_patches_per_frame});
+    stats = gather_input_statistics(graph, req, session, frames, fill);
+  }
+  std::vector<LayerCurve> curves;
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const ConvLayer& c = model.conv(convs[i]);
+    LayerCurve curve;
+    curve.conv = c.name;
+    curve.weights = c.weights();
+    curve.levels = opt.levels;
+    const std::vector<float> w0 = model.matrix(c.name);
+    const std::vector<float> onnx0 = model.onnx_weights(c.name);
+    std::unique_ptr<ObsSolver> solver;
+    if (opt.method == PruneMethod::kObs) solver = std::make_unique<ObsSolver>(stats.at(c.name)->hessian(), opt.obs);
+    for (double s : opt.levels) {
+      std::vector<float> w = w0;
+      prune_matrix(w, c, s, opt.method, opt.pattern, solver.get());
+      set_conv_constants(graph, c.name, matrix_to_onnx(w, c.out_channels, c.in_channels, c.kernel_h, c.kernel_w), {});
+      double d = 0;
+      try {
+        d = damage(graph);
+      } catch (...) {
+        set_conv_constants(graph, c.name, onnx0, {});
+        throw;
+      }
+      curve.damage.push_back(std::max(0.0, d));
+    }
+    set_conv_constants(graph, c.name, onnx0, {});
+    if (progress) {
+      std::string msg = "sensitivity " + std::to_string(i + 1) + "/" + std::to_string(convs.size()) + ": " + c.name + " damage";
+      char buf[32];
+      for (double d : curve.damage) {
+        std::snprintf(buf, sizeof buf, " %.4f", d);
+        msg += buf;
+      }
+      progress(msg);
+    }
+    curves.push_back(std::move(curve));
+  }
+  return curves;
+}
+
+}  // namespace sp::prune

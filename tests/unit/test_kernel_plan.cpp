@@ -1,0 +1,342 @@
+// Per-layer dense / sparse kernel choice (core/kernel_plan.h): sessions on small synthetic models with
+// pruned convs give the same outputs under --kernels dense, sparse and auto (bit-identical for int8, a
+// float tolerance for fp32); the plan cache round-trips, is keyed by what the timing depends on, and a
+// corrupt or foreign plan file is ignored.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "core/error.h"
+#include "core/kernel_plan.h"
+#include "core/session.h"
+#include "tests/onnx_builder.h"
+
+namespace sp {
+namespace {
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("sp_kernel_plan_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string str() const { return path_.string(); }
+  std::vector<fs::path> files() const {
+    std::vector<fs::path> r;
+    for (const auto& e : fs::directory_iterator(path_)) r.push_back(e.path());
+    return r;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+// Weights in [-1, 1] with a fraction `zeros` set to exactly 0 (and, when asked, whole output channels).
+std::vector<float> pruned(size_t n, double zeros, uint32_t seed, int zero_rows = 0, size_t row = 0) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> w(-1.0f, 1.0f);
+  std::uniform_real_distribution<double> p(0.0, 1.0);
+  std::vector<float> v(n);
+  for (auto& x : v) x = p(rng) < zeros ? 0.0f : w(rng) * 0.3f;
+  for (size_t i = 0; i < static_cast<size_t>(zero_rows) * row && i < n; ++i) v[i] = 0.0f;
+  return v;
+}
+
+void conv(test::OnnxBuilder& b, const std::string& name, const std::string& x, int cin, int cout, int k, int stride,
+          double zeros, uint32_t seed) {
+  const size_t row = static_cast<size_t>(cin) * k * k;
+  // Pruned layers also get two all-zero output channels (whole rows of the sparse matrix).
+  b.floats(name + "_w", {cout, cin, k, k}, pruned(row * cout, zeros, seed, zeros >= 0.5 ? 2 : 0, row));
+  b.floats(name + "_b", {cout}, pruned(cout, 0.0, seed + 100));
+  auto* c = b.node("Conv", {x, name + "_w", name + "_b"}, {name}, name);
+  test::OnnxBuilder::attr(c, "kernel_shape", std::vector<int64_t>{k, k});
+  test::OnnxBuilder::attr(c, "pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
+  test::OnnxBuilder::attr(c, "strides", std::vector<int64_t>{stride, stride});
+}
+
+std::string silu(test::OnnxBuilder& b, const std::string& x) {
+  b.node("Sigmoid", {x}, {x + "_sig"});
+  b.node("Mul", {x, x + "_sig"}, {x + "_silu"});
+  return x + "_silu";
+}
+
+// Float: a dense stem, a 70 % sparse 3x3 s2, a 50 % sparse 3x3 with a residual add, a 90 % sparse 1x1
+// and a 10 % one (below the threshold: stays dense in every mode).
+Graph float_model() {
+  test::OnnxBuilder b(17);
+  b.input("images", {1, 3, 32, 32});
+  conv(b, "stem", "images", 3, 16, 3, 1, 0.0, 1);
+  const std::string s = silu(b, "stem");
+  conv(b, "down", s, 16, 32, 3, 2, 0.7, 2);
+  const std::string d = silu(b, "down");
+  conv(b, "mid", d, 32, 32, 3, 1, 0.5, 3);
+  const std::string m = silu(b, "mid");
+  b.node("Add", {d, m}, {"res"});
+  conv(b, "pw", "res", 32, 24, 1, 1, 0.9, 4);
+  const std::string p = silu(b, "pw");
+  conv(b, "out", p, 24, 8, 1, 1, 0.1, 5);
+  b.output("out");
+  return b.graph();
+}
+
+// Int8 (QDQ): u8 activations, s8 per-channel weights with exact zeros, int32 bias.
+std::string qdq(test::OnnxBuilder& b, const std::string& x, float scale, int zp) {
+  b.floats(x + "_s", {}, {scale});
+  b.typed<uint8_t>(x + "_z", onnx::TensorProto::UINT8, {}, {static_cast<uint8_t>(zp)});
+  b.node("QuantizeLinear", {x, x + "_s", x + "_z"}, {x + "_q"});
+  b.node("DequantizeLinear", {x + "_q", x + "_s", x + "_z"}, {x + "_dq"});
+  return x + "_dq";
+}
+
+std::string qconv(test::OnnxBuilder& b, const std::string& name, const std::string& x, float sx, int cin, int cout, int k,
+                  int stride, double zeros, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> wd(-127, 127), bd(-2000, 2000);
+  std::uniform_real_distribution<double> p(0.0, 1.0);
+  std::vector<int8_t> w(static_cast<size_t>(cout) * cin * k * k);
+  for (auto& v : w) v = p(rng) < zeros ? 0 : static_cast<int8_t>(wd(rng));
+  std::vector<float> sw(cout), sb(cout);
+  std::vector<int8_t> wz(cout, 0);
+  std::vector<int32_t> bias(cout), bz(cout, 0);
+  for (int o = 0; o < cout; ++o) {
+    sw[o] = 0.004f + 0.0005f * static_cast<float>(o % 7);
+    sb[o] = sx * sw[o];
+    bias[o] = bd(rng);
+  }
+  b.typed<int8_t>(name + "_w", onnx::TensorProto::INT8, {cout, cin, k, k}, w);
+  b.floats(name + "_ws", {cout}, sw);
+  b.typed<int8_t>(name + "_wz", onnx::TensorProto::INT8, {cout}, wz);
+  auto* dw = b.node("DequantizeLinear", {name + "_w", name + "_ws", name + "_wz"}, {name + "_wdq"});
+  test::OnnxBuilder::attr(dw, "axis", int64_t{0});
+  b.typed<int32_t>(name + "_b", onnx::TensorProto::INT32, {cout}, bias);
+  b.floats(name + "_bs", {cout}, sb);
+  b.typed<int32_t>(name + "_bz", onnx::TensorProto::INT32, {cout}, bz);
+  auto* db = b.node("DequantizeLinear", {name + "_b", name + "_bs", name + "_bz"}, {name + "_bdq"});
+  test::OnnxBuilder::attr(db, "axis", int64_t{0});
+  auto* c = b.node("Conv", {x, name + "_wdq", name + "_bdq"}, {name}, name);
+  test::OnnxBuilder::attr(c, "kernel_shape", std::vector<int64_t>{k, k});
+  test::OnnxBuilder::attr(c, "pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
+  test::OnnxBuilder::attr(c, "strides", std::vector<int64_t>{stride, stride});
+  return name;
+}
+
+Graph int8_model() {
+  test::OnnxBuilder b(17);
+  b.input("images", {1, 3, 32, 32});
+  const std::string x = qdq(b, "images", 1.0f / 255.0f, 0);
+  const std::string c0 = qdq(b, qconv(b, "c0", x, 1.0f / 255.0f, 3, 16, 3, 2, 0.0, 1), 0.05f, 128);
+  const std::string c1 = qdq(b, qconv(b, "c1", c0, 0.05f, 16, 32, 3, 1, 0.7, 2), 0.06f, 120);
+  const std::string c2 = qdq(b, qconv(b, "c2", c1, 0.06f, 32, 32, 1, 1, 0.9, 3), 0.05f, 125);
+  qconv(b, "head", c2, 0.05f, 32, 8, 1, 1, 0.5, 4);
+  b.output("head");
+  return b.graph();
+}
+
+struct Result {
+  std::vector<float> out;
+  std::vector<OpProfile> convs;
+  KernelPlanReport plan;
+};
+
+Result run(const Graph& g, KernelMode mode, bool integer, const std::string& cache_dir, Isa isa = best_isa()) {
+  SessionOptions o;
+  o.threads = 2;
+  o.isa = isa;
+  o.integer = integer;
+  o.kernels = mode;
+  o.kernel_cache_dir = cache_dir;
+  o.kernel_cache = !cache_dir.empty();
+  Session s(g, o);
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> px(0, 255);
+  const int64_t n = shape_numel(s.input_shape(0));
+  if (s.input_dtype(0) == DType::kUInt8) {
+    for (int64_t i = 0; i < n; ++i) s.input_u8(0)[i] = static_cast<uint8_t>(px(rng));
+  } else {
+    for (int64_t i = 0; i < n; ++i) s.input_data(0)[i] = static_cast<float>(px(rng)) / 255.0f;
+  }
+  s.run();
+  Result r;
+  r.out.assign(s.output_data(0), s.output_data(0) + shape_numel(s.output_shape(0)));
+  for (const OpProfile& p : s.profile())
+    if (p.weight_zeros >= 0) r.convs.push_back(p);
+  r.plan = s.kernel_plan();
+  return r;
+}
+
+int count_sparse(const Result& r) {
+  int n = 0;
+  for (const OpProfile& p : r.convs) {
+    EXPECT_EQ(p.sparse, p.kernel.rfind("spconv", 0) == 0) << p.kernel;
+    n += p.sparse;
+  }
+  return n;
+}
+
+// The kernel's name carries the ISA label of the code that runs.
+void expect_truthful_isa(const Result& r) {
+  for (const OpProfile& p : r.convs) {
+    const std::string tag(kernel_isa_tag(p.kernel));
+    EXPECT_FALSE(tag.empty()) << p.kernel;
+    EXPECT_EQ(tag, p.isa) << p.kernel;
+  }
+}
+
+TEST(KernelPlan, FloatModesAgree) {
+  const Graph g = float_model();
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    SCOPED_TRACE(isa_name(isa));
+    TempDir dir;
+    const Result dense = run(g, KernelMode::kDense, false, "", isa);
+    const Result sparse = run(g, KernelMode::kSparse, false, "", isa);
+    const Result aut = run(g, KernelMode::kAuto, false, dir.str(), isa);
+    ASSERT_EQ(dense.convs.size(), 5u);
+    EXPECT_EQ(dense.plan.candidates, 3);  // down, mid, pw; stem (0 %) and out (~10 %) stay dense
+    EXPECT_EQ(count_sparse(dense), 0);
+    EXPECT_EQ(count_sparse(sparse), 3);
+    EXPECT_EQ(aut.plan.timed, 3);
+    EXPECT_FALSE(aut.plan.from_cache);
+    for (const Result* r : {&dense, &sparse, &aut}) {
+      expect_truthful_isa(*r);
+      EXPECT_EQ(r->convs.front().choice, "few zeros");
+      EXPECT_FALSE(r->convs.back().sparse);
+    }
+    double max_ref = 0, max_diff_sparse = 0, max_diff_auto = 0;
+    for (size_t i = 0; i < dense.out.size(); ++i) {
+      max_ref = std::max<double>(max_ref, std::fabs(dense.out[i]));
+      max_diff_sparse = std::max<double>(max_diff_sparse, std::fabs(sparse.out[i] - dense.out[i]));
+      max_diff_auto = std::max<double>(max_diff_auto, std::fabs(aut.out[i] - dense.out[i]));
+    }
+    EXPECT_GT(max_ref, 0.1);
+    // Different summation orders of the same products: float rounding only.
+    EXPECT_LE(max_diff_sparse, 1e-4 * max_ref);
+    EXPECT_LE(max_diff_auto, 1e-4 * max_ref);
+  }
+}
+
+TEST(KernelPlan, Int8ModesAreBitIdentical) {
+  const Graph g = int8_model();
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kAvxVnni}) {
+    if (!isa_supported(isa)) continue;
+    SCOPED_TRACE(isa_name(isa));
+    TempDir dir;
+    const Result dense = run(g, KernelMode::kDense, true, "", isa);
+    const Result sparse = run(g, KernelMode::kSparse, true, "", isa);
+    const Result aut = run(g, KernelMode::kAuto, true, dir.str(), isa);
+    ASSERT_EQ(dense.convs.size(), 4u);
+    EXPECT_TRUE(dense.convs.front().integer);
+    EXPECT_EQ(dense.plan.candidates, 3);
+    EXPECT_EQ(count_sparse(dense), 0);
+    EXPECT_EQ(count_sparse(sparse), 3);
+    EXPECT_EQ(aut.plan.timed, 3);
+    for (const Result* r : {&dense, &sparse, &aut}) expect_truthful_isa(*r);
+    ASSERT_EQ(sparse.out.size(), dense.out.size());
+    EXPECT_EQ(sparse.out, dense.out);
+    EXPECT_EQ(aut.out, dense.out);
+  }
+}
+
+TEST(KernelPlan, CacheRoundTripsAndCorruptFilesAreIgnored) {
+  const Graph g = float_model();
+  TempDir dir;
+  const Result first = run(g, KernelMode::kAuto, false, dir.str());
+  EXPECT_EQ(first.plan.timed, 3);
+  ASSERT_EQ(dir.files().size(), 1u);
+  const fs::path file = dir.files().front();
+  EXPECT_EQ(first.plan.cache_file, file.string());
+
+  // Second start: the same choices, read from the file, nothing timed.
+  const Result second = run(g, KernelMode::kAuto, false, dir.str());
+  EXPECT_TRUE(second.plan.from_cache);
+  EXPECT_EQ(second.plan.timed, 0);
+  ASSERT_EQ(second.convs.size(), first.convs.size());
+  for (size_t i = 0; i < first.convs.size(); ++i) {
+    EXPECT_EQ(second.convs[i].kernel, first.convs[i].kernel);
+    if (first.convs[i].choice == "timed") {
+      EXPECT_EQ(second.convs[i].choice, "cached");
+    }
+  }
+
+  // A plan that says the opposite is obeyed (the cache, not a new timing, decides)...
+  std::string text;
+  {
+    std::ifstream f(file);
+    text.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  std::string flipped = text;
+  for (size_t p = 0; (p = flipped.find("\tdense\t", p)) != std::string::npos;) flipped.replace(p, 7, "\t@\t");
+  for (size_t p = 0; (p = flipped.find("\tsparse\t", p)) != std::string::npos;) flipped.replace(p, 8, "\tdense\t");
+  for (size_t p = 0; (p = flipped.find("\t@\t", p)) != std::string::npos;) flipped.replace(p, 3, "\tsparse\t");
+  std::ofstream(file, std::ios::trunc) << flipped;
+  const Result obeyed = run(g, KernelMode::kAuto, false, dir.str());
+  EXPECT_TRUE(obeyed.plan.from_cache);
+  EXPECT_EQ(obeyed.plan.sparse, 3 - first.plan.sparse);
+
+  // ...but a corrupt one is ignored: timed again and rewritten.
+  const std::vector<std::string> corrupt = {
+      "",                                                   // empty
+      "garbage\n",                                          // not a plan
+      text.substr(0, text.size() / 2),                      // truncated (no end line)
+      text + "extra\n",                                     // something after the end line
+      std::string(text).replace(text.find("key ") + 4, 4, "ffff"),  // another key
+  };
+  for (const std::string& bad : corrupt) {
+    std::ofstream(file, std::ios::trunc) << bad;
+    const Result r = run(g, KernelMode::kAuto, false, dir.str());
+    EXPECT_FALSE(r.plan.from_cache) << bad;
+    EXPECT_EQ(r.plan.timed, 3);
+    std::ifstream f(file);
+    std::string now((std::istreambuf_iterator<char>(f)), {});
+    EXPECT_NE(now, bad);  // rewritten with a valid plan
+  }
+  // Other threads, another key: a second file.
+  SessionOptions o;
+  o.threads = 1;
+  o.kernel_cache_dir = dir.str();
+  Session s1(g, o);
+  EXPECT_FALSE(s1.kernel_plan().from_cache);
+  EXPECT_EQ(dir.files().size(), 2u);
+}
+
+TEST(KernelPlan, PlanFileFormat) {
+  TempDir dir;
+  const std::string path = kernel_plan_path(dir.str(), 0x1234);
+  std::vector<PlannedLayer> layers = {{"a", true, {1.5, 0.75}}, {"b c", false, {0.25, 0.5}}};
+  ASSERT_TRUE(write_kernel_plan(path, 0x1234, layers));
+  auto back = read_kernel_plan(path, 0x1234, {"a", "b c"});
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].node, "a");
+  EXPECT_TRUE((*back)[0].sparse);
+  EXPECT_DOUBLE_EQ((*back)[0].timing.dense_ms, 1.5);
+  EXPECT_FALSE((*back)[1].sparse);
+  EXPECT_DOUBLE_EQ((*back)[1].timing.sparse_ms, 0.5);
+  EXPECT_FALSE(read_kernel_plan(path, 0x1235, {"a", "b c"}).has_value());  // another key
+  EXPECT_FALSE(read_kernel_plan(path, 0x1234, {"a"}).has_value());         // other layers
+  EXPECT_FALSE(read_kernel_plan(path, 0x1234, {"b c", "a"}).has_value());
+  EXPECT_FALSE(read_kernel_plan(dir.str() + "/missing.txt", 0x1234, {"a", "b c"}).has_value());
+  // A name the format cannot hold: not written, nothing left behind.
+  EXPECT_FALSE(write_kernel_plan(kernel_plan_path(dir.str(), 7), 7, {{"x\ty", true, {1, 1}}}));
+  EXPECT_EQ(dir.files().size(), 1u);
+  EXPECT_EQ(kernel_plan_cache_dir("/some/dir"), "/some/dir");
+  EXPECT_EQ(parse_kernel_mode("sparse"), KernelMode::kSparse);
+  EXPECT_THROW(parse_kernel_mode("fast"), Error);
+}
+
+}  // namespace
+}  // namespace sp

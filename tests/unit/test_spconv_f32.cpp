@@ -1,0 +1,554 @@
+// Sparse float convolution: every ISA's kernels (and every output-channel group size they offer) against the
+// scalar sparse reference, and the scalar sparse reference against the dense scalar convolution, on the
+// YOLO-pose shapes and random shapes, at 0/50/70/90 % unstructured sparsity, block patterns, all-zero
+// output channels (rows), all-zero input columns, fully zero weights, strided channel slices, residuals
+// (separate and in place), and thread pools.
+//
+// Tolerance: two implementations sum the same products in different orders. Each computed sum is within
+// gamma_n * S of the exact one (n terms, S = bias + sum |x * w|, gamma_n = n u / (1 - n u), u = 2^-24), so
+// they differ by at most 2 gamma_n S before the activation, whose slope is at most 1.1 (SiLU); the
+// vectorised sigmoid adds <= 1e-6 relative error (conv_f32's ActivationAccuracy test), the residual add
+// one rounding. Hence |got - want| <= 1.1 * 2 gamma_n S + 2e-6 (|want| + |residual|) + 1e-30, per output.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "core/kernels/activation.h"
+#include "core/kernels/conv_f32/conv_f32.h"
+#include "core/kernels/spconv_f32/spconv_f32.h"
+#include "core/thread_pool.h"
+
+namespace sp::kernels {
+namespace {
+
+constexpr float kCanary = -12345.5f;
+
+struct Slice {
+  std::vector<float> buf;
+  int64_t pixel_stride = 0;
+  int offset = 0;
+  float* data() { return buf.data() + offset; }
+  const float* data() const { return buf.data() + offset; }
+};
+
+Slice make_slice(int64_t pixels, int channels, int extra_stride, int offset, float fill) {
+  Slice s;
+  s.pixel_stride = channels + offset + extra_stride;
+  s.offset = offset;
+  s.buf.assign(static_cast<size_t>(pixels * s.pixel_stride), fill);
+  return s;
+}
+
+// How the zeros are laid out.
+enum class Pattern { kUnstructured, kOc4, kOc8, kOc16, kK4, kZeroRows, kZeroColumns, kAllZero };
+
+const char* pattern_name(Pattern p) {
+  switch (p) {
+    case Pattern::kUnstructured: return "unstructured";
+    case Pattern::kOc4: return "oc4";
+    case Pattern::kOc8: return "oc8";
+    case Pattern::kOc16: return "oc16";
+    case Pattern::kK4: return "k4";
+    case Pattern::kZeroRows: return "zero-rows";
+    case Pattern::kZeroColumns: return "zero-columns";
+    case Pattern::kAllZero: return "all-zero";
+  }
+  return "?";
+}
+
+struct Case {
+  Conv2dDesc desc;
+  double sparsity = 0.7;
+  Pattern pattern = Pattern::kUnstructured;
+  bool has_bias = true;
+  int residual = 0;  // 0 none, 1 separate buffer, 2 in place (residual == output)
+  int in_extra = 0, in_offset = 0, out_extra = 0, out_offset = 0;
+  std::string label() const {
+    const Conv2dDesc& d = desc;
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "in %dx%dx%d out_c %d k%dx%d s%dx%d d%dx%d pad %d,%d,%d,%d g%d act %s bias %d res %d %s %.0f%% "
+                  "slices %d,%d,%d,%d",
+                  d.in_c, d.in_h, d.in_w, d.out_c, d.kernel_h, d.kernel_w, d.stride_h, d.stride_w, d.dilation_h,
+                  d.dilation_w, d.pad_top, d.pad_left, d.pad_bottom, d.pad_right, d.groups,
+                  activation_name(d.activation), has_bias ? 1 : 0, residual, pattern_name(pattern), 100 * sparsity,
+                  in_extra, in_offset, out_extra, out_offset);
+    return buf;
+  }
+};
+
+struct Data {
+  std::vector<float> weights, bias;
+  Slice input, residual;
+};
+
+// Weights in [-1, 1] with the case's zeros. Blocks of output channels (or of input channels, for k4) are
+// zeroed together; their fraction is the sparsity.
+std::vector<float> make_weights(const Case& c, std::mt19937& rng) {
+  const Conv2dDesc& d = c.desc;
+  const int ic_g = d.in_c / d.groups, oc_g = d.out_c / d.groups, taps = d.kernel_h * d.kernel_w;
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::uniform_real_distribution<double> p01(0.0, 1.0);
+  std::vector<float> w(static_cast<size_t>(d.out_c) * ic_g * taps);
+  for (float& v : w) {
+    v = u(rng);
+    if (v == 0.0f) v = 0.5f;
+  }
+  auto at = [&](int o, int i, int t) -> float& { return w[(static_cast<size_t>(o) * ic_g + i) * taps + t]; };
+  switch (c.pattern) {
+    case Pattern::kUnstructured:
+      for (float& v : w)
+        if (p01(rng) < c.sparsity) v = 0.0f;
+      break;
+    case Pattern::kOc4:
+    case Pattern::kOc8:
+    case Pattern::kOc16: {
+      const int n = c.pattern == Pattern::kOc4 ? 4 : c.pattern == Pattern::kOc8 ? 8 : 16;
+      for (int g = 0; g < d.groups; ++g)
+        for (int o0 = 0; o0 < oc_g; o0 += n)
+          for (int i = 0; i < ic_g; ++i)
+            for (int t = 0; t < taps; ++t)
+              if (p01(rng) < c.sparsity)
+                for (int o = o0; o < std::min(o0 + n, oc_g); ++o) at(g * oc_g + o, i, t) = 0.0f;
+      break;
+    }
+    case Pattern::kK4:
+      for (int o = 0; o < d.out_c; ++o)
+        for (int t = 0; t < taps; ++t)
+          for (int i0 = 0; i0 < ic_g; i0 += 4)
+            if (p01(rng) < c.sparsity)
+              for (int i = i0; i < std::min(i0 + 4, ic_g); ++i) at(o, i, t) = 0.0f;
+      break;
+    case Pattern::kZeroRows:  // some output channels entirely zero, the rest unstructured
+      for (int o = 0; o < d.out_c; ++o) {
+        const bool row = p01(rng) < 0.4;
+        for (int i = 0; i < ic_g; ++i)
+          for (int t = 0; t < taps; ++t)
+            if (row || p01(rng) < c.sparsity) at(o, i, t) = 0.0f;
+      }
+      break;
+    case Pattern::kZeroColumns:  // some (input channel, tap) columns zero in every output channel
+      for (int i = 0; i < ic_g; ++i)
+        for (int t = 0; t < taps; ++t) {
+          const bool col = p01(rng) < 0.5;
+          for (int o = 0; o < d.out_c; ++o)
+            if (col || p01(rng) < c.sparsity) at(o, i, t) = 0.0f;
+        }
+      break;
+    case Pattern::kAllZero:
+      for (float& v : w) v = 0.0f;
+      break;
+  }
+  return w;
+}
+
+Data make_data(const Case& c, std::mt19937& rng) {
+  const Conv2dDesc& d = c.desc;
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Data data;
+  data.weights = make_weights(c, rng);
+  if (c.has_bias) {
+    data.bias.resize(d.out_c);
+    for (float& v : data.bias) v = u(rng);
+  }
+  data.input = make_slice(static_cast<int64_t>(d.in_h) * d.in_w, d.in_c, c.in_extra, c.in_offset, 0.0f);
+  for (float& v : data.input.buf) v = u(rng) * 2.0f;  // also fills the floats outside the slice
+  if (c.residual) {
+    data.residual = make_slice(static_cast<int64_t>(d.out_h()) * d.out_w(), d.out_c, c.out_extra, c.out_offset, 0.0f);
+    for (float& v : data.residual.buf) v = u(rng);
+  }
+  return data;
+}
+
+// Runs `conv` into a canary-filled output slice; checks the canary survives outside the slice.
+Slice run_conv(const Conv2dF32& conv, const Case& c, const Data& data, ThreadPool* pool) {
+  const Conv2dDesc& d = c.desc;
+  const int64_t pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
+  Slice out = make_slice(pixels, d.out_c, c.out_extra, c.out_offset, kCanary);
+  ConvIO io;
+  io.input = data.input.data();
+  io.in_pixel_stride = data.input.pixel_stride;
+  io.output = out.data();
+  io.out_pixel_stride = out.pixel_stride;
+  if (c.residual == 1) {
+    io.residual = data.residual.data();
+    io.residual_pixel_stride = data.residual.pixel_stride;
+  } else if (c.residual == 2) {
+    for (int64_t p = 0; p < pixels; ++p)
+      for (int ch = 0; ch < d.out_c; ++ch)
+        out.data()[p * out.pixel_stride + ch] = data.residual.data()[p * data.residual.pixel_stride + ch];
+    io.residual = out.data();
+    io.residual_pixel_stride = out.pixel_stride;
+  }
+  conv.run(io, pool);
+  int bad = 0;
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t i = 0; i < out.pixel_stride; ++i) {
+      const bool inside = i >= out.offset && i < out.offset + d.out_c;
+      if (!inside && out.buf[p * out.pixel_stride + i] != kCanary && ++bad <= 3)
+        ADD_FAILURE() << conv.name() << ": wrote outside the output slice at pixel " << p << " float " << i << " ("
+                      << c.label() << ")";
+    }
+  return out;
+}
+
+// Per output: the number of summed terms, S = |bias| + sum |x * w| (the error bound's scale) and the
+// residual's magnitude (the activation's error is relative to its own value, want - residual).
+struct Bound {
+  std::vector<double> scale;
+  std::vector<int> terms;
+  std::vector<double> residual;
+};
+
+Bound error_scale(const Case& c, const Data& data) {
+  const Conv2dDesc& d = c.desc;
+  const int oh_n = d.out_h(), ow_n = d.out_w(), icg = d.in_c / d.groups, ocg = d.out_c / d.groups;
+  Bound b;
+  b.scale.assign(static_cast<size_t>(oh_n) * ow_n * d.out_c, 0.0);
+  b.terms.assign(b.scale.size(), 1);
+  b.residual.assign(b.scale.size(), 0.0);
+  for (int oc = 0; oc < d.out_c; ++oc) {
+    const int g = oc / ocg;
+    for (int oh = 0; oh < oh_n; ++oh)
+      for (int ow = 0; ow < ow_n; ++ow) {
+        double s = c.has_bias ? std::fabs(data.bias[oc]) : 0.0;
+        int n = 1;
+        for (int i = 0; i < icg; ++i)
+          for (int ky = 0; ky < d.kernel_h; ++ky)
+            for (int kx = 0; kx < d.kernel_w; ++kx) {
+              const int iy = oh * d.stride_h - d.pad_top + ky * d.dilation_h;
+              const int ix = ow * d.stride_w - d.pad_left + kx * d.dilation_w;
+              if (iy < 0 || iy >= d.in_h || ix < 0 || ix >= d.in_w) continue;
+              const double x =
+                  data.input.data()[(static_cast<int64_t>(iy) * d.in_w + ix) * data.input.pixel_stride + g * icg + i];
+              const double w = data.weights[((static_cast<int64_t>(oc) * icg + i) * d.kernel_h + ky) * d.kernel_w + kx];
+              s += std::fabs(x * w);
+              n += w != 0.0;
+            }
+        const size_t k = (static_cast<size_t>(oh) * ow_n + ow) * d.out_c + oc;
+        b.scale[k] = s;
+        b.terms[k] = n;
+        b.residual[k] =
+            c.residual
+                ? std::fabs(
+                      data.residual.data()[(static_cast<int64_t>(oh) * ow_n + ow) * data.residual.pixel_stride + oc])
+                : 0.0;
+      }
+  }
+  return b;
+}
+
+int compare(const Slice& got, const Slice& want, const Case& c, const Bound& bound, const std::string& what) {
+  const Conv2dDesc& d = c.desc;
+  const int64_t pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
+  const double u = std::ldexp(1.0, -24);
+  int bad = 0;
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int ch = 0; ch < d.out_c; ++ch) {
+      const float g = got.data()[p * got.pixel_stride + ch], w = want.data()[p * want.pixel_stride + ch];
+      const size_t k = static_cast<size_t>(p) * d.out_c + ch;
+      const double nu = bound.terms[k] * u;
+      const double tol =
+          1.1 * 2.0 * nu / (1.0 - nu) * bound.scale[k] + 2e-6 * (std::fabs(w) + bound.residual[k]) + 1e-30;
+      if (!(std::fabs(static_cast<double>(g) - w) <= tol)) {
+        if (++bad <= 3)
+          ADD_FAILURE() << what << ": pixel " << p << " channel " << ch << " got " << g << " want " << w << " tol "
+                        << tol << " (" << c.label() << ")";
+      }
+    }
+  return bad;
+}
+
+int count_different(const Slice& a, const Slice& b) {
+  int n = 0;
+  for (size_t i = 0; i < a.buf.size(); ++i) n += !(a.buf[i] == b.buf[i]);
+  return n;
+}
+
+const std::vector<Isa>& vector_isas() {
+  static const std::vector<Isa> isas = [] {
+    std::vector<Isa> out;
+    for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+      if (isa_supported(isa)) {
+        out.push_back(isa);
+      } else {
+        std::printf("[  SKIPPED ] spconv_f32: this CPU lacks %s; its kernels are not tested here\n",
+                    std::string(isa_name(isa)).c_str());
+      }
+    }
+    return out;
+  }();
+  return isas;
+}
+
+std::vector<int> group_sizes(Isa isa) {
+  int sizes[16];
+  const int n = sparse_conv_group_sizes(isa, sizes, 16);
+  return std::vector<int>(sizes, sizes + std::min(n, 16));
+}
+
+// The scalar sparse reference against the dense scalar conv, then every ISA (auto kernel choice, and each
+// group size when `all_groups`) against the scalar sparse reference, single-threaded and on `pool`.
+void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, bool all_groups) {
+  const Data data = make_data(c, rng);
+  const float* bias = c.has_bias ? data.bias.data() : nullptr;
+  const Bound bound = error_scale(c, data);
+  auto dense = create_conv2d_f32(c.desc, data.weights.data(), bias, Isa::kScalar);
+  auto ref = create_sparse_conv2d_f32(c.desc, data.weights.data(), bias, Isa::kScalar);
+  const Slice want_dense = run_conv(*dense, c, data, nullptr);
+  const Slice want = run_conv(*ref, c, data, nullptr);
+  ASSERT_EQ(compare(want, want_dense, c, bound, "sparse scalar vs dense scalar"), 0);
+  for (Isa isa : vector_isas()) {
+    std::vector<int> groups = {0};
+    if (all_groups)
+      for (int g : group_sizes(isa)) groups.push_back(g);
+    for (int g : groups) {
+      SparseConvOptions opt;
+      opt.oc_group = g;
+      auto conv = create_sparse_conv2d_f32(c.desc, data.weights.data(), bias, isa, opt);
+      const std::string name = std::string(conv->name()) + (g ? " (group " + std::to_string(g) + ")" : "");
+      const Slice got = run_conv(*conv, c, data, nullptr);
+      ASSERT_EQ(compare(got, want, c, bound, name), 0);
+      if (pool) {
+        // Bands change with the thread count, the order of each output's sum does not: bit-identical.
+        const Slice got_mt = run_conv(*conv, c, data, pool);
+        ASSERT_EQ(count_different(got_mt, got), 0)
+            << name << " differs on " << pool->num_threads() << " threads (" << c.label() << ")";
+      }
+    }
+  }
+}
+
+Case shape(int ic, int h, int w, int oc, int k, int s, Activation act, int residual = 0) {
+  Case c;
+  Conv2dDesc& d = c.desc;
+  d.in_c = ic;
+  d.in_h = h;
+  d.in_w = w;
+  d.out_c = oc;
+  d.kernel_h = d.kernel_w = k;
+  d.stride_h = d.stride_w = s;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = k / 2;
+  d.activation = act;
+  c.residual = residual;
+  return c;
+}
+
+// The conv shapes of YOLO11n-pose and YOLOv8s-pose (channels 16..512, 1x1 and 3x3, stride 1 and 2), shrunk
+// spatially so the test stays fast.
+std::vector<Case> model_cases() {
+  return {
+      shape(16, 20, 23, 32, 3, 2, Activation::kSilu),     // 3x3 s2
+      shape(32, 12, 15, 32, 1, 1, Activation::kSilu),     // 1x1
+      shape(16, 14, 11, 8, 3, 1, Activation::kSilu),      // 8 output channels
+      shape(64, 12, 13, 64, 3, 1, Activation::kSilu, 2),  // bottleneck with shortcut, in place
+      shape(64, 10, 12, 51, 3, 1, Activation::kSilu),     // keypoint head
+      shape(51, 9, 10, 51, 1, 1, Activation::kNone),      // head 1x1, no activation
+      shape(96, 10, 11, 128, 1, 1, Activation::kSilu),    // 1x1 expand
+      shape(256, 5, 6, 64, 1, 1, Activation::kSilu, 1),   // 1x1 reduce, residual
+      shape(128, 9, 8, 256, 3, 2, Activation::kSilu),     // wide output, stride 2
+      shape(512, 4, 5, 256, 1, 1, Activation::kSilu),     // YOLOv8s widest 1x1
+      shape(256, 4, 4, 256, 3, 1, Activation::kSilu, 1),  // YOLOv8s 3x3 at 256
+      shape(64, 9, 9, 1, 1, 1, Activation::kSigmoid),     // one output channel
+  };
+}
+
+// Layers large enough that one thread cuts them into several bands (the plane budget), not only the pool.
+std::vector<Case> multi_band_cases() {
+  return {
+      shape(64, 41, 40, 64, 3, 1, Activation::kSilu),     // 3x3
+      shape(64, 45, 46, 32, 1, 1, Activation::kRelu),     // 1x1, flat
+      shape(32, 50, 51, 64, 3, 2, Activation::kSilu, 1),  // stride 2
+  };
+}
+
+TEST(SpconvF32, ModelShapesUnstructured) {
+  std::mt19937 rng(1234);
+  ThreadPool pool(2);
+  for (Case c : model_cases()) {
+    for (double s : {0.0, 0.5, 0.7, 0.9}) {
+      c.sparsity = s;
+      SCOPED_TRACE(c.label());
+      check_case(c, rng, s == 0.7 ? &pool : nullptr, s == 0.7);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(SpconvF32, MultiBandLayers) {
+  std::mt19937 rng(99);
+  ThreadPool pool(2);
+  for (Case c : multi_band_cases()) {
+    SCOPED_TRACE(c.label());
+    check_case(c, rng, &pool, false);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(SpconvF32, Patterns) {
+  std::mt19937 rng(77);
+  const std::vector<Case> shapes = {shape(64, 11, 12, 64, 3, 1, Activation::kSilu),
+                                    shape(48, 10, 9, 40, 1, 1, Activation::kNone, 1),
+                                    shape(32, 13, 14, 51, 3, 2, Activation::kSilu)};
+  for (Case c : shapes) {
+    for (Pattern p : {Pattern::kOc4, Pattern::kOc8, Pattern::kOc16, Pattern::kK4, Pattern::kZeroRows,
+                      Pattern::kZeroColumns, Pattern::kAllZero}) {
+      c.pattern = p;
+      for (double s : {0.5, 0.9}) {
+        c.sparsity = s;
+        SCOPED_TRACE(c.label());
+        check_case(c, rng, nullptr, true);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+Case random_case(std::mt19937& rng) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  Case c;
+  Conv2dDesc& d = c.desc;
+  const int kind = pick(0, 9);
+  int per_group_in = 0, per_group_out = 0;
+  if (kind <= 7) {
+    d.groups = 1;
+    per_group_in = pick(0, 3) == 0 ? pick(1, 5) : pick(1, 90);
+    per_group_out = pick(0, 4) == 0 ? pick(1, 9) : pick(1, 90);
+  } else if (kind == 8) {  // depthwise: accepted, though the engine keeps it dense
+    per_group_in = per_group_out = 1;
+    d.groups = pick(1, 24);
+  } else {
+    d.groups = pick(2, 4);
+    per_group_in = pick(1, 12);
+    per_group_out = pick(1, 16);
+  }
+  d.in_c = per_group_in * d.groups;
+  d.out_c = per_group_out * d.groups;
+  const int k = std::vector<int>{1, 1, 3, 3, 3, 5, 2}[pick(0, 6)];
+  d.kernel_h = k;
+  d.kernel_w = pick(0, 5) == 0 ? std::vector<int>{1, 3, 5}[pick(0, 2)] : k;
+  d.stride_h = pick(1, 2);
+  d.stride_w = pick(0, 4) == 0 ? pick(1, 3) : d.stride_h;
+  d.dilation_h = pick(0, 5) == 0 ? 2 : 1;
+  d.dilation_w = pick(0, 5) == 0 ? 2 : d.dilation_h;
+  d.pad_top = pick(0, d.kernel_h / 2 + 1);
+  d.pad_bottom = pick(0, 4) == 0 ? pick(0, 2) : d.pad_top;
+  d.pad_left = pick(0, d.kernel_w / 2 + 1);
+  d.pad_right = pick(0, 4) == 0 ? pick(0, 2) : d.pad_left;
+  const int area = d.in_c * d.out_c / d.groups > 1500 ? 10 : 19;
+  d.in_h = pick(1, area);
+  d.in_w = pick(1, area + 4);
+  while (d.out_h() <= 0) ++d.in_h;
+  while (d.out_w() <= 0) ++d.in_w;
+  d.activation = static_cast<Activation>(pick(0, 3));
+  c.sparsity = std::vector<double>{0.0, 0.5, 0.7, 0.9, 0.97}[pick(0, 4)];
+  c.pattern = static_cast<Pattern>(pick(0, 7));
+  c.has_bias = pick(0, 4) != 0;
+  c.residual = pick(0, 2);
+  c.in_extra = pick(0, 2) == 0 ? 0 : pick(1, 9);
+  c.in_offset = pick(0, 2) == 0 ? 0 : pick(1, 7);
+  c.out_extra = pick(0, 2) == 0 ? 0 : pick(1, 9);
+  c.out_offset = pick(0, 2) == 0 ? 0 : pick(1, 7);
+  return c;
+}
+
+TEST(SpconvF32, RandomShapes) {
+  std::mt19937 rng(42);
+  ThreadPool pool(3);
+  for (int i = 0; i < 150; ++i) {
+    const Case c = random_case(rng);
+    SCOPED_TRACE("case " + std::to_string(i) + ": " + c.label());
+    check_case(c, rng, i % 4 == 0 ? &pool : nullptr, i % 3 == 0);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(SpconvF32, SparsityStats) {
+  Conv2dDesc d;
+  d.in_h = d.in_w = 4;
+  d.in_c = 8;
+  d.out_c = 16;
+  d.kernel_h = d.kernel_w = 3;
+  const int taps = 9, ic = 8;
+  std::vector<float> w(16 * ic * taps, 1.0f);
+  auto at = [&](int o, int i, int t) -> float& { return w[(o * ic + i) * taps + t]; };
+  for (int o = 0; o < 4; ++o)  // output channels 0-3 entirely zero: 4 of 16 rows, one oc4 block per column
+    for (int i = 0; i < ic; ++i)
+      for (int t = 0; t < taps; ++t) at(o, i, t) = 0.0f;
+  for (int o = 0; o < 16; ++o)  // input channel 7, tap 0: zero in every output channel (one column)
+    at(o, 7, 0) = 0.0f;
+  const SparsityStats s = sparsity_stats(d, w.data(), Isa::kScalar);
+  const double total = 16.0 * ic * taps, zeros = 4 * ic * taps + 12;
+  EXPECT_EQ(s.weights, 16 * ic * taps);
+  EXPECT_DOUBLE_EQ(s.zero_fraction, zeros / total);
+  EXPECT_DOUBLE_EQ(s.zero_rows, 4.0 / 16);
+  EXPECT_DOUBLE_EQ(s.zero_columns, 1.0 / (ic * taps));
+  // oc4 blocks: 4 per column, 72 columns; zero: block 0 of every column + the other 3 of column (7, 0);
+  // oc8: both blocks of column (7, 0); oc16: column (7, 0).
+  EXPECT_DOUBLE_EQ(s.zero_oc4, (72.0 + 3) / (4 * 72));
+  EXPECT_DOUBLE_EQ(s.zero_oc8, 2.0 / (2 * 72));
+  EXPECT_DOUBLE_EQ(s.zero_oc16, 1.0 / 72);
+  // k4 blocks: 16 oc x 9 taps x 2 = 288; zero: 4 rows x 18 = 72 (channel 7 alone never zeroes a block).
+  EXPECT_DOUBLE_EQ(s.zero_k4, 72.0 / 288);
+  EXPECT_FALSE(s.to_string().empty());
+  for (Isa isa : vector_isas()) EXPECT_GT(sparsity_stats(d, w.data(), isa).est_sparse_over_dense, 0.0);
+}
+
+TEST(SpconvF32, RejectsBadInput) {
+  const std::vector<float> w(1024, 1.0f);
+  Conv2dDesc d;
+  d.in_h = d.in_w = 4;
+  d.in_c = 6;
+  d.out_c = 4;
+  d.groups = 4;  // 6 input channels do not split into 4 groups
+  EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, Isa::kScalar), Error);
+  EXPECT_THROW(sparsity_stats(d, w.data()), Error);
+  d.groups = 1;
+  EXPECT_THROW(create_sparse_conv2d_f32(d, nullptr, nullptr, Isa::kScalar), Error);
+  d.kernel_h = d.kernel_w = 7;  // larger than the unpadded input
+  EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, Isa::kScalar), Error);
+  d.kernel_h = d.kernel_w = 3;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = 1;
+  SparseConvOptions bad;
+  bad.oc_group = 7;  // no ISA has a 7-channel group kernel
+  for (Isa isa : vector_isas()) EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, isa, bad), Error);
+  bad.oc_group = -1;
+  EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, Isa::kScalar, bad), Error);
+
+  bad.oc_group = 4;
+  EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, Isa::kScalar, bad), Error);
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) {
+      EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, isa), Error);
+    }
+  }
+  // A pixel stride below the channel count is rejected at run time, on every path.
+  std::vector<float> in(4 * 4 * 8, 0.0f), out(4 * 4 * 8, 0.0f);
+  std::vector<Isa> isas = {Isa::kScalar};
+  for (Isa isa : vector_isas()) isas.push_back(isa);
+  for (Isa isa : isas) {
+    auto conv = create_sparse_conv2d_f32(d, w.data(), nullptr, isa);
+    ConvIO io;
+    io.input = in.data();
+    io.in_pixel_stride = 5;  // < 6 input channels
+    io.output = out.data();
+    io.out_pixel_stride = 4;
+    EXPECT_THROW(conv->run(io, nullptr), Error) << conv->name();
+    io.in_pixel_stride = 6;
+    EXPECT_NO_THROW(conv->run(io, nullptr)) << conv->name();
+    io.output = nullptr;
+    EXPECT_THROW(conv->run(io, nullptr), Error) << conv->name();
+  }
+}
+
+}  // namespace
+}  // namespace sp::kernels
