@@ -8,8 +8,10 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/commands.h"
 #include "app/common.h"
@@ -28,6 +30,7 @@ struct RunOptions {
   bool no_hud = false;
   bool smooth = false;
   bool no_smooth = false;
+  std::vector<std::string> sources;  // --source, once per stream
 };
 
 std::string number(double v) {
@@ -101,11 +104,56 @@ class SignalStopper {
   std::thread thread_;
 };
 
+// Stream i's name for an output: the index before the extension (out.mp4 -> out.1.mp4), so the files
+// of one run sort together and keep the extension their players and parsers expect.
+std::string stream_output(const std::string& path, size_t i) {
+  if (path.empty()) return path;
+  std::filesystem::path p(path);
+  return (p.parent_path() / (p.stem().string() + "." + std::to_string(i) + p.extension().string())).string();
+}
+
+// A source given twice would be read twice and counted as two streams; refuse it. File paths are
+// compared as written (lexically normalised): a symlink or a copy is a stream of its own.
+void check_distinct_sources(const std::vector<std::string>& sources) {
+  for (size_t i = 0; i < sources.size(); ++i)
+    for (size_t j = 0; j < i; ++j) {
+      auto norm = [](const std::string& s) {
+        return s.find("://") == std::string::npos && s.rfind("gst:", 0) != 0
+                   ? std::filesystem::path(s).lexically_normal().string() : s;
+      };
+      if (norm(sources[i]) == norm(sources[j]))
+        throw Error("--source " + sources[i] + " is given more than once (streams " + std::to_string(j) + " and " +
+                    std::to_string(i) + ")");
+    }
+}
+
+// Two outputs of a multi-stream run must not land in the same file (say --json out.1.jsonl next to
+// --json out.jsonl for stream 1): refused before anything is opened.
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  std::vector<std::string> seen;
+  for (const auto& [flag, path] : outputs) {
+    std::error_code ec;
+    std::string key = std::filesystem::weakly_canonical(path, ec).string();
+    if (ec) key = std::filesystem::path(path).lexically_normal().string();
+    for (size_t j = 0; j < seen.size(); ++j)
+      if (seen[j] == key)
+        throw Error(flag + ": output " + path + " collides with " + outputs[j].first + " " + outputs[j].second);
+    seen.push_back(key);
+  }
+}
+
+void run_many(RunOptions& o, std::atomic<bool>& stop, SignalStopper& stopper);
+
 void run_run(RunOptions& o) {
   check_tracking_flags(o);
   o.pipe.smooth = o.smooth ? pipeline::Smoothing::kOn : o.no_smooth ? pipeline::Smoothing::kOff : pipeline::Smoothing::kAuto;
   std::atomic<bool> stop{false};
   SignalStopper stopper(stop);  // before any other thread exists, so they all inherit the mask
+  if (o.sources.size() > 1) {
+    run_many(o, stop, stopper);
+    return;
+  }
+  if (!o.sources.empty()) o.pipe.source = o.sources.front();
   if (o.pipe.source.empty()) o.pipe.source = assets_dir() + "/videos/dance.mp4";
   if (o.pipe.show && !pipeline::WindowSink::display_available()) {
     throw Error("--show: no display available (" + pipeline::WindowSink::display_problem() + ")");
@@ -130,15 +178,69 @@ void run_run(RunOptions& o) {
   }
 }
 
+// Several --source: one engine, one inference thread, per-stream outputs and summaries, plus the aggregate.
+void run_many(RunOptions& o, std::atomic<bool>& stop, SignalStopper& stopper) {
+  const size_t n = o.sources.size();
+  check_distinct_sources(o.sources);
+  if (o.pipe.show) throw Error("--show works with one --source (got " + std::to_string(n) + ")");
+  std::vector<pipeline::StreamSpec> specs;
+  std::vector<std::pair<std::string, std::string>> outputs;
+  if (!o.summary_path.empty()) outputs.emplace_back("--summary", o.summary_path);  // the aggregate
+  for (size_t i = 0; i < n; ++i) {
+    pipeline::StreamSpec s{o.sources[i], stream_output(o.pipe.save_path, i), stream_output(o.pipe.json_path, i)};
+    if (!s.save_path.empty()) outputs.emplace_back("--save", s.save_path);
+    if (!s.json_path.empty()) outputs.emplace_back("--json", s.json_path);
+    if (!o.summary_path.empty()) outputs.emplace_back("--summary", stream_output(o.summary_path, i));
+    specs.push_back(std::move(s));
+  }
+  check_distinct_outputs(outputs);
+  LoadedModel m = load_model(o.engine);
+  o.pipe.engine_label = m.engine;
+  o.pipe.isa_label = m.model->session().kernel_isa_summary();
+  o.pipe.threads = m.model->session().threads();
+  o.pipe.hud = !o.no_hud;
+  pipeline::MultiPipelineResult r = pipeline::run_pose_pipelines(*m.model, o.pipe, specs, stop);
+
+  bool source_error = false;
+  std::vector<pipeline::StreamReport> reports;
+  for (size_t i = 0; i < n; ++i) {
+    const pipeline::PipelineResult& s = r.streams[i];
+    std::fprintf(stderr, "\n[%zu] %s: %s\n", i, specs[i].source.c_str(), s.ended.c_str());
+    pipeline::print_summary(stderr, s.summary);
+    if (!specs[i].save_path.empty()) std::fprintf(stderr, "video: %s (%lld frames)\n", specs[i].save_path.c_str(), static_cast<long long>(s.video_frames));
+    if (!specs[i].json_path.empty()) std::fprintf(stderr, "json lines: %s (%lld lines)\n", specs[i].json_path.c_str(), static_cast<long long>(s.json_lines));
+    const std::string summary_i = stream_output(o.summary_path, i);
+    if (!summary_i.empty()) pipeline::write_summary_json(summary_i, s.summary);
+    reports.push_back({specs[i].source, summary_i, s.summary});
+    if (s.source_error) {
+      std::fprintf(stderr, "sparsepose: error: stream %zu (%s): %s\n", i, specs[i].source.c_str(), s.ended.c_str());
+      source_error = true;
+    }
+  }
+  const pipeline::AggregateSummary total = pipeline::aggregate(reports, r.wall_s);
+  std::fprintf(stderr, "\nall %zu streams: %llu in, %llu processed, %llu dropped; %.2f fps aggregate over %.2f s\n", n,
+               static_cast<unsigned long long>(total.frames_in), static_cast<unsigned long long>(total.frames_processed),
+               static_cast<unsigned long long>(total.frames_dropped), total.fps, total.wall_s);
+  if (!o.summary_path.empty()) pipeline::write_aggregate_summary_json(o.summary_path, total);
+  if (source_error) {
+    set_exit_code(1);
+  } else if (stopper.interrupted()) {
+    set_exit_code(130);
+  }
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Pose overlay on live video or a video file");
   add_engine_options(*cmd, o->engine, true);
-  cmd->add_option("--source", o->pipe.source,
+  cmd->add_option("--source", o->sources,
                   "camera index or /dev/videoN, a video file, rtsp://, http(s)://, file://, 'test', or gst:PIPELINE "
-                  "ending in 'appsink name=sink' (default: the bundled sample clip)");
+                  "ending in 'appsink name=sink' (default: the bundled sample clip); repeat for several streams on "
+                  "one engine (outputs then get the stream index: out.mp4 -> out.0.mp4, out.1.mp4)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);  // one value per --source: a stray word stays an error
   cmd->add_option("--conf", o->pipe.conf, "person confidence threshold")->check(CLI::Range(0.0f, 1.0f));
   cmd->add_option("--iou", o->pipe.iou, "NMS IoU threshold")->check(CLI::Range(0.0f, 1.0f));
   cmd->add_flag("--show", o->pipe.show, "show a window (h: toggle HUD, q/Esc: quit)");

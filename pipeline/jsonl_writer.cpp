@@ -139,6 +139,56 @@ void write_summary_json(const std::string& path, const RunSummary& summary) {
   close_fd(fd, path);
 }
 
+AggregateSummary aggregate(std::vector<StreamReport> streams, double wall_s) {
+  AggregateSummary a;
+  for (const StreamReport& r : streams) {
+    a.frames_in += r.summary.frames_in;
+    a.frames_processed += r.summary.frames_processed;
+    a.frames_dropped += r.summary.frames_dropped;
+  }
+  a.wall_s = wall_s;
+  a.fps = wall_s > 0 ? static_cast<double>(a.frames_processed) / wall_s : 0;
+  a.streams = std::move(streams);
+  return a;
+}
+
+std::string aggregate_summary_json(const AggregateSummary& a) {
+  ojson j;
+  j["streams"] = a.streams.size();
+  j["frames_in"] = a.frames_in;
+  j["frames_processed"] = a.frames_processed;
+  j["frames_dropped"] = a.frames_dropped;
+  j["fps"] = round_to(a.fps, 1e2);
+  j["wall_s"] = r3(a.wall_s);
+  ojson per = ojson::array();
+  for (const StreamReport& r : a.streams) {
+    const StageSummary& e2e = r.summary[Stage::kEndToEnd];
+    ojson s;
+    s["source"] = r.source;
+    if (!r.summary_path.empty()) s["summary"] = r.summary_path;
+    s["frames_in"] = r.summary.frames_in;
+    s["frames_processed"] = r.summary.frames_processed;
+    s["frames_dropped"] = r.summary.frames_dropped;
+    s["fps"] = round_to(r.summary.fps, 1e2);
+    s["latency_ms"] = {{"p50", r3(e2e.pct.p50)}, {"p99", r3(e2e.pct.p99)}};
+    per.push_back(std::move(s));
+  }
+  j["per_stream"] = std::move(per);
+  return j.dump(2) + "\n";
+}
+
+void write_aggregate_summary_json(const std::string& path, const AggregateSummary& summary) {
+  const std::string text = aggregate_summary_json(summary);
+  const int fd = open_for_writing(path);
+  try {
+    write_all(fd, path, text.data(), text.size());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  close_fd(fd, path);
+}
+
 void print_summary(std::FILE* out, const RunSummary& s) {
   std::fprintf(out, "frames: %llu in, %llu processed, %llu dropped; %.2f fps out, %.2f fps in, %.2f s\n",
                static_cast<unsigned long long>(s.frames_in), static_cast<unsigned long long>(s.frames_processed),

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "pipeline/frame.h"
 #include "pipeline/stage_stats.h"
@@ -62,6 +63,26 @@ std::string frame_json_line(int64_t frame_index, double pts_ms, std::span<const 
 // decimals, fps to 2; "tracks" only when tracking was on.
 std::string summary_json(const RunSummary& summary);
 void write_summary_json(const std::string& path, const RunSummary& summary);  // throws sp::Error
+
+// A multi-stream run: each stream's summary and their total.
+struct StreamReport {
+  std::string source;
+  std::string summary_path;  // where its own summary went; empty: nowhere
+  RunSummary summary;
+};
+struct AggregateSummary {
+  uint64_t frames_in = 0, frames_processed = 0, frames_dropped = 0;
+  double wall_s = 0;  // the run, all streams together
+  double fps = 0;     // frames_processed / wall_s: the engine's aggregate throughput
+  std::vector<StreamReport> streams;
+};
+AggregateSummary aggregate(std::vector<StreamReport> streams, double wall_s);
+
+// {"streams", "frames_in", "frames_processed", "frames_dropped", "fps", "wall_s",
+//  "per_stream": [{"source", "summary", "frames_in", "frames_processed", "frames_dropped", "fps",
+//                  "latency_ms": {"p50", "p99"}}]} — latency is each stream's capture-to-sink (end_to_end).
+std::string aggregate_summary_json(const AggregateSummary& summary);
+void write_aggregate_summary_json(const std::string& path, const AggregateSummary& summary);  // throws sp::Error
 
 // The same as a short aligned table (for stderr at the end of a run).
 void print_summary(std::FILE* out, const RunSummary& summary);

@@ -5,11 +5,16 @@
 // unless paced with `realtime`. With tracking on, the inference thread also runs the tracker (and the
 // keypoint smoothing) on each frame's detections, timed from the frames' presentation timestamps, so
 // every person leaves it with an ID; its time counts in the "decode" stage.
+//
+// Several streams share one engine: each has its own capture thread, rings, tracker, sinks and render
+// thread, and the one inference thread takes frames from the capture rings round-robin (a file stream
+// stays lossless because its capture waits on its full ring; a live one keeps its newest frame).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "models/pose_model.h"
 #include "pipeline/stage_stats.h"
@@ -55,6 +60,24 @@ struct PipelineResult {
   std::string ended;              // why the run ended ("end of stream", "interrupted", an error, ...)
   bool source_error = false;      // the source failed (the run still finalized every output)
 };
+
+// One stream of a multi-stream run: its source and its own output paths (empty: none).
+struct StreamSpec {
+  std::string source;
+  std::string save_path;
+  std::string json_path;
+};
+
+struct MultiPipelineResult {
+  std::vector<PipelineResult> streams;  // in the order of the specs
+  double wall_s = 0;                    // from the threads' start to the last stream's end
+};
+
+// Runs every stream through `model` (one engine session, one inference thread); `options` gives what
+// the streams share (its source, save_path and json_path are ignored). `show` needs a single stream.
+// Ends when every stream has ended, or at `stop`; outputs are finalized and errors rethrown as below.
+MultiPipelineResult run_pose_pipelines(models::PoseModel& model, const PosePipelineOptions& options,
+                                       const std::vector<StreamSpec>& streams, std::atomic<bool>& stop);
 
 // Runs until the source ends, `stop` becomes true (Ctrl-C, `q` in the window) or max_frames. Outputs
 // are always finalized, also when a stage throws; the first error is rethrown after finalizing.

@@ -315,5 +315,34 @@ TEST_F(Jsonl, SummaryTableIsAligned) {
   std::fputs(text.c_str(), stderr);  // visible in the test log
 }
 
+// A multi-stream run's aggregate: the totals add up the streams, fps is all frames over the wall time,
+// each stream keeps its counts and its end-to-end latency.
+TEST_F(Jsonl, AggregateSummaryAddsUpTheStreams) {
+  RunSummary a = sample_summary(), b = sample_summary();
+  b.frames_in = 50;
+  b.frames_processed = 45;
+  b.frames_dropped = 5;
+  b.stages[static_cast<size_t>(Stage::kEndToEnd)].pct = {7.0, 8.0, 9.5};
+  const AggregateSummary agg = aggregate({{"a.mp4", "s.0.json", a}, {"rtsp://b", "", b}}, 5.0);
+  EXPECT_EQ(agg.frames_in, 170u);
+  EXPECT_EQ(agg.frames_processed, 155u);
+  EXPECT_EQ(agg.frames_dropped, 15u);
+  EXPECT_DOUBLE_EQ(agg.fps, 155.0 / 5.0);
+  const std::string p = path("aggregate.json");
+  write_aggregate_summary_json(p, agg);
+  const json j = json::parse(slurp(p));
+  EXPECT_EQ(j["streams"], 2);
+  EXPECT_EQ(j["frames_processed"], 155);
+  EXPECT_DOUBLE_EQ(j["fps"].get<double>(), 31.0);
+  ASSERT_EQ(j["per_stream"].size(), 2u);
+  EXPECT_EQ(j["per_stream"][0]["source"], "a.mp4");
+  EXPECT_EQ(j["per_stream"][0]["summary"], "s.0.json");
+  EXPECT_FALSE(j["per_stream"][1].contains("summary"));
+  EXPECT_EQ(j["per_stream"][1]["frames_dropped"], 5);
+  EXPECT_DOUBLE_EQ(j["per_stream"][1]["latency_ms"]["p50"].get<double>(), 7.0);
+  EXPECT_DOUBLE_EQ(j["per_stream"][1]["latency_ms"]["p99"].get<double>(), 9.5);
+  EXPECT_THROW(write_aggregate_summary_json(path("no/such/dir/a.json"), agg), Error);
+}
+
 }  // namespace
 }  // namespace sp::pipeline
