@@ -10,6 +10,7 @@
 #include "app/optimize_common.h"
 #include "app/pose_head_convs.h"
 #include "core/error.h"
+#include "core/onnx_import.h"
 #include "core/prune/allocation.h"
 #include "core/prune/layer_cost.h"
 #include "core/prune/one_shot.h"
@@ -140,7 +141,8 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   auto t0 = OptimizeClock::now();
   auto say = [&](const std::string& msg) { std::fprintf(stderr, "  [%.0f s] %s\n", seconds_since(t_start), msg.c_str()); };
 
-  // Per-layer time on this CPU (dense measured, sparse modelled until sparse kernels are measured).
+  // Per-layer time on this CPU for the sparsity allocation (dense measured, sparse modelled: where a layer's
+  // zeros fall is not known before it is pruned; the report adds the measured kernels after pruning).
   SessionOptions timed = so;
   timed.outputs = head->output_names();  // what PoseModel runs: the head outputs, decoded in C++
   const MeasuredDenseCostModel cost = MeasuredDenseCostModel::measure(graph, timed, kTimingRuns);
@@ -204,10 +206,16 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   const std::string pruned_bytes = pm.write("sparsepose.pruning", "");
   const double final_damage = damage(pruned_bytes, false);  // the whole model: PoseModel finds the head by its consumers
   const double t_check = seconds_since(t0);
+  // The sparse time measured: the pruned convs timed dense against sparse, as `--kernels auto` does at run time.
+  t0 = OptimizeClock::now();
+  const PrunedKernelTimes kernel_times = measure_pruned_kernels(
+      up_to(load_onnx_bytes(pruned_bytes.data(), pruned_bytes.size(), "pruned model"), head->output_names()), timed);
+  const double t_kernels = seconds_since(t0);
 
   // Report.
   int64_t zeros = 0;
-  double dense_ms = 0, sparse_ms = 0;
+  double dense_ms = 0, sparse_ms = 0;                   // modelled (dense measured, sparse = dense x (1 - s))
+  double measured_dense_ms = 0, measured_kept_ms = 0;  // the timed convs, dense vs the kernel the engine keeps
   std::map<std::string, const LayerResult*> by_conv;
   for (const auto& r : results) by_conv[r.conv] = &r;
   std::map<std::string, const LayerCurve*> curve_of;
@@ -237,6 +245,15 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     e["dense_ms"] = d_ms;
     e["sparse_ms"] = s_ms;
     e["sparse_ms_modelled"] = cost.sparse_modelled();
+    if (auto k = kernel_times.candidates.find(c.name); k != kernel_times.candidates.end()) {
+      e["kernel_timing"] = {{"dense_ms", k->second.timing.dense_ms},
+                            {"sparse_ms", k->second.timing.sparse_ms},
+                            {"kept", k->second.sparse ? "sparse" : "dense"}};
+      measured_dense_ms += k->second.timing.dense_ms;
+      measured_kept_ms += k->second.sparse ? k->second.timing.sparse_ms : k->second.timing.dense_ms;
+    } else {
+      e["kernel_timing"] = nullptr;  // fewer zeros than kSparseMinZeros: the engine runs it dense untimed
+    }
     if (r) {
       e["wave"] = r->wave;
       if (pruned && method == PruneMethod::kObs) {
@@ -306,6 +323,13 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
                      {"sparse_ms_modelled", cost.sparse_modelled()},
                      {"dense_ms_total", dense_ms},
                      {"sparse_ms_total", sparse_ms}};
+  int kept_sparse = 0;
+  for (const auto& [name, k] : kernel_times.candidates) kept_sparse += k.sparse;
+  r["kernel_timing"] = {{"description", kernel_times.description},
+                        {"convs_timed", kernel_times.candidates.size()},
+                        {"convs_kept_sparse", kept_sparse},
+                        {"dense_ms_total", measured_dense_ms},
+                        {"kept_ms_total", measured_kept_ms}};
   if (o.profile == "sensitivity") {
     nlohmann::ordered_json steps = nlohmann::ordered_json::array();
     for (const auto& st : alloc.steps) steps.push_back({{"conv", st.conv}, {"from", st.from}, {"to", st.to}, {"damage_per_ms", st.damage_per_ms}});
@@ -317,15 +341,15 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
                         {"steps", steps}};
   }
   r["layers"] = per;
-  r["timings_s"] = {{"timing", t_timing}, {"sensitivity", t_sens}, {"prune", t_prune}, {"check", t_check}, {"total", seconds_since(t_start)}};
+  r["timings_s"] = {{"timing", t_timing}, {"sensitivity", t_sens}, {"prune", t_prune}, {"check", t_check}, {"kernel_timing", t_kernels}, {"total", seconds_since(t_start)}};
 
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "prune: %s %s %s, %d convs pruned, sparsity %.4f of %lld prunable weights (target %.3f), pose damage %.4f "
-                "on %zu frames, modelled time %.1f -> %.1f ms, %.1f s",
+                "on %zu frames, modelled time %.1f -> %.1f ms, measured %zu timed convs %.2f -> %.2f ms (%d sparse), %.1f s",
                 prune_method_name(method), pattern.name().c_str(), o.profile.c_str(), layers_pruned, achieved,
                 static_cast<long long>(prunable_weights), o.sparsity, final_damage, damage.frames(), dense_ms, sparse_ms,
-                seconds_since(t_start));
+                kernel_times.candidates.size(), measured_dense_ms, measured_kept_ms, kept_sparse, seconds_since(t_start));
   res.summary = buf;
   return res;
 }

@@ -42,4 +42,21 @@ double MeasuredDenseCostModel::dense_ms(const std::string& conv) const {
 
 std::string MeasuredDenseCostModel::description() const { return how_; }
 
+PrunedKernelTimes measure_pruned_kernels(const Graph& pruned, SessionOptions options) {
+  options.kernels = KernelMode::kAuto;
+  options.kernel_cache = false;  // time now, on this model; leave no plan file behind
+  options.profile = true;        // the profile carries each candidate's timing
+  options.nhwc_input = true;
+  Session s(pruned, options);
+  PrunedKernelTimes out;
+  for (const OpProfile& p : s.profile()) {
+    if (p.op_type != "Conv" || p.choice != "timed") continue;
+    out.candidates[p.node] = {{p.dense_ms, p.sparse_ms}, p.sparse};
+  }
+  out.description = "each conv with >= " + std::to_string(static_cast<int>(kSparseMinZeros * 100)) +
+                    " % zero weights timed dense against sparse by the engine (float kernels, " + std::string(isa_name(s.isa())) +
+                    ", " + std::to_string(s.threads()) + " threads, best of alternating runs)";
+  return out;
+}
+
 }  // namespace sp::prune

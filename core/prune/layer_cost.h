@@ -1,13 +1,15 @@
 // What a conv costs, dense and sparse, so that per-layer sparsities can be weighed against the time
-// they save. The sparse kernels are measured by the engine once they exist; until a cost model that
-// measures them is plugged in, MeasuredDenseCostModel times the DENSE convs on this CPU and MODELS
-// sparse as dense x (1 - s) (ideal zero skipping, an upper bound of the saving), and says so.
+// they save. Before pruning, MeasuredDenseCostModel times the DENSE convs on this CPU and MODELS sparse
+// as dense x (1 - s) (ideal zero skipping, an upper bound of the saving), and says so: the sparse time
+// of a layer depends on where its zeros fall, which is not known until it is pruned. After pruning,
+// measure_pruned_kernels() times the real sparse kernels of the pruned model against the dense ones.
 #pragma once
 
 #include <map>
 #include <string>
 
 #include "core/graph.h"
+#include "core/kernel_plan.h"
 #include "core/session.h"
 
 namespace sp::prune {
@@ -41,5 +43,18 @@ class MeasuredDenseCostModel : public LayerCostModel {
   std::map<std::string, double> dense_;
   std::string how_;
 };
+
+// The pruned model's convs timed dense against sparse on this CPU, by the engine's own per-layer choice
+// (--kernels auto at session creation, no plan cache): the times of every candidate (>= kSparseMinZeros
+// zero weights) and which kernel the engine keeps.
+struct PrunedKernelTimes {
+  struct Layer {
+    DenseSparseTiming timing;  // ms, best of the engine's alternating runs
+    bool sparse = false;       // the engine keeps the sparse kernel
+  };
+  std::map<std::string, Layer> candidates;  // by conv node name; convs with fewer zeros are not timed
+  std::string description;
+};
+PrunedKernelTimes measure_pruned_kernels(const Graph& pruned, SessionOptions options);
 
 }  // namespace sp::prune

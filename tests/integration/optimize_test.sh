@@ -148,6 +148,17 @@ assert sum(l["weights"] for l in body) == r["prunable_weights"] and sum(l["zeros
 assert 0.5 - 1e-6 <= r["sparsity"] <= 0.5 + r["zeros_before"] / r["prunable_weights"]
 assert r["cost_model"]["sparse_ms_modelled"] is True
 assert 0 <= r["pose_damage"] <= 1
+# Measured after pruning: every body conv (50 % zeros) timed dense against sparse, and the totals add up.
+kt = r["kernel_timing"]
+timed = [l for l in layers if l["kernel_timing"] is not None]
+assert {l["conv"] for l in body if l["group"] == 1} <= {l["conv"] for l in timed}, "a pruned conv was not timed"
+assert kt["convs_timed"] == len(timed) and kt["convs_kept_sparse"] == sum(l["kernel_timing"]["kept"] == "sparse" for l in timed)
+for l in timed:
+    t = l["kernel_timing"]
+    assert t["dense_ms"] > 0 and t["sparse_ms"] > 0 and t["kept"] in ("dense", "sparse"), l
+    assert (t["kept"] == "sparse") == (t["sparse_ms"] < 0.97 * t["dense_ms"]), l
+assert abs(kt["dense_ms_total"] - sum(l["kernel_timing"]["dense_ms"] for l in timed)) < 1e-6
+assert abs(kt["kept_ms_total"] - sum(l["kernel_timing"][l["kernel_timing"]["kept"] + "_ms"] for l in timed)) < 1e-6
 PY
 "$bin" predict --model "$pruned" --imgsz 320 "$root/assets/images/zidane.jpg" >"$tmp/stdout" 2>&1 \
   && grep -qE "zidane.jpg: 1280x720, [0-9]+ person" "$tmp/stdout" && ok "the pruned model runs" || { bad "predict with the pruned model"; cat "$tmp/stdout"; }
