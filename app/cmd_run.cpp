@@ -15,6 +15,7 @@
 
 #include "app/commands.h"
 #include "app/common.h"
+#include "app/sources_list.h"
 #include "core/error.h"
 #include "pipeline/jsonl_writer.h"
 #include "pipeline/pose_pipeline.h"
@@ -31,6 +32,8 @@ struct RunOptions {
   bool smooth = false;
   bool no_smooth = false;
   std::vector<std::string> sources;  // --source, once per stream
+  std::string sources_file;          // --sources FILE: more streams, after the --source ones
+  bool sources_given = false;        // (so --sources "" is an error, not ignored)
 };
 
 std::string number(double v) {
@@ -112,21 +115,6 @@ std::string stream_output(const std::string& path, size_t i) {
   return (p.parent_path() / (p.stem().string() + "." + std::to_string(i) + p.extension().string())).string();
 }
 
-// A source given twice would be read twice and counted as two streams; refuse it. File paths are
-// compared as written (lexically normalised): a symlink or a copy is a stream of its own.
-void check_distinct_sources(const std::vector<std::string>& sources) {
-  for (size_t i = 0; i < sources.size(); ++i)
-    for (size_t j = 0; j < i; ++j) {
-      auto norm = [](const std::string& s) {
-        return s.find("://") == std::string::npos && s.rfind("gst:", 0) != 0
-                   ? std::filesystem::path(s).lexically_normal().string() : s;
-      };
-      if (norm(sources[i]) == norm(sources[j]))
-        throw Error("--source " + sources[i] + " is given more than once (streams " + std::to_string(j) + " and " +
-                    std::to_string(i) + ")");
-    }
-}
-
 // Two outputs of a multi-stream run must not land in the same file (say --json out.1.jsonl next to
 // --json out.jsonl for stream 1): refused before anything is opened.
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
@@ -147,6 +135,16 @@ void run_many(RunOptions& o, std::atomic<bool>& stop, SignalStopper& stopper);
 void run_run(RunOptions& o) {
   check_tracking_flags(o);
   o.pipe.smooth = o.smooth ? pipeline::Smoothing::kOn : o.no_smooth ? pipeline::Smoothing::kOff : pipeline::Smoothing::kAuto;
+  // Every stream, --source ones first, each with where it came from; checked before anything opens.
+  std::vector<SourceEntry> entries;
+  for (const std::string& s : o.sources) entries.push_back({s, "--source"});
+  if (o.sources_given) {
+    std::vector<SourceEntry> listed = read_sources_list(o.sources_file);
+    entries.insert(entries.end(), listed.begin(), listed.end());
+  }
+  check_distinct_sources(entries);
+  o.sources.clear();
+  for (const SourceEntry& e : entries) o.sources.push_back(e.source);
   std::atomic<bool> stop{false};
   SignalStopper stopper(stop);  // before any other thread exists, so they all inherit the mask
   if (o.sources.size() > 1) {
@@ -181,7 +179,6 @@ void run_run(RunOptions& o) {
 // Several --source: one engine, one inference thread, per-stream outputs and summaries, plus the aggregate.
 void run_many(RunOptions& o, std::atomic<bool>& stop, SignalStopper& stopper) {
   const size_t n = o.sources.size();
-  check_distinct_sources(o.sources);
   if (o.pipe.show) throw Error("--show works with one --source (got " + std::to_string(n) + ")");
   std::vector<pipeline::StreamSpec> specs;
   std::vector<std::pair<std::string, std::string>> outputs;
@@ -241,6 +238,17 @@ void add_run_command(CLI::App& app) {
                   "one engine (outputs then get the stream index: out.mp4 -> out.0.mp4, out.1.mp4)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);  // one value per --source: a stray word stays an error
+  // A function, not a plain string option, so that --sources "" reaches read_sources_list and fails there.
+  auto sources_file = [o](const std::string& f) {
+    o->sources_file = f;
+    o->sources_given = true;
+  };
+  cmd->add_option_function<std::string>("--sources", sources_file,
+                                        "a text file listing sources, one per line (anything --source takes), run "
+                                        "as streams after the --source ones; blank lines and lines starting with # "
+                                        "are skipped, whitespace around an entry is trimmed, and a relative file path "
+                                        "is relative to the list file's directory")
+      ->type_name("FILE");
   cmd->add_option("--conf", o->pipe.conf, "person confidence threshold")->check(CLI::Range(0.0f, 1.0f));
   cmd->add_option("--iou", o->pipe.iou, "NMS IoU threshold")->check(CLI::Range(0.0f, 1.0f));
   cmd->add_flag("--show", o->pipe.show, "show a window (h: toggle HUD, q/Esc: quit)");
