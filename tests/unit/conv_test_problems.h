@@ -10,10 +10,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <initializer_list>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/kernels/activation.h"
 #include "core/kernels/conv_f32/conv_f32.h"
 #include "core/thread_pool.h"
@@ -188,6 +192,20 @@ Slice run_conv(const Conv2dF32& conv, const Case& c, const ConvData& data, Threa
         ADD_FAILURE() << conv.name() << ": wrote outside the output slice at pixel " << p << " float " << i << " ("
                       << c.label() << ")";
     }
+  return out;
+}
+
+// The ISAs of `wanted` this CPU runs; prints a visible skip line, naming `family`, for each one it lacks.
+inline std::vector<Isa> runnable_isas(const char* family, std::initializer_list<Isa> wanted) {
+  std::vector<Isa> out;
+  for (Isa isa : wanted) {
+    if (isa_supported(isa)) {
+      out.push_back(isa);
+    } else {
+      std::printf("[  SKIPPED ] %s: this CPU lacks %s; its kernels are not tested here\n", family,
+                  std::string(isa_name(isa)).c_str());
+    }
+  }
   return out;
 }
 

@@ -137,18 +137,7 @@ std::vector<Case> model_cases() {
 
 // The float ISAs this CPU runs; the first call prints a visible skip line for each one it lacks.
 const std::vector<Isa>& float_isas() {
-  static const std::vector<Isa> isas = [] {
-    std::vector<Isa> out;
-    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-      if (isa_supported(isa)) {
-        out.push_back(isa);
-      } else {
-        std::printf("[  SKIPPED ] conv_f32: this CPU lacks %s; its kernels are not tested here\n",
-                    std::string(isa_name(isa)).c_str());
-      }
-    }
-    return out;
-  }();
+  static const std::vector<Isa> isas = runnable_isas("conv_f32", {Isa::kScalar, Isa::kAvx2, Isa::kAvx512});
   return isas;
 }
 

@@ -202,18 +202,7 @@ int count_different(const Slice& a, const Slice& b) {
 }
 
 const std::vector<Isa>& vector_isas() {
-  static const std::vector<Isa> isas = [] {
-    std::vector<Isa> out;
-    for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
-      if (isa_supported(isa)) {
-        out.push_back(isa);
-      } else {
-        std::printf("[  SKIPPED ] spconv_f32: this CPU lacks %s; its kernels are not tested here\n",
-                    std::string(isa_name(isa)).c_str());
-      }
-    }
-    return out;
-  }();
+  static const std::vector<Isa> isas = runnable_isas("spconv_f32", {Isa::kAvx2, Isa::kAvx512});
   return isas;
 }
 
