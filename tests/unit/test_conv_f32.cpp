@@ -17,38 +17,12 @@
 #include "core/kernels/activation.h"
 #include "core/kernels/conv_f32/conv_f32.h"
 #include "core/thread_pool.h"
+#include "tests/unit/conv_test_problems.h"
 
 namespace sp::kernels {
 namespace {
 
-constexpr float kCanary = -12345.5f;
-
-// A tensor that is a channel slice [offset, offset + channels) of a wider NHWC buffer.
-struct Slice {
-  std::vector<float> buf;
-  int64_t pixel_stride = 0;
-  int offset = 0;
-  float* data() { return buf.data() + offset; }
-  const float* data() const { return buf.data() + offset; }
-};
-
-Slice make_slice(int64_t pixels, int channels, int extra_stride, int offset, float fill) {
-  Slice s;
-  s.pixel_stride = channels + offset + extra_stride;
-  s.offset = offset;
-  s.buf.assign(static_cast<size_t>(pixels * s.pixel_stride), fill);
-  return s;
-}
-
-float act_ref(Activation a, double x) {
-  switch (a) {
-    case Activation::kNone: return static_cast<float>(x);
-    case Activation::kRelu: return static_cast<float>(x > 0 ? x : 0);
-    case Activation::kSigmoid: return static_cast<float>(1.0 / (1.0 + std::exp(-x)));
-    case Activation::kSilu: return static_cast<float>(x / (1.0 + std::exp(-x)));
-  }
-  return 0;
-}
+using namespace conv_test;  // Slice, ConvProblem, ConvData, run_conv, ... (conv_test_problems.h)
 
 // The textbook definition, in double, indexing the ONNX OIHW weights directly.
 void naive_conv(const Conv2dDesc& d, const float* w, const float* bias, const ConvIO& io) {
@@ -75,11 +49,7 @@ void naive_conv(const Conv2dDesc& d, const float* w, const float* bias, const Co
         }
 }
 
-struct Case {
-  Conv2dDesc desc;
-  bool has_bias = true;
-  int residual = 0;  // 0 none, 1 separate buffer, 2 in place (residual == output)
-  int in_extra = 0, in_offset = 0, out_extra = 0, out_offset = 0;
+struct Case : ConvProblem {
   std::string label() const {
     const Conv2dDesc& d = desc;
     char buf[256];
@@ -91,73 +61,11 @@ struct Case {
   }
 };
 
-struct Data {
-  std::vector<float> weights, bias;
-  Slice input, residual;
-};
-
-Data make_data(const Case& c, std::mt19937& rng) {
-  const Conv2dDesc& d = c.desc;
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  Data data;
-  const int64_t wn = static_cast<int64_t>(d.out_c) * (d.in_c / d.groups) * d.kernel_h * d.kernel_w;
-  data.weights.resize(wn);
-  for (float& v : data.weights) v = u(rng);
-  if (c.has_bias) {
-    data.bias.resize(d.out_c);
-    for (float& v : data.bias) v = u(rng);
-  }
-  data.input = make_slice(static_cast<int64_t>(d.in_h) * d.in_w, d.in_c, c.in_extra, c.in_offset, 0.0f);
-  for (float& v : data.input.buf) v = u(rng) * 2.0f;  // also fills the bytes outside the slice
-  if (c.residual) {
-    data.residual = make_slice(static_cast<int64_t>(d.out_h()) * d.out_w(), d.out_c, c.out_extra, c.out_offset, 0.0f);
-    for (float& v : data.residual.buf) v = u(rng);
-  }
-  return data;
-}
-
-// Runs `conv` into a canary-filled output slice; checks the canary survives outside the slice.
-Slice run_conv(const Conv2dF32& conv, const Case& c, const Data& data, ThreadPool* pool) {
+Slice run_naive(const Case& c, const ConvData& data) {
   const Conv2dDesc& d = c.desc;
   const int64_t pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
   Slice out = make_slice(pixels, d.out_c, c.out_extra, c.out_offset, kCanary);
-  ConvIO io;
-  io.input = data.input.data();
-  io.in_pixel_stride = data.input.pixel_stride;
-  io.output = out.data();
-  io.out_pixel_stride = out.pixel_stride;
-  if (c.residual == 1) {
-    io.residual = data.residual.data();
-    io.residual_pixel_stride = data.residual.pixel_stride;
-  } else if (c.residual == 2) {
-    // In place: the output buffer starts out holding the residual inside the slice.
-    for (int64_t p = 0; p < pixels; ++p)
-      for (int ch = 0; ch < d.out_c; ++ch)
-        out.data()[p * out.pixel_stride + ch] = data.residual.data()[p * data.residual.pixel_stride + ch];
-    io.residual = out.data();
-    io.residual_pixel_stride = out.pixel_stride;
-  }
-  conv.run(io, pool);
-  int bad = 0;
-  for (int64_t p = 0; p < pixels; ++p)
-    for (int64_t i = 0; i < out.pixel_stride; ++i) {
-      const bool inside = i >= out.offset && i < out.offset + d.out_c;
-      if (!inside && out.buf[p * out.pixel_stride + i] != kCanary && ++bad <= 3)
-        ADD_FAILURE() << conv.name() << ": wrote outside the output slice at pixel " << p << " float " << i << " ("
-                      << c.label() << ")";
-    }
-  return out;
-}
-
-Slice run_naive(const Case& c, const Data& data) {
-  const Conv2dDesc& d = c.desc;
-  const int64_t pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
-  Slice out = make_slice(pixels, d.out_c, c.out_extra, c.out_offset, kCanary);
-  ConvIO io;
-  io.input = data.input.data();
-  io.in_pixel_stride = data.input.pixel_stride;
-  io.output = out.data();
-  io.out_pixel_stride = out.pixel_stride;
+  ConvIO io = conv_io(data, out);
   if (c.residual) {
     io.residual = data.residual.data();
     io.residual_pixel_stride = data.residual.pixel_stride;
@@ -184,49 +92,12 @@ int compare(const Slice& got, const Slice& want, const Case& c, const std::strin
 }
 
 Case random_case(std::mt19937& rng) {
-  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  static constexpr RandomShapeLimits kLimits = {
+      .max_dense_kind = 5, .max_depthwise_kind = 7, .small_in_c = 4, .max_in_c = 70, .max_out_c = 80,
+      .max_depthwise_channels = 40, .max_groups = 5, .max_group_out_c = 20, .max_size = 17};
   Case c;
-  Conv2dDesc& d = c.desc;
-  const int kind = pick(0, 9);
-  int per_group_in = 0, per_group_out = 0;
-  if (kind <= 5) {  // groups = 1
-    d.groups = 1;
-    per_group_in = pick(0, 3) == 0 ? pick(1, 4) : pick(1, 70);
-    per_group_out = pick(0, 4) == 0 ? pick(1, 9) : pick(1, 80);
-  } else if (kind <= 7) {  // depthwise
-    per_group_in = per_group_out = 1;
-    d.groups = pick(1, 40);
-  } else {  // general groups (including depthwise with a channel multiplier)
-    d.groups = pick(2, 5);
-    per_group_in = pick(1, 12);
-    per_group_out = pick(1, 20);
-  }
-  d.in_c = per_group_in * d.groups;
-  d.out_c = per_group_out * d.groups;
-  const int k = std::vector<int>{1, 1, 3, 3, 3, 5, 2}[pick(0, 6)];
-  d.kernel_h = k;
-  d.kernel_w = pick(0, 5) == 0 ? std::vector<int>{1, 3, 5}[pick(0, 2)] : k;
-  d.stride_h = pick(1, 2);
-  d.stride_w = pick(0, 4) == 0 ? pick(1, 3) : d.stride_h;
-  d.dilation_h = pick(0, 5) == 0 ? 2 : 1;
-  d.dilation_w = pick(0, 5) == 0 ? 2 : d.dilation_h;
-  d.pad_top = pick(0, d.kernel_h / 2 + 1);
-  d.pad_bottom = pick(0, 4) == 0 ? pick(0, 2) : d.pad_top;
-  d.pad_left = pick(0, d.kernel_w / 2 + 1);
-  d.pad_right = pick(0, 4) == 0 ? pick(0, 2) : d.pad_left;
-  const int area = d.in_c * d.out_c / d.groups > 1500 ? 10 : 17;
-  d.in_h = pick(1, area);
-  d.in_w = pick(1, area + 4);
-  // The kernel must fit in the padded input.
-  while (d.out_h() <= 0) ++d.in_h;
-  while (d.out_w() <= 0) ++d.in_w;
-  d.activation = static_cast<Activation>(pick(0, 3));
-  c.has_bias = pick(0, 4) != 0;
-  c.residual = pick(0, 2);
-  c.in_extra = pick(0, 2) == 0 ? 0 : pick(1, 9);
-  c.in_offset = pick(0, 2) == 0 ? 0 : pick(1, 7);
-  c.out_extra = pick(0, 2) == 0 ? 0 : pick(1, 9);
-  c.out_offset = pick(0, 2) == 0 ? 0 : pick(1, 7);
+  c.desc = random_desc(rng, kLimits);
+  random_layout(rng, c);
   return c;
 }
 
@@ -266,23 +137,12 @@ std::vector<Case> model_cases() {
 
 // The float ISAs this CPU runs; the first call prints a visible skip line for each one it lacks.
 const std::vector<Isa>& float_isas() {
-  static const std::vector<Isa> isas = [] {
-    std::vector<Isa> out;
-    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-      if (isa_supported(isa)) {
-        out.push_back(isa);
-      } else {
-        std::printf("[  SKIPPED ] conv_f32: this CPU lacks %s; its kernels are not tested here\n",
-                    std::string(isa_name(isa)).c_str());
-      }
-    }
-    return out;
-  }();
+  static const std::vector<Isa> isas = runnable_isas("conv_f32", {Isa::kScalar, Isa::kAvx2, Isa::kAvx512});
   return isas;
 }
 
 void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool) {
-  const Data data = make_data(c, rng);
+  const ConvData data = random_data(c, rng);
   const float* bias = c.has_bias ? data.bias.data() : nullptr;
   // The scalar reference against the textbook definition.
   auto ref_conv = create_conv2d_f32(c.desc, data.weights.data(), bias, Isa::kScalar);

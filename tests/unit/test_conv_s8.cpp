@@ -22,6 +22,7 @@
 #include "core/kernels/conv_s8/conv_s8_internal.h"
 #include "core/kernels/quant_u8/quant_u8.h"
 #include "core/thread_pool.h"
+#include "tests/unit/conv_s8_test_problems.h"
 
 namespace sp::kernels {
 namespace {
@@ -33,41 +34,20 @@ struct Case {
   Activation act;
 };
 
-struct Problem {
-  Conv2dS8Desc desc;
-  std::vector<int8_t> w;
-  std::vector<int32_t> bias;
-  std::vector<uint8_t> in;
-  int64_t ips = 0, ops = 0;
-};
+using conv_s8_test::kCanary;
+using conv_s8_test::kGuard;
+using conv_s8_test::run_checked;
+using Problem = conv_s8_test::S8Problem;
 
 Problem make_problem(const Case& c, uint32_t seed, bool unit_scales = false) {
-  std::mt19937 rng(seed);
-  Problem p;
-  Conv2dS8Desc& d = p.desc;
+  Conv2dS8Desc d;
   d.in_h = c.in_h, d.in_w = c.in_w, d.in_c = c.in_c, d.out_c = c.out_c;
   d.kernel_h = d.kernel_w = c.k;
   d.stride_h = d.stride_w = c.stride;
   d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = c.pad;
-  d.input_zero_point = static_cast<uint8_t>(rng() % 256);
-  d.input_scale = unit_scales ? 1.0f : 0.01f + 0.05f * static_cast<float>(rng() % 1000) / 1000.0f;
   d.output = c.output;
   d.activation = c.act;
-  d.output_zero_point = static_cast<uint8_t>(rng() % 256);
-  const int taps = c.k * c.k * c.in_c;
-  // Output scale so that the accumulators span a few hundred output steps: exercises clamping too.
-  d.output_scale = d.input_scale * 0.02f * std::sqrt(static_cast<float>(taps)) * 127.0f * 64.0f / 100.0f;
-  for (int o = 0; o < c.out_c; ++o)
-    d.weight_scales.push_back(unit_scales ? 1.0f : 0.001f + 0.02f * static_cast<float>(rng() % 1000) / 1000.0f);
-  p.w.resize(static_cast<size_t>(c.out_c) * taps);
-  for (auto& v : p.w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
-  p.bias.resize(static_cast<size_t>(c.out_c));
-  for (auto& v : p.bias) v = static_cast<int32_t>(rng() % 20001) - 10000;
-  p.ips = c.in_c + c.in_extra;
-  p.ops = c.out_c + c.out_extra;
-  p.in.resize(static_cast<size_t>(c.in_h) * c.in_w * p.ips);
-  for (auto& v : p.in) v = static_cast<uint8_t>(rng() % 256);
-  return p;
+  return conv_s8_test::random_s8_problem(d, c.in_extra, c.out_extra, seed, {.unit_scales = unit_scales});
 }
 
 // Textbook: padded input is zx; int64 accumulation.
@@ -91,30 +71,6 @@ std::vector<int64_t> textbook_acc(const Problem& p) {
         acc[(static_cast<size_t>(oh) * ow_n + ow) * d.out_c + o] = s;
       }
   return acc;
-}
-
-constexpr uint8_t kCanary = 0xA5;
-constexpr int kGuard = 64;  // bytes before and after the output buffer
-
-// Runs `conv` into a canary-filled buffer; returns the bytes (guards included) and checks the canaries.
-std::vector<uint8_t> run_checked(const Conv2dS8& conv, const Problem& p, ThreadPool* pool) {
-  const Conv2dS8Desc& d = p.desc;
-  const size_t elem = d.output == QuantOutput::kU8 ? 1 : 4;
-  const size_t pixels = static_cast<size_t>(d.out_h()) * d.out_w();
-  std::vector<uint8_t> buf(pixels * p.ops * elem + 2 * kGuard, kCanary);
-  // Float output needs 4-byte alignment: kGuard is a multiple of 4 and vector data is malloc-aligned.
-  conv.run(p.in.data(), p.ips, buf.data() + kGuard, p.ops, pool);
-  for (int i = 0; i < kGuard; ++i) {
-    EXPECT_EQ(buf[i], kCanary) << "guard before output clobbered";
-    EXPECT_EQ(buf[buf.size() - 1 - i], kCanary) << "guard after output clobbered";
-  }
-  for (size_t px = 0; px < pixels; ++px)
-    for (size_t b = d.out_c * elem; b < p.ops * elem; ++b)
-      if (buf[kGuard + px * p.ops * elem + b] != kCanary) {
-        ADD_FAILURE() << "channel padding of pixel " << px << " clobbered at byte " << b;
-        return buf;
-      }
-  return buf;
 }
 
 float out_f32(const std::vector<uint8_t>& buf, const Problem& p, size_t px, int o) {

@@ -18,6 +18,7 @@
 #include "core/kernels/conv_s8/conv_s8.h"
 #include "core/kernels/conv_s8/conv_s8_amx_internal.h"
 #include "core/thread_pool.h"
+#include "tests/unit/conv_s8_test_problems.h"
 
 namespace sp::kernels {
 namespace {
@@ -40,38 +41,16 @@ std::string describe(const Shape& s) {
   return buf;
 }
 
-struct Problem {
-  Conv2dS8Desc desc;
-  std::vector<int8_t> w;
-  std::vector<int32_t> bias;
-  std::vector<uint8_t> in;
-  int64_t ips = 0, ops = 0;
-};
+using Problem = conv_s8_test::S8Problem;
 
 Problem make_problem(const Shape& s, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Problem p;
-  Conv2dS8Desc& d = p.desc;
+  Conv2dS8Desc d;
   d.in_h = s.in_h, d.in_w = s.in_w, d.in_c = s.in_c, d.out_c = s.out_c;
   d.kernel_h = s.kh, d.kernel_w = s.kw, d.stride_h = d.stride_w = s.stride, d.dilation_h = d.dilation_w = s.dil;
   d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = s.pad;
-  d.input_zero_point = static_cast<uint8_t>(rng() % 256);
-  d.input_scale = 0.01f + 0.05f * static_cast<float>(rng() % 1000) / 1000.0f;
   d.output = s.output;
   d.activation = s.act;
-  d.output_zero_point = static_cast<uint8_t>(rng() % 256);
-  const int k = s.kh * s.kw * s.in_c;
-  d.output_scale = d.input_scale * 0.02f * std::sqrt(static_cast<float>(k)) * 127.0f * 64.0f / 100.0f;
-  for (int o = 0; o < s.out_c; ++o) d.weight_scales.push_back(0.001f + 0.02f * static_cast<float>(rng() % 1000) / 1000.0f);
-  p.w.resize(static_cast<size_t>(s.out_c) * k);
-  for (auto& v : p.w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
-  p.bias.resize(static_cast<size_t>(s.out_c));
-  for (auto& v : p.bias) v = static_cast<int32_t>(rng() % 20001) - 10000;
-  p.ips = s.in_c + s.in_extra;
-  p.ops = s.out_c + s.out_extra;
-  p.in.resize(static_cast<size_t>(s.in_h) * s.in_w * p.ips);
-  for (auto& v : p.in) v = static_cast<uint8_t>(rng() % 256);
-  return p;
+  return conv_s8_test::random_s8_problem(d, s.in_extra, s.out_extra, seed);
 }
 
 constexpr uint8_t kCanary = 0x5A;

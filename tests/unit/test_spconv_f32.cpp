@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -26,27 +27,12 @@
 #include "core/kernels/conv_f32/conv_f32.h"
 #include "core/kernels/spconv_f32/spconv_f32.h"
 #include "core/thread_pool.h"
+#include "tests/unit/conv_test_problems.h"
 
 namespace sp::kernels {
 namespace {
 
-constexpr float kCanary = -12345.5f;
-
-struct Slice {
-  std::vector<float> buf;
-  int64_t pixel_stride = 0;
-  int offset = 0;
-  float* data() { return buf.data() + offset; }
-  const float* data() const { return buf.data() + offset; }
-};
-
-Slice make_slice(int64_t pixels, int channels, int extra_stride, int offset, float fill) {
-  Slice s;
-  s.pixel_stride = channels + offset + extra_stride;
-  s.offset = offset;
-  s.buf.assign(static_cast<size_t>(pixels * s.pixel_stride), fill);
-  return s;
-}
+using namespace conv_test;  // Slice, ConvProblem, ConvData, run_conv, ... (conv_test_problems.h)
 
 // How the zeros are laid out.
 enum class Pattern { kUnstructured, kOc4, kOc8, kOc16, kK4, kZeroRows, kZeroColumns, kAllZero };
@@ -65,13 +51,9 @@ const char* pattern_name(Pattern p) {
   return "?";
 }
 
-struct Case {
-  Conv2dDesc desc;
+struct Case : ConvProblem {
   double sparsity = 0.7;
   Pattern pattern = Pattern::kUnstructured;
-  bool has_bias = true;
-  int residual = 0;  // 0 none, 1 separate buffer, 2 in place (residual == output)
-  int in_extra = 0, in_offset = 0, out_extra = 0, out_offset = 0;
   std::string label() const {
     const Conv2dDesc& d = desc;
     char buf[320];
@@ -84,11 +66,6 @@ struct Case {
                   in_extra, in_offset, out_extra, out_offset);
     return buf;
   }
-};
-
-struct Data {
-  std::vector<float> weights, bias;
-  Slice input, residual;
 };
 
 // Weights in [-1, 1] with the case's zeros. Blocks of output channels (or of input channels, for k4) are
@@ -151,56 +128,6 @@ std::vector<float> make_weights(const Case& c, std::mt19937& rng) {
   return w;
 }
 
-Data make_data(const Case& c, std::mt19937& rng) {
-  const Conv2dDesc& d = c.desc;
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  Data data;
-  data.weights = make_weights(c, rng);
-  if (c.has_bias) {
-    data.bias.resize(d.out_c);
-    for (float& v : data.bias) v = u(rng);
-  }
-  data.input = make_slice(static_cast<int64_t>(d.in_h) * d.in_w, d.in_c, c.in_extra, c.in_offset, 0.0f);
-  for (float& v : data.input.buf) v = u(rng) * 2.0f;  // also fills the floats outside the slice
-  if (c.residual) {
-    data.residual = make_slice(static_cast<int64_t>(d.out_h()) * d.out_w(), d.out_c, c.out_extra, c.out_offset, 0.0f);
-    for (float& v : data.residual.buf) v = u(rng);
-  }
-  return data;
-}
-
-// Runs `conv` into a canary-filled output slice; checks the canary survives outside the slice.
-Slice run_conv(const Conv2dF32& conv, const Case& c, const Data& data, ThreadPool* pool) {
-  const Conv2dDesc& d = c.desc;
-  const int64_t pixels = static_cast<int64_t>(d.out_h()) * d.out_w();
-  Slice out = make_slice(pixels, d.out_c, c.out_extra, c.out_offset, kCanary);
-  ConvIO io;
-  io.input = data.input.data();
-  io.in_pixel_stride = data.input.pixel_stride;
-  io.output = out.data();
-  io.out_pixel_stride = out.pixel_stride;
-  if (c.residual == 1) {
-    io.residual = data.residual.data();
-    io.residual_pixel_stride = data.residual.pixel_stride;
-  } else if (c.residual == 2) {
-    for (int64_t p = 0; p < pixels; ++p)
-      for (int ch = 0; ch < d.out_c; ++ch)
-        out.data()[p * out.pixel_stride + ch] = data.residual.data()[p * data.residual.pixel_stride + ch];
-    io.residual = out.data();
-    io.residual_pixel_stride = out.pixel_stride;
-  }
-  conv.run(io, pool);
-  int bad = 0;
-  for (int64_t p = 0; p < pixels; ++p)
-    for (int64_t i = 0; i < out.pixel_stride; ++i) {
-      const bool inside = i >= out.offset && i < out.offset + d.out_c;
-      if (!inside && out.buf[p * out.pixel_stride + i] != kCanary && ++bad <= 3)
-        ADD_FAILURE() << conv.name() << ": wrote outside the output slice at pixel " << p << " float " << i << " ("
-                      << c.label() << ")";
-    }
-  return out;
-}
-
 // Per output: the number of summed terms, S = |bias| + sum |x * w| (the error bound's scale) and the
 // residual's magnitude (the activation's error is relative to its own value, want - residual).
 struct Bound {
@@ -209,7 +136,7 @@ struct Bound {
   std::vector<double> residual;
 };
 
-Bound error_scale(const Case& c, const Data& data) {
+Bound error_scale(const Case& c, const ConvData& data) {
   const Conv2dDesc& d = c.desc;
   const int oh_n = d.out_h(), ow_n = d.out_w(), icg = d.in_c / d.groups, ocg = d.out_c / d.groups;
   Bound b;
@@ -275,18 +202,7 @@ int count_different(const Slice& a, const Slice& b) {
 }
 
 const std::vector<Isa>& vector_isas() {
-  static const std::vector<Isa> isas = [] {
-    std::vector<Isa> out;
-    for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
-      if (isa_supported(isa)) {
-        out.push_back(isa);
-      } else {
-        std::printf("[  SKIPPED ] spconv_f32: this CPU lacks %s; its kernels are not tested here\n",
-                    std::string(isa_name(isa)).c_str());
-      }
-    }
-    return out;
-  }();
+  static const std::vector<Isa> isas = runnable_isas("spconv_f32", {Isa::kAvx2, Isa::kAvx512});
   return isas;
 }
 
@@ -299,7 +215,8 @@ std::vector<int> group_sizes(Isa isa) {
 // The scalar sparse reference against the dense scalar conv, then every ISA (auto kernel choice, and each
 // group size when `all_groups`) against the scalar sparse reference, single-threaded and on `pool`.
 void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, bool all_groups) {
-  const Data data = make_data(c, rng);
+  std::vector<float> weights = make_weights(c, rng);
+  const ConvData data = random_operands(c, std::move(weights), rng);
   const float* bias = c.has_bias ? data.bias.data() : nullptr;
   const Bound bound = error_scale(c, data);
   auto dense = create_conv2d_f32(c.desc, data.weights.data(), bias, Isa::kScalar);
@@ -415,49 +332,15 @@ TEST(SpconvF32, Patterns) {
 
 Case random_case(std::mt19937& rng) {
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  // Mostly groups = 1; depthwise is accepted, though the engine keeps it dense.
+  static constexpr RandomShapeLimits kLimits = {
+      .max_dense_kind = 7, .max_depthwise_kind = 8, .small_in_c = 5, .max_in_c = 90, .max_out_c = 90,
+      .max_depthwise_channels = 24, .max_groups = 4, .max_group_out_c = 16, .max_size = 19};
   Case c;
-  Conv2dDesc& d = c.desc;
-  const int kind = pick(0, 9);
-  int per_group_in = 0, per_group_out = 0;
-  if (kind <= 7) {
-    d.groups = 1;
-    per_group_in = pick(0, 3) == 0 ? pick(1, 5) : pick(1, 90);
-    per_group_out = pick(0, 4) == 0 ? pick(1, 9) : pick(1, 90);
-  } else if (kind == 8) {  // depthwise: accepted, though the engine keeps it dense
-    per_group_in = per_group_out = 1;
-    d.groups = pick(1, 24);
-  } else {
-    d.groups = pick(2, 4);
-    per_group_in = pick(1, 12);
-    per_group_out = pick(1, 16);
-  }
-  d.in_c = per_group_in * d.groups;
-  d.out_c = per_group_out * d.groups;
-  const int k = std::vector<int>{1, 1, 3, 3, 3, 5, 2}[pick(0, 6)];
-  d.kernel_h = k;
-  d.kernel_w = pick(0, 5) == 0 ? std::vector<int>{1, 3, 5}[pick(0, 2)] : k;
-  d.stride_h = pick(1, 2);
-  d.stride_w = pick(0, 4) == 0 ? pick(1, 3) : d.stride_h;
-  d.dilation_h = pick(0, 5) == 0 ? 2 : 1;
-  d.dilation_w = pick(0, 5) == 0 ? 2 : d.dilation_h;
-  d.pad_top = pick(0, d.kernel_h / 2 + 1);
-  d.pad_bottom = pick(0, 4) == 0 ? pick(0, 2) : d.pad_top;
-  d.pad_left = pick(0, d.kernel_w / 2 + 1);
-  d.pad_right = pick(0, 4) == 0 ? pick(0, 2) : d.pad_left;
-  const int area = d.in_c * d.out_c / d.groups > 1500 ? 10 : 19;
-  d.in_h = pick(1, area);
-  d.in_w = pick(1, area + 4);
-  while (d.out_h() <= 0) ++d.in_h;
-  while (d.out_w() <= 0) ++d.in_w;
-  d.activation = static_cast<Activation>(pick(0, 3));
+  c.desc = random_desc(rng, kLimits);
   c.sparsity = std::vector<double>{0.0, 0.5, 0.7, 0.9, 0.97}[pick(0, 4)];
   c.pattern = static_cast<Pattern>(pick(0, 7));
-  c.has_bias = pick(0, 4) != 0;
-  c.residual = pick(0, 2);
-  c.in_extra = pick(0, 2) == 0 ? 0 : pick(1, 9);
-  c.in_offset = pick(0, 2) == 0 ? 0 : pick(1, 7);
-  c.out_extra = pick(0, 2) == 0 ? 0 : pick(1, 9);
-  c.out_offset = pick(0, 2) == 0 ? 0 : pick(1, 7);
+  random_layout(rng, c);
   return c;
 }
 

@@ -18,6 +18,7 @@
 #include "core/kernels/conv_s8/conv_s8.h"
 #include "core/kernels/spconv_s8/spconv_s8.h"
 #include "core/thread_pool.h"
+#include "tests/unit/conv_s8_test_problems.h"
 
 namespace sp::kernels {
 namespace {
@@ -51,43 +52,20 @@ std::string describe(const Shape& s) {
   return buf;
 }
 
-struct Problem {
-  Conv2dS8Desc desc;
-  std::vector<int8_t> w;
-  std::vector<int32_t> bias;
-  std::vector<uint8_t> in;
-  int64_t ips = 0, ops = 0;
-};
+using conv_s8_test::kCanary;
+using conv_s8_test::kGuard;
+using conv_s8_test::run_checked;
+using Problem = conv_s8_test::S8Problem;
 
 Problem make_problem(const Shape& s, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Problem p;
-  Conv2dS8Desc& d = p.desc;
+  Conv2dS8Desc d;
   d.in_h = s.in_h, d.in_w = s.in_w, d.in_c = s.in_c, d.out_c = s.out_c;
   d.kernel_h = s.kh, d.kernel_w = s.kw, d.stride_h = s.stride_h, d.stride_w = s.stride_w;
   d.dilation_h = d.dilation_w = s.dil;
   d.pad_top = s.pad_t, d.pad_left = s.pad_l, d.pad_bottom = s.pad_b, d.pad_right = s.pad_r;
-  d.input_zero_point = static_cast<uint8_t>(rng() % 256);
-  d.input_scale = 0.01f + 0.05f * static_cast<float>(rng() % 1000) / 1000.0f;
   d.output = s.output;
   d.activation = s.act;
-  d.output_zero_point = static_cast<uint8_t>(rng() % 256);
-  const int taps = s.kh * s.kw * s.in_c;
-  // Accumulators spanning a few hundred output steps (clamping exercised too), as in test_conv_s8.cpp.
-  d.output_scale = d.input_scale * 0.02f * std::sqrt(static_cast<float>(taps)) * 127.0f * 64.0f / 100.0f;
-  for (int o = 0; o < s.out_c; ++o) d.weight_scales.push_back(0.001f + 0.02f * static_cast<float>(rng() % 1000) / 1000.0f);
-  p.w.resize(static_cast<size_t>(s.out_c) * taps);
-  for (auto& v : p.w) {
-    v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
-    if (v == 0) v = 1;  // zeros only where a pattern puts them
-  }
-  p.bias.resize(static_cast<size_t>(s.out_c));
-  for (auto& v : p.bias) v = static_cast<int32_t>(rng() % 20001) - 10000;
-  p.ips = s.in_c + s.in_extra;
-  p.ops = s.out_c + s.out_extra;
-  p.in.resize(static_cast<size_t>(s.in_h) * s.in_w * p.ips);
-  for (auto& v : p.in) v = static_cast<uint8_t>(rng() % 256);
-  return p;
+  return conv_s8_test::random_s8_problem(d, s.in_extra, s.out_extra, seed, {.nonzero_weights = true});
 }
 
 // Zeroes weights: `sparsity` of the 4-along-K blocks (aligned groups of 4 input channels of one tap of one
@@ -132,29 +110,6 @@ void prune(Problem& p, Pattern pattern, double sparsity, uint32_t seed) {
             for (int t = 0; t < taps; ++t) at(o, c, t) = 0;
       break;
   }
-}
-
-constexpr uint8_t kCanary = 0xA5;
-constexpr int kGuard = 64;  // bytes before and after the output buffer
-
-// Runs `conv` into a canary-filled buffer; returns the bytes (guards included) and checks the canaries.
-std::vector<uint8_t> run_checked(const Conv2dS8& conv, const Problem& p, ThreadPool* pool) {
-  const Conv2dS8Desc& d = p.desc;
-  const size_t elem = d.output == QuantOutput::kU8 ? 1 : 4;
-  const size_t pixels = static_cast<size_t>(d.out_h()) * d.out_w();
-  std::vector<uint8_t> buf(pixels * p.ops * elem + 2 * kGuard, kCanary);
-  conv.run(p.in.data(), p.ips, buf.data() + kGuard, p.ops, pool);
-  for (int i = 0; i < kGuard; ++i) {
-    EXPECT_EQ(buf[i], kCanary) << "guard before output clobbered";
-    EXPECT_EQ(buf[buf.size() - 1 - i], kCanary) << "guard after output clobbered";
-  }
-  for (size_t px = 0; px < pixels; ++px)
-    for (size_t b = d.out_c * elem; b < p.ops * elem; ++b)
-      if (buf[kGuard + px * p.ops * elem + b] != kCanary) {
-        ADD_FAILURE() << "channel padding of pixel " << px << " clobbered at byte " << b;
-        return buf;
-      }
-  return buf;
 }
 
 // Random shapes around the vector widths: channels not multiples of 4 or 16, kernels 1..5 (mostly 1 and 3),

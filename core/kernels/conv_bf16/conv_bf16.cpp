@@ -97,27 +97,6 @@ void parallel_rows(ThreadPool* pool, int rows, FunctionRef<void(int, int)> fn) {
   });
 }
 
-// As conv_f32 names its kernels ("conv3x3s2", "-g" for groups). Appends one piece at a time: GCC 12's
-// -Wrestrict misfires on chains of std::string operator+.
-std::string shape_name(const Conv2dDesc& d) {
-  std::string s("conv");
-  s += std::to_string(d.kernel_h);
-  s += 'x';
-  s += std::to_string(d.kernel_w);
-  s += 's';
-  s += std::to_string(d.stride_h);
-  if (d.stride_w != d.stride_h) {
-    s += 'x';
-    s += std::to_string(d.stride_w);
-  }
-  if (d.dilation_h != 1 || d.dilation_w != 1) {
-    s += 'd';
-    s += std::to_string(d.dilation_h);
-  }
-  if (d.groups > 1) s += "-g";
-  return s;
-}
-
 uint32_t weight_pair(const float* weights, int o, int ic_g, int taps, int t, int k) {
   auto w = [&](int i) -> uint32_t {
     return i < ic_g ? bf16_round(weights[(static_cast<int64_t>(o) * ic_g + i) * taps + t]) : 0u;
@@ -198,7 +177,8 @@ class NativeConv2d final : public Conv2dF32 {
     p.bias = bias_.as<float>();
     p.blocks = blocks_.data();
     p.num_blocks = static_cast<int>(blocks_.size());
-    name_ = shape_name(d);
+    name_ = conv_internal::shape_name("conv", d);  // as conv_f32 names its kernels, "-g" for groups
+    if (d.groups > 1) name_ += "-g";
     name_ += "-bf16-nhwc-";
     name_ += k.isa_name;
   }

@@ -58,6 +58,25 @@ void validate_conv_io(const Conv2dDesc& d, const ConvIO& io) {
                 std::to_string(d.out_c) + ")");
 }
 
+// Built with += : GCC 12 reports a false -Wrestrict on chains of std::string operator+.
+std::string shape_name(const char* prefix, const Conv2dDesc& d) {
+  std::string s(prefix);
+  s += std::to_string(d.kernel_h);
+  s += 'x';
+  s += std::to_string(d.kernel_w);
+  s += 's';
+  s += std::to_string(d.stride_h);
+  if (d.stride_w != d.stride_h) {
+    s += 'x';
+    s += std::to_string(d.stride_w);
+  }
+  if (d.dilation_h != 1 || d.dilation_w != 1) {
+    s += 'd';
+    s += std::to_string(d.dilation_h);
+  }
+  return s;
+}
+
 }  // namespace conv_internal
 
 namespace {
@@ -118,24 +137,6 @@ void interior_range(int in_size, int out_size, int kernel, int stride, int dilat
   while (h > l && (h - 1) * stride - pad + (kernel - 1) * dilation >= in_size) --h;
   *lo = l;
   *hi = h;
-}
-
-std::string shape_name(const Conv2dDesc& d) {
-  std::string s("conv");
-  s += std::to_string(d.kernel_h);
-  s += 'x';
-  s += std::to_string(d.kernel_w);
-  s += 's';
-  s += std::to_string(d.stride_h);
-  if (d.stride_w != d.stride_h) {
-    s += 'x';
-    s += std::to_string(d.stride_w);
-  }
-  if (d.dilation_h != 1 || d.dilation_w != 1) {
-    s += 'd';
-    s += std::to_string(d.dilation_h);
-  }
-  return s;
 }
 
 // ---- Direct convolution (groups = 1 and general groups) ----------------------------------------------
@@ -204,7 +205,7 @@ class DirectConv2d final : public Conv2dF32 {
     p.blocks = blocks_.data();
     p.num_blocks = static_cast<int>(blocks_.size());
 
-    name_ = (p.flat ? std::string("conv1x1-gemm") : shape_name(d)) + (d.groups > 1 ? "-g" : "") + "-nhwc-" + k.isa_name;
+    name_ = (p.flat ? std::string("conv1x1-gemm") : conv_internal::shape_name("conv", d)) + (d.groups > 1 ? "-g" : "") + "-nhwc-" + k.isa_name;
   }
 
   void run(const ConvIO& io, ThreadPool* pool) const override {
@@ -262,7 +263,7 @@ class DepthwiseConv2d final : public Conv2dF32 {
     }
     p.weights = weights_.data();
     p.bias = bias_.data();
-    name_ = "dw" + shape_name(d) + "-nhwc-" + k.isa_name;
+    name_ = conv_internal::shape_name("dwconv", d) + "-nhwc-" + k.isa_name;
   }
 
   void run(const ConvIO& io, ThreadPool* pool) const override {

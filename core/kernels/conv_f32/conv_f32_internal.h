@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/kernels/activation.h"
 #include "core/kernels/conv_f32/conv_f32.h"
@@ -100,5 +101,8 @@ std::unique_ptr<Conv2dF32> create_conv2d_f32_scalar(const Conv2dDesc& desc, cons
 void validate_conv2d_desc(const Conv2dDesc& desc);
 // Checks the pointers and pixel strides of one run (throws sp::Error).
 void validate_conv_io(const Conv2dDesc& desc, const ConvIO& io);
+// The shape part of a kernel's name(): prefix + kernel, stride (and dilation), e.g. "conv3x3s2",
+// "spconv3x3s1x2", "dwconv3x3s1d2". Shared by the float, sparse float and bf16 convolutions.
+std::string shape_name(const char* prefix, const Conv2dDesc& desc);
 
 }  // namespace sp::kernels::conv_internal

@@ -29,6 +29,7 @@ SP_INLINE int32_t pair(const uint8_t* p) { return static_cast<int32_t>(p[0]) | (
 #include "core/kernels/conv_s8/conv_s8_silu_avx2.inc"
 #include "core/kernels/conv_s8/conv_s8_store_avx2.inc"
 #include "core/kernels/conv_s8/conv_s8_im2col_avx2.inc"
+#include "core/kernels/conv_s8/conv_s8_tiles.inc"
 
 template <int NV>
 void run_sub_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, int64_t ops, const int16_t* wsub,
@@ -43,29 +44,10 @@ void run_sub_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out
   #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) bias[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(plan.bias + oc0 + v * 8));
 
-  // The tile's first output pixel, advanced tile by tile (no division per pixel).
-  int oh_t = static_cast<int>(p_begin / plan.out_w);
-  int ow_t = static_cast<int>(p_begin - static_cast<int64_t>(oh_t) * plan.out_w);
-  const int ih_span = (plan.kernel_h - 1) * plan.dilation_h, iw_span = (plan.kernel_w - 1) * plan.dilation_w;
-  const int64_t pix_step = static_cast<int64_t>(plan.stride_w) * ips;
+  DirectTiles<kMr> tiles(plan, in, ips, p_begin);
   for (int64_t p0 = p_begin; p0 < p_end; p0 += kMr) {
     const int m = p_end - p0 < kMr ? static_cast<int>(p_end - p0) : kMr;
-    int ih0[kMr], iw0[kMr];  // pixels past m repeat the last one (computed, never stored)
-    {
-      int oh = oh_t, ow = ow_t;
-      #pragma GCC unroll 8
-      for (int j = 0; j < kMr; ++j) {
-        ih0[j] = oh * plan.stride_h - plan.pad_top;
-        iw0[j] = ow * plan.stride_w - plan.pad_left;
-        if (j + 1 < m && ++ow == plan.out_w) ow = 0, ++oh;
-      }
-    }
-    // Interior tile: one output row, every tap inside the input: the taps' input pointers are a common
-    // offset from per-pixel bases (as in conv_s8_avx512vnni.cpp).
-    const bool interior = m == kMr && ow_t + kMr <= plan.out_w && ih0[0] >= 0 && ih0[0] + ih_span < plan.in_h &&
-                          iw0[0] >= 0 && iw0[kMr - 1] + iw_span < plan.in_w;
-    const uint8_t* tile_base = interior ? in + (static_cast<int64_t>(ih0[0]) * plan.in_w + iw0[0]) * ips : in;
-    for (ow_t += kMr; ow_t >= plan.out_w;) ow_t -= plan.out_w, ++oh_t;
+    tiles.next(m);
     __m256i acc[kMr][NV];
     #pragma GCC unroll 8
     for (int j = 0; j < kMr; ++j)
@@ -74,23 +56,8 @@ void run_sub_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out
 
     const int16_t* w = wsub;
     for (int tap = 0; tap < taps; ++tap) {
-      const int kh = tap / plan.kernel_w;
-      const int kw = tap - kh * plan.kernel_w;
       const uint8_t* a[kMr];
-      if (interior) {
-        const uint8_t* t = tile_base + (static_cast<int64_t>(kh) * plan.dilation_h * plan.in_w + kw * plan.dilation_w) * ips;
-        #pragma GCC unroll 8
-        for (int j = 0; j < kMr; ++j) a[j] = t + j * pix_step;
-      } else {
-        #pragma GCC unroll 8
-        for (int j = 0; j < kMr; ++j) {
-          const int ih = ih0[j] + kh * plan.dilation_h;
-          const int iw = iw0[j] + kw * plan.dilation_w;
-          a[j] = (ih >= 0 && ih < plan.in_h && iw >= 0 && iw < plan.in_w)
-                     ? in + (static_cast<int64_t>(ih) * plan.in_w + iw) * ips
-                     : plan.zx_pixel;
-        }
-      }
+      tiles.tap(tap, a);
       // Two pairs (4 input channels) per step: one 4-byte broadcast, then vpshufb spreads bytes 0,1 and
       // 2,3 into the int16 halves of every lane (zero-extended: the shuffle zeroes the high bytes).
       int g = 0;

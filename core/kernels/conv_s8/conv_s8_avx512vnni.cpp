@@ -49,6 +49,7 @@ SP_INLINE void dpbusd(__m512i& acc, __m512i x_u8, __m512i w_s8) {
 }
 
 #include "core/kernels/conv_s8/conv_s8_silu_avx512.inc"
+#include "core/kernels/conv_s8/conv_s8_tiles.inc"
 
 template <int MR, int NV>
 __attribute__((noinline)) void store_tile(const S8Plan& plan, const __m512i (&acc)[MR][NV], int m, void* out,
@@ -125,30 +126,10 @@ void run_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, in
   #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) bias[v] = _mm512_load_si512(plan.bias + oc0 + v * 16);
 
-  // The tile's first output pixel, advanced tile by tile (no division per pixel).
-  int oh_t = static_cast<int>(p_begin / plan.out_w);
-  int ow_t = static_cast<int>(p_begin - static_cast<int64_t>(oh_t) * plan.out_w);
-  const int ih_span = (plan.kernel_h - 1) * plan.dilation_h, iw_span = (plan.kernel_w - 1) * plan.dilation_w;
-  const int64_t pix_step = static_cast<int64_t>(plan.stride_w) * ips;
+  DirectTiles<kMr> tiles(plan, in, ips, p_begin);
   for (int64_t p0 = p_begin; p0 < p_end; p0 += kMr) {
     const int m = p_end - p0 < kMr ? static_cast<int>(p_end - p0) : kMr;
-    int ih0[kMr], iw0[kMr];  // pixels past m repeat the last one (computed, never stored)
-    {
-      int oh = oh_t, ow = ow_t;
-      #pragma GCC unroll 8
-      for (int j = 0; j < kMr; ++j) {
-        ih0[j] = oh * plan.stride_h - plan.pad_top;
-        iw0[j] = ow * plan.stride_w - plan.pad_left;
-        if (j + 1 < m && ++ow == plan.out_w) ow = 0, ++oh;
-      }
-    }
-    // Interior tile: one output row, every tap inside the input. Its taps' input pointers are a common
-    // offset from per-pixel bases, instead of a bounds check and a select per pixel and tap (which cost
-    // more than the dot products when in_c is small).
-    const bool interior = m == kMr && ow_t + kMr <= plan.out_w && ih0[0] >= 0 && ih0[0] + ih_span < plan.in_h &&
-                          iw0[0] >= 0 && iw0[kMr - 1] + iw_span < plan.in_w;
-    const uint8_t* tile_base = interior ? in + (static_cast<int64_t>(ih0[0]) * plan.in_w + iw0[0]) * ips : in;
-    for (ow_t += kMr; ow_t >= plan.out_w;) ow_t -= plan.out_w, ++oh_t;
+    tiles.next(m);
     __m512i acc[kMr][NV];
     #pragma GCC unroll 8
     for (int j = 0; j < kMr; ++j)
@@ -157,23 +138,8 @@ void run_block(const S8Plan& plan, const uint8_t* in, int64_t ips, void* out, in
 
     const int8_t* w = wblock;
     for (int tap = 0; tap < taps; ++tap) {
-      const int kh = tap / plan.kernel_w;
-      const int kw = tap - kh * plan.kernel_w;
       const uint8_t* a[kMr];
-      if (interior) {
-        const uint8_t* t = tile_base + (static_cast<int64_t>(kh) * plan.dilation_h * plan.in_w + kw * plan.dilation_w) * ips;
-        #pragma GCC unroll 8
-        for (int j = 0; j < kMr; ++j) a[j] = t + j * pix_step;
-      } else {
-        #pragma GCC unroll 8
-        for (int j = 0; j < kMr; ++j) {
-          const int ih = ih0[j] + kh * plan.dilation_h;
-          const int iw = iw0[j] + kw * plan.dilation_w;
-          a[j] = (ih >= 0 && ih < plan.in_h && iw >= 0 && iw < plan.in_w)
-                     ? in + (static_cast<int64_t>(ih) * plan.in_w + iw) * ips
-                     : plan.zx_pixel;
-        }
-      }
+      tiles.tap(tap, a);
       for (int g = 0; g < full; ++g) {
         __m512i wv[NV];
         #pragma GCC unroll 8

@@ -27,6 +27,7 @@ namespace {
 #include "core/kernels/conv_s8/conv_s8_silu_avx2.inc"
 #include "core/kernels/conv_s8/conv_s8_store_avx2.inc"
 #include "core/kernels/conv_s8/conv_s8_im2col_avx2.inc"
+#include "core/kernels/conv_s8/conv_s8_tiles.inc"
 #include "core/kernels/conv_s8/conv_s8_vnni256.inc"
 
 #undef SP_VNNI256_DPBUSD

@@ -231,25 +231,6 @@ double dense_cost(const Conv2dDesc& d, const IsaSpconvKernels& isa) {
   return isa.c_mac * outputs * (d.in_c / d.groups) * d.kernel_h * d.kernel_w + isa.c_out * outputs;
 }
 
-// Built with += : GCC 12 reports a false -Wrestrict on `"literal" + std::to_string(...)`.
-std::string shape_name(const Conv2dDesc& d) {
-  std::string s("spconv");
-  s += std::to_string(d.kernel_h);
-  s += 'x';
-  s += std::to_string(d.kernel_w);
-  s += 's';
-  s += std::to_string(d.stride_h);
-  if (d.stride_w != d.stride_h) {
-    s += 'x';
-    s += std::to_string(d.stride_w);
-  }
-  if (d.dilation_h != 1 || d.dilation_w != 1) {
-    s += 'd';
-    s += std::to_string(d.dilation_h);
-  }
-  return s;
-}
-
 // ---- The convolution -------------------------------------------------------------------------------------
 
 class SparseConv2d final : public Conv2dF32 {
@@ -308,7 +289,7 @@ class SparseConv2d final : public Conv2dF32 {
 
     tile_rows_ = round_up(std::max<int64_t>(static_cast<int64_t>(p.num_groups) * k.r, d.out_c), 16);
     planes_floats_ = round_up(p.phase_stride * p.phases_y * p.phases_x, 16);
-    name_ = p.flat ? std::string("spconv1x1") : shape_name(d);
+    name_ = p.flat ? std::string("spconv1x1") : conv_internal::shape_name("spconv", d);
     name_ += "-r";
     name_ += std::to_string(k.r);
     name_ += "-nhwc-";

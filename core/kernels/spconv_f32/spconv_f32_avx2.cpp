@@ -1,6 +1,7 @@
 // AVX2 + FMA sparse float convolution (compiled with -mavx2 -mfma; only called when the CPU has them):
-// 8 pixels per ymm. The band kernel is spconv_f32_kernels.inc; this file supplies the vector primitives and
-// the 8 x 8 transposes between NHWC and the channel planes.
+// 8 pixels per ymm. The band kernel is spconv_f32_kernels.inc and the vector primitives are
+// spconv_f32_vector.inc, both shared with spconv_f32_avx512.cpp; this file supplies the 8-pixel
+// transposes between NHWC and the channel planes (pack_block, unpack_block).
 //
 // Everything but the exported table is in an anonymous namespace (see conv_f32_internal.h on ODR).
 #include <immintrin.h>
@@ -18,28 +19,11 @@ namespace {
 
 constexpr int kLanes = 8;
 using Vec = __m256;
+#define SP_SPCONV_V(op) _mm256_##op
+#include "core/kernels/spconv_f32/spconv_f32_vector.inc"
+#undef SP_SPCONV_V
 
-SP_INLINE Vec vzero() { return _mm256_setzero_ps(); }
-SP_INLINE Vec vset1(float x) { return _mm256_set1_ps(x); }
-SP_INLINE Vec vload(const float* p) { return _mm256_loadu_ps(p); }
-SP_INLINE void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-SP_INLINE Vec vfmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-SP_INLINE Vec vadd(Vec a, Vec b) { return _mm256_add_ps(a, b); }
-
-// The transposes between NHWC and the planes work on quads of channels (128 bits of one pixel), as in
-// spconv_f32_avx512.cpp: the loads (inserts) and stores (extracts) place two pixels' quads in the two
-// 128-bit lanes, and an in-lane 4 x 4 transpose (8 unpacks) finishes 4 channels x 8 pixels.
-
-SP_INLINE void transpose4_in_lanes(__m256& a, __m256& b, __m256& c, __m256& d) {
-  const __m256 t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);
-  const __m256 t2 = _mm256_unpacklo_ps(c, d), t3 = _mm256_unpackhi_ps(c, d);
-  a = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
-  b = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
-  c = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
-  d = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
-}
-
-SP_INLINE const float* at(uintptr_t address) { return reinterpret_cast<const float*>(address); }
+// Two pixels' quads per register (one per 128-bit lane), then transpose4_in_lanes: 4 channels x 8 pixels.
 
 // The first n (1..4) lanes of a quad mask for vmaskmovps (which never touches masked-out floats).
 SP_INLINE __m128i quad_mask(int n) { return _mm_cmpgt_epi32(_mm_set1_epi32(n), _mm_setr_epi32(0, 1, 2, 3)); }

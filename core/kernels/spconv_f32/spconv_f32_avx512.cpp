@@ -1,6 +1,8 @@
 // AVX-512 sparse float convolution (compiled with -mavx512f/bw/vl/dq -mfma; only called when the CPU has
-// them): 16 pixels per zmm. The band kernel is spconv_f32_kernels.inc; this file supplies the vector
-// primitives and the 16 x 16 transposes between NHWC and the channel planes.
+// them): 16 pixels per zmm. The band kernel is spconv_f32_kernels.inc and the vector primitives are
+// spconv_f32_vector.inc, both shared with spconv_f32_avx2.cpp; this file supplies the 16-pixel transposes
+// between NHWC and the channel planes (pack_block, unpack_block: four pixels' quads per register, placed
+// with mask-register loads and stores, which AVX2 does not have).
 //
 // Everything but the exported table is in an anonymous namespace (see conv_f32_internal.h on ODR).
 #include <immintrin.h>
@@ -24,31 +26,9 @@ namespace {
 
 constexpr int kLanes = 16;
 using Vec = __m512;
-
-SP_INLINE Vec vzero() { return _mm512_setzero_ps(); }
-SP_INLINE Vec vset1(float x) { return _mm512_set1_ps(x); }
-SP_INLINE Vec vload(const float* p) { return _mm512_loadu_ps(p); }
-SP_INLINE void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-SP_INLINE Vec vfmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-SP_INLINE Vec vadd(Vec a, Vec b) { return _mm512_add_ps(a, b); }
-
-// The transposes between NHWC and the planes work on quads of channels: a quad of one pixel is 128 bits,
-// so placing four pixels' quads in the four 128-bit lanes of a register is done by the loads (inserts)
-// or stores (extracts), and only an in-lane 4 x 4 transpose is left to the shuffle units (8 unpacks per
-// 4 channels x 16 pixels). Measured against a full 16 x 16 register transpose (16 unpacklo/hi_ps, 16
-// unpacklo/hi_pd, 32 vshuff32x4): ~70 instead of ~120 cycles per 16 x 16 floats, both directions.
-
-// a, b, c, d: four registers; afterwards lane L of register k holds element k of lane L of each input.
-SP_INLINE void transpose4_in_lanes(__m512& a, __m512& b, __m512& c, __m512& d) {
-  const __m512 t0 = _mm512_unpacklo_ps(a, b), t1 = _mm512_unpackhi_ps(a, b);
-  const __m512 t2 = _mm512_unpacklo_ps(c, d), t3 = _mm512_unpackhi_ps(c, d);
-  a = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
-  b = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
-  c = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
-  d = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
-}
-
-SP_INLINE const float* at(uintptr_t address) { return reinterpret_cast<const float*>(address); }
+#define SP_SPCONV_V(op) _mm512_##op
+#include "core/kernels/spconv_f32/spconv_f32_vector.inc"
+#undef SP_SPCONV_V
 
 // Lane L of the four registers from pixels 4L .. 4L + 3 (quads at a, a + pstride, ...). Templates keep
 // the lane index a compile-time constant, as vinsertf32x4 / vextractf32x4 need.
