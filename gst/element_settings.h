@@ -2,6 +2,7 @@
 // library's option names translated back into property names for error messages.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "sparsepose/pose_estimator.h"
@@ -20,6 +21,7 @@ struct ElementSettings {
   bool track = true;
   bool smooth = false;
   bool post_messages = true;
+  std::uint64_t latency_ns = 0;                 // processing latency to report; 0: measured
 };
 
 sparsepose::Options to_options(const ElementSettings& settings);

@@ -1,6 +1,7 @@
 // The `sparsepose` element: GObject/GStreamer glue around sparsepose::PoseEstimator. The model opens in
 // start() (READY -> PAUSED), where every property value is checked: a wrong one fails the state change
-// with an error naming the property. Each frame then runs in place in the streaming thread.
+// with an error naming the property. Each frame then runs in place in the streaming thread. On a live
+// pipeline the element answers the LATENCY query with its processing time added (processing_latency.h).
 #include "gst/gstsparsepose.h"
 
 #include <gst/base/gstbasetransform.h>
@@ -8,13 +9,17 @@
 #include <gst/video/video.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gst/element_settings.h"
 #include "gst/late_frames.h"
 #include "gst/pose_message.h"
 #include "gst/pose_meta.h"
+#include "gst/processing_latency.h"
 #include "sparsepose/draw.h"
 #include "sparsepose/error.h"
 #include "sparsepose/pose_estimator.h"
@@ -34,6 +39,10 @@ struct ElementState {
   sparsepose::Result result;
   bool live = false;
   bool live_known = false;
+  sp::gst::ProcessingLatency latency;
+
+  // What the LATENCY query adds (latency.reported()), read from any thread.
+  std::atomic<guint64> reported_latency{0};
 
   std::atomic<guint64> processed{0};
   std::atomic<guint64> dropped{0};
@@ -67,6 +76,7 @@ enum Property {
   PROP_TRACK,
   PROP_SMOOTH,
   PROP_POST_MESSAGES,
+  PROP_LATENCY,
   PROP_PROCESSED,
   PROP_DROPPED,
 };
@@ -159,6 +169,15 @@ void install_properties(GObjectClass* gobject_class) {
                            "frame processed",
                            d.post_messages, kLiveSetting));
   g_object_class_install_property(
+      gobject_class, PROP_LATENCY,
+      g_param_spec_uint64("latency", "Latency",
+                          "Processing latency in nanoseconds that the element adds to the LATENCY query on live "
+                          "pipelines, so synchronised sinks wait for processed frames. 0: automatic, measured by two "
+                          "warm-up inferences on a blank frame when the element starts (times 1.5, rounded up to a "
+                          "millisecond) and raised, with a LATENCY message, when the recent frames' 90th percentile "
+                          "exceeds it by 25 %; any other value is reported as given",
+                          0, G_MAXUINT64, d.latency_ns, kSetting));
+  g_object_class_install_property(
       gobject_class, PROP_PROCESSED,
       g_param_spec_uint64("processed", "Processed", "Frames run through the model since the element started", 0,
                           G_MAXUINT64, 0, kStatistic));
@@ -194,6 +213,7 @@ void set_property(GObject* object, guint id, const GValue* value, GParamSpec* ps
     case PROP_TRACK: s.track = g_value_get_boolean(value); break;
     case PROP_SMOOTH: s.smooth = g_value_get_boolean(value); break;
     case PROP_POST_MESSAGES: s.post_messages = g_value_get_boolean(value); break;
+    case PROP_LATENCY: s.latency_ns = g_value_get_uint64(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -215,6 +235,7 @@ void get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
     case PROP_TRACK: g_value_set_boolean(value, s.track); break;
     case PROP_SMOOTH: g_value_set_boolean(value, s.smooth); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
+    case PROP_LATENCY: g_value_set_uint64(value, s.latency_ns); break;
     case PROP_PROCESSED: g_value_set_uint64(value, self->state->processed.load()); break;
     case PROP_DROPPED: g_value_set_uint64(value, self->state->dropped.load()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
@@ -229,6 +250,28 @@ void finalize(GObject* object) {
   G_OBJECT_CLASS(gst_sparse_pose_parent_class)->finalize(object);
 }
 
+GstClockTime elapsed_since(std::chrono::steady_clock::time_point start) {
+  return static_cast<GstClockTime>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+}
+
+// The automatic latency's first estimate: two inferences on a blank frame of the model's input size
+// (the frame is letterboxed to that size, so its own size matters little; the recent frames' times
+// correct the estimate). The second, warm, run counts. Done here because the LATENCY query comes when
+// the pipeline goes to PLAYING, before any frame. The warm-up runs leave no tracks behind.
+void warm_up(ElementState& st) {
+  const sparsepose::ModelInfo& info = st.estimator->info();
+  std::vector<std::uint8_t> blank(static_cast<std::size_t>(info.input_width) * info.input_height * 3, 0);
+  const sparsepose::ImageView view{blank.data(), info.input_width, info.input_height, 0, sparsepose::PixelFormat::BGR};
+  for (int i = 0; i < 2; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    st.estimator->run(view, 0.0, st.result);
+    st.latency.seed(elapsed_since(t0));
+  }
+  st.estimator->reset_tracking();
+  st.result = {};
+}
+
 // READY -> PAUSED: check the properties and open the model. A wrong value fails the state change with
 // an error message naming the property.
 gboolean start(GstBaseTransform* trans) {
@@ -240,6 +283,8 @@ gboolean start(GstBaseTransform* trans) {
   GST_OBJECT_UNLOCK(self);
   try {
     st.estimator = std::make_unique<sparsepose::PoseEstimator>(sp::gst::to_options(settings));
+    st.latency = sp::gst::ProcessingLatency(settings.latency_ns);
+    if (st.latency.automatic()) warm_up(st);
   } catch (const sparsepose::Error& e) {
     if (const char* property = sp::gst::property_of_option(e.option())) {
       const std::string message = sp::gst::message_for_property(e.what(), e.option(), property);
@@ -253,9 +298,12 @@ gboolean start(GstBaseTransform* trans) {
   st.processed = 0;
   st.dropped = 0;
   st.live_known = false;
+  st.reported_latency = st.latency.reported();
   const sparsepose::ModelInfo& info = st.estimator->info();
-  GST_INFO_OBJECT(self, "model %s, engine %s, kernels %s, %d threads, input %dx%d", info.model_path.c_str(),
-                  info.engine.c_str(), info.kernel_isas.c_str(), info.threads, info.input_width, info.input_height);
+  GST_INFO_OBJECT(self, "model %s, engine %s, kernels %s, %d threads, input %dx%d, latency %" GST_TIME_FORMAT " (%s)",
+                  info.model_path.c_str(), info.engine.c_str(), info.kernel_isas.c_str(), info.threads,
+                  info.input_width, info.input_height, GST_TIME_ARGS(st.latency.reported()),
+                  st.latency.automatic() ? "measured" : "as set");
   return TRUE;
 }
 
@@ -294,6 +342,31 @@ gboolean src_event(GstBaseTransform* trans, GstEvent* event) {
     return gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), event);
   }
   return GST_BASE_TRANSFORM_CLASS(gst_sparse_pose_parent_class)->src_event(trans, event);
+}
+
+// a + b, short of GST_CLOCK_TIME_NONE (which means "no maximum" in a latency query).
+GstClockTime add_latency(GstClockTime a, GstClockTime b) {
+  return a > GST_CLOCK_TIME_NONE - 1 - b ? GST_CLOCK_TIME_NONE - 1 : a + b;
+}
+
+// The LATENCY query from downstream: what upstream answers, plus the element's processing time when the
+// pipeline is live (a file's frames are not due at a clock time, so there is nothing to add).
+gboolean query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* q) {
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE(q) != GST_QUERY_LATENCY)
+    return GST_BASE_TRANSFORM_CLASS(gst_sparse_pose_parent_class)->query(trans, direction, q);
+  if (!GST_BASE_TRANSFORM_CLASS(gst_sparse_pose_parent_class)->query(trans, direction, q)) return FALSE;
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+  gst_query_parse_latency(q, &live, &min, &max);
+  if (live) {
+    const GstClockTime own = self_of(trans)->state->reported_latency.load();
+    const GstClockTime new_min = add_latency(min, own);
+    const GstClockTime new_max = GST_CLOCK_TIME_IS_VALID(max) ? add_latency(max, own) : max;
+    GST_DEBUG_OBJECT(trans, "latency: upstream min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT ", own %" GST_TIME_FORMAT,
+                     GST_TIME_ARGS(min), GST_TIME_ARGS(max), GST_TIME_ARGS(own));
+    gst_query_set_latency(q, live, new_min, new_max);
+  }
+  return TRUE;
 }
 
 // Whether the source upstream is live (a camera, a network stream, a live test source), as the
@@ -366,6 +439,7 @@ GstFlowReturn transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
     const double fps = info.fps_n > 0 && info.fps_d > 0 ? static_cast<double>(info.fps_n) / info.fps_d : 30.0;
     t = static_cast<double>(st.processed.load()) / fps;
   }
+  const auto started = std::chrono::steady_clock::now();
   try {
     st.estimator->run(view, t, st.result);
     if (draw) sparsepose::draw(view, st.result.persons);
@@ -373,6 +447,8 @@ GstFlowReturn transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Pose estimation failed: %s", e.what()), (nullptr));
     return GST_FLOW_ERROR;
   }
+  // The stream's frame number: the warm-up runs are not frames of the stream.
+  st.result.frame = st.processed.load();
   ++st.processed;
   sp::gst::add_pose_meta(buffer, st.result);
   if (post_messages) {
@@ -385,6 +461,14 @@ GstFlowReturn transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
     ctx.dropped = st.dropped.load();
     gst_element_post_message(GST_ELEMENT(self),
                              gst_message_new_element(GST_OBJECT(self), sp::gst::pose_message_structure(st.result, ctx)));
+  }
+  if (st.latency.on_frame(elapsed_since(started))) {
+    st.reported_latency = st.latency.reported();
+    GST_INFO_OBJECT(self, "frames take longer than reported (p90 %" GST_TIME_FORMAT "): latency now %" GST_TIME_FORMAT,
+                    GST_TIME_ARGS(st.latency.recent_p90()), GST_TIME_ARGS(st.latency.reported()));
+    // The pipeline asks again only when told (applications call gst_bin_recalculate_latency() on this
+    // message, as gst-launch-1.0 does); a file's pipeline has no latency to redistribute.
+    if (st.live) gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
   }
   return GST_FLOW_OK;
 }
@@ -407,7 +491,8 @@ static void gst_sparse_pose_class_init(GstSparsePoseClass* klass) {
       "Finds people and their 17 COCO keypoints in raw video on the CPU (the sparsepose engine, float or int8): "
       "attaches a GstSparsePoseMeta to every buffer, posts a 'sparsepose' element message per frame, and with "
       "draw=true draws the people on the frames. Live sources skip frames that a synchronised sink reports late "
-      "(QoS, counted in 'dropped'); files never skip.",
+      "(QoS, counted in 'dropped'); files never skip. On live pipelines the element adds its processing time to the "
+      "latency (property 'latency').",
       "sparsepose");
   GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE("{ BGR, RGB, BGRx, RGBx }"));
   gst_element_class_add_pad_template(element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
@@ -418,6 +503,7 @@ static void gst_sparse_pose_class_init(GstSparsePoseClass* klass) {
   trans_class->stop = stop;
   trans_class->sink_event = sink_event;
   trans_class->src_event = src_event;
+  trans_class->query = query;
   filter_class->transform_frame_ip = transform_frame_ip;
 
   gst_type_mark_as_plugin_api(engine_enum_type(), static_cast<GstPluginAPIFlags>(0));

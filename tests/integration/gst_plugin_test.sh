@@ -17,7 +17,7 @@ gst-inspect-1.0 sparsepose >"$tmp/inspect.txt" 2>&1 || { cat "$tmp/inspect.txt";
 grep -q "Filter/Analyzer/Video" "$tmp/inspect.txt" || fail "gst-inspect: no klass"
 for format in BGR RGB BGRx RGBx; do grep -q "$format" "$tmp/inspect.txt" || fail "gst-inspect: caps lack $format"; done
 # Every property with its documentation ("  name   : blurb", the blurb at least 10 characters).
-for prop in model engine threads isa imgsz conf iou draw track smooth post-messages processed dropped qos; do
+for prop in model engine threads isa imgsz conf iou draw track smooth post-messages latency processed dropped qos; do
   grep -Eq "^  $prop +: .{10,}" "$tmp/inspect.txt" || fail "gst-inspect: property '$prop' missing or undocumented"
 done
 for engine in auto fp32 int8; do

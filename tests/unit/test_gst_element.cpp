@@ -229,7 +229,7 @@ TEST(GstElement, RegistersWithDocumentedProperties) {
   GstElement* e = gst_element_factory_make("sparsepose", nullptr);
   ASSERT_NE(e, nullptr);
   for (const char* name : {"model", "engine", "threads", "isa", "imgsz", "conf", "iou", "draw", "track", "smooth",
-                           "post-messages", "processed", "dropped"}) {
+                           "post-messages", "latency", "processed", "dropped"}) {
     GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), name);
     ASSERT_NE(spec, nullptr) << name;
     EXPECT_GT(std::string(g_param_spec_get_blurb(spec)).size(), 10u) << name;

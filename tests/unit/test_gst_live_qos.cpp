@@ -8,8 +8,12 @@
 // from the file, nothing is skipped although the sink reported frames late. `identity sleep-time`
 // behind the element is a floor on the time a processed frame takes (several frame periods), so even a
 // CPU that ran the model within a frame period could not keep up; skipped frames never reach it.
+// The element reports its processing latency, but that does not make these frames on time: the source
+// outruns the model, so each processed frame waited behind the previous ones and is still reported late.
+// A live source the model keeps up with loses nothing, and the latency queries show the element's part.
 #include <gtest/gtest.h>
 
+#include <gst/base/gstbasesink.h>
 #include <gst/gst.h>
 #include <unistd.h>
 
@@ -44,6 +48,13 @@ struct Observed {
   guint64 qos_messages = 0;            // QoS messages the element posted (one per skipped frame)
   guint64 last_qos_processed = 0, last_qos_dropped = 0;  // the last QoS message's statistics
   guint64 processed = 0, dropped = 0;  // the element's properties at the end
+  // LATENCY queries once the first frame was processed (the pipeline is playing): the element's src
+  // pad's (upstream plus the element) and its upstream peer's; and the latency the pipeline configured
+  // on a sink named "sink" (the largest minimum latency of its sinks' queries).
+  bool latency_queried = false;
+  bool live = false;
+  GstClockTime element_min = 0, upstream_min = 0, configured = 0;
+  guint64 sink_rendered = 0, sink_dropped = 0;  // a sink named "sink": its statistics at the end
   bool eos = false;
   std::string error;
 };
@@ -61,6 +72,28 @@ GstPadProbeReturn count_late_report(GstPad*, GstPadProbeInfo* info, gpointer dat
     if (jitter > 0) ++static_cast<Observed*>(data)->late_reports;
   }
   return GST_PAD_PROBE_OK;
+}
+
+GstClockTime min_latency(GstQuery* q, bool* live = nullptr) {
+  gboolean is_live = FALSE;
+  GstClockTime min = 0;
+  gst_query_parse_latency(q, &is_live, &min, nullptr);
+  if (live) *live = is_live;
+  return min;
+}
+
+void query_latencies(GstElement* pose, Observed& out) {
+  GstPad* src = gst_element_get_static_pad(pose, "src");
+  GstQuery* q = gst_query_new_latency();
+  if (gst_pad_query(src, q)) out.element_min = min_latency(q, &out.live);
+  gst_query_unref(q);
+  gst_object_unref(src);
+  GstPad* sink = gst_element_get_static_pad(pose, "sink");
+  q = gst_query_new_latency();
+  if (gst_pad_peer_query(sink, q)) out.upstream_min = min_latency(q);
+  gst_query_unref(q);
+  gst_object_unref(sink);
+  out.latency_queried = true;
 }
 
 // Runs the pipeline (its sparsepose element named "pose") to end of stream, an error, or a bound of
@@ -90,10 +123,13 @@ void run(const std::string& launch, Observed& out, int limit_s = 300) {
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && GST_MESSAGE_SRC(m) == GST_OBJECT(pose) &&
         gst_structure_has_name(gst_message_get_structure(m), "sparsepose")) {
       ++out.pose_messages;
+      if (!out.latency_queried) query_latencies(pose, out);
     } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_QOS && GST_MESSAGE_SRC(m) == GST_OBJECT(pose)) {
       ++out.qos_messages;
       GstFormat format;
       gst_message_parse_qos_stats(m, &format, &out.last_qos_processed, &out.last_qos_dropped);
+    } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_LATENCY) {
+      gst_bin_recalculate_latency(GST_BIN(pipeline));  // as gst-launch-1.0 does
     } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
       GError* e = nullptr;
       gst_message_parse_error(m, &e, nullptr);
@@ -106,6 +142,17 @@ void run(const std::string& launch, Observed& out, int limit_s = 300) {
   }
   gst_object_unref(bus);
   g_object_get(pose, "processed", &out.processed, "dropped", &out.dropped, nullptr);
+  if (GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink")) {
+    out.configured = gst_base_sink_get_latency(GST_BASE_SINK(sink));
+    GstStructure* stats = nullptr;
+    g_object_get(sink, "stats", &stats, nullptr);
+    if (stats) {
+      gst_structure_get_uint64(stats, "rendered", &out.sink_rendered);
+      gst_structure_get_uint64(stats, "dropped", &out.sink_dropped);
+      gst_structure_free(stats);
+    }
+    gst_object_unref(sink);
+  }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pose);
   gst_object_unref(pipeline);
@@ -132,6 +179,50 @@ TEST(GstLiveQos, ALiveSourceTooFastForTheModelSkipsLateFramesAndCountsEveryOne) 
   EXPECT_EQ(r.pose_messages, r.processed) << "one bus message per processed frame, none for a skipped one";
   EXPECT_EQ(r.qos_messages, r.dropped) << "one QoS message per skipped frame";
   EXPECT_EQ(r.last_qos_dropped, r.dropped);
+}
+
+// A live source the model keeps up with easily (5 fps at 320; a frame takes tens of milliseconds) into a
+// sink that throws away frames more than 20 ms late, as video sinks do. The element adds its processing
+// latency to the pipeline's, so every frame is rendered and none is skipped. (videotestsrc itself reports
+// one frame period of latency, which here would hide a processing time under 200 ms: the latency queries
+// are what show the element's part.)
+TEST(GstLiveQos, ALiveSourceTheModelKeepsUpWithGetsItsProcessingLatencyAndLosesNoFrame) {
+  const int buffers = 25;  // 5 s of stream
+  Observed r;
+  run("videotestsrc is-live=true num-buffers=" + std::to_string(buffers) +
+          " ! video/x-raw,format=BGRx,width=320,height=240,framerate=5/1"
+          " ! sparsepose name=pose threads=1 imgsz=320 ! fakesink name=sink sync=true qos=true max-lateness=20000000",
+      r);
+  std::printf("live 5 fps: latency configured %.1f ms, upstream %.1f ms, with the element %.1f ms; %llu processed, "
+              "%llu dropped, sink rendered %llu dropped %llu, %llu late reports\n",
+              r.configured / 1e6, r.upstream_min / 1e6, r.element_min / 1e6,
+              static_cast<unsigned long long>(r.processed), static_cast<unsigned long long>(r.dropped),
+              static_cast<unsigned long long>(r.sink_rendered), static_cast<unsigned long long>(r.sink_dropped),
+              static_cast<unsigned long long>(r.late_reports.load()));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_TRUE(r.eos) << "no end of stream within the bound";
+  ASSERT_TRUE(r.latency_queried);
+  EXPECT_TRUE(r.live);
+  EXPECT_GT(r.element_min, r.upstream_min) << "the element adds its processing latency";
+  EXPECT_GE(r.configured, r.element_min) << "the pipeline's latency includes the element's";
+  EXPECT_EQ(r.dropped, 0u) << "a model that keeps up skips nothing";
+  EXPECT_EQ(r.processed, static_cast<guint64>(buffers));
+  EXPECT_EQ(r.sink_rendered, static_cast<guint64>(buffers)) << "every processed frame in time for the sink";
+  EXPECT_EQ(r.sink_dropped, 0u);
+}
+
+// A latency set on the element is what it adds, whatever the frames take.
+TEST(GstLiveQos, ASetLatencyIsAddedAsGiven) {
+  const GstClockTime latency = 150 * GST_MSECOND;
+  Observed r;
+  run("videotestsrc is-live=true num-buffers=10 ! video/x-raw,format=BGRx,width=320,height=240,framerate=5/1"
+      " ! sparsepose name=pose threads=1 imgsz=320 latency=" + std::to_string(latency) +
+          " ! fakesink name=sink sync=true qos=true",
+      r);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_TRUE(r.latency_queried);
+  EXPECT_EQ(r.element_min - r.upstream_min, latency);
+  EXPECT_GE(r.configured, r.element_min);
 }
 
 // Runs a pipeline without a sparsepose element to end of stream (false on an error or a hang).
