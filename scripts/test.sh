@@ -47,7 +47,7 @@ stage "fuzz the ONNX loader (libFuzzer, short run)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz "${san_flags[@]}" -DSP_FUZZ=ON -DSP_BUILD_APP=OFF -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF -DSP_BUILD_GST=OFF -DSP_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_onnx_loader
 mkdir -p build-fuzz/corpus
-./build-fuzz/tests/fuzz/fuzz_onnx_loader -max_total_time="${SP_FUZZ_SECONDS:-60}" -rss_limit_mb=2048 \
+./build-fuzz/tests/fuzz/fuzz_onnx_loader -max_total_time="${SP_FUZZ_SECONDS:-30}" -rss_limit_mb=2048 \
   -max_len=65536 build-fuzz/corpus tests/fuzz/seeds
 stage done
 # One closing line over all test runs (each ctest run above already failed the script on any failure).
