@@ -204,12 +204,12 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   const double t_prune = seconds_since(t0);
   t0 = OptimizeClock::now();
   const std::string pruned_bytes = pm.write("sparsepose.pruning", "");
-  const double final_damage = damage(pruned_bytes, false);  // the whole model: PoseModel finds the head by its consumers
+  const Graph pruned = load_onnx_bytes(pruned_bytes.data(), pruned_bytes.size(), "pruned model");
+  const double final_damage = damage(pruned, false);  // the whole model: PoseModel finds the head by its consumers
   const double t_check = seconds_since(t0);
   // The sparse time measured: the pruned convs timed dense against sparse, as `--kernels auto` does at run time.
   t0 = OptimizeClock::now();
-  const PrunedKernelTimes kernel_times = measure_pruned_kernels(
-      up_to(load_onnx_bytes(pruned_bytes.data(), pruned_bytes.size(), "pruned model"), head->output_names()), timed);
+  const PrunedKernelTimes kernel_times = measure_pruned_kernels(up_to(pruned, head->output_names()), timed);
   const double t_kernels = seconds_since(t0);
 
   // Report.
