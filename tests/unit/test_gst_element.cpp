@@ -16,24 +16,11 @@
 #include <vector>
 
 #include "gst/gstsparsepose.h"
+#include "tests/unit/gst_test_environment.h"
 #include "sparsepose/gst_meta.h"
 #include "tests/test_paths.h"
 
 namespace {
-
-gboolean register_elements(GstPlugin* plugin) { return gst_sparse_pose_register(plugin); }
-
-// GStreamer set up once for the whole program, with the element registered from the static library and a
-// registry of the build tree's own (GST_REGISTRY from ctest) rather than the user's.
-class GstEnvironment : public testing::Environment {
- public:
-  void SetUp() override {
-    gst_init(nullptr, nullptr);
-    ASSERT_TRUE(gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "sparsepose", "sparsepose (test)",
-                                           register_elements, "0", "unknown", "sparsepose", "sparsepose", "sparsepose"));
-  }
-};
-const testing::Environment* const kGst = testing::AddGlobalTestEnvironment(new GstEnvironment);
 
 // bus.jpg at about half size: four people, and cheap enough for several pipelines. 404 pixels wide so a
 // packed BGR row (1212 bytes) has GStreamer's default stride (rows padded to 4 bytes).

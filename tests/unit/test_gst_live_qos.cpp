@@ -23,23 +23,10 @@
 #include <string>
 
 #include "gst/gstsparsepose.h"
+#include "tests/unit/gst_test_environment.h"
 #include "tests/test_paths.h"
 
 namespace {
-
-gboolean register_elements(GstPlugin* plugin) { return gst_sparse_pose_register(plugin); }
-
-// GStreamer set up once, the element registered from the static library, with the build tree's own
-// registry (GST_REGISTRY from ctest) for the stock elements.
-class GstEnvironment : public testing::Environment {
- public:
-  void SetUp() override {
-    gst_init(nullptr, nullptr);
-    ASSERT_TRUE(gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "sparsepose", "sparsepose (test)",
-                                           register_elements, "0", "unknown", "sparsepose", "sparsepose", "sparsepose"));
-  }
-};
-const testing::Environment* const kGst = testing::AddGlobalTestEnvironment(new GstEnvironment);
 
 struct Observed {
   std::atomic<guint64> reached{0};     // buffers into the element's sink pad
