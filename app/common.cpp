@@ -63,8 +63,12 @@ std::string kernel_plan_text(const KernelPlanReport& r) {
   if (r.from_cache) {
     s += " (plan cached in " + r.cache_file + ")";
   } else if (r.timed > 0) {
-    std::snprintf(buf, sizeof buf, " (%d timed in %.2f s%s%s)", r.timed, r.timing_s, r.cache_file.empty() ? ", not cached" : ", plan saved to ",
-                  r.cache_file.c_str());
+    if (r.busy)
+      std::snprintf(buf, sizeof buf, " (%d timed in %.2f s, not cached: other programs were using the CPU, %.0f preemptions/s per thread)",
+                    r.timed, r.timing_s, r.preemptions_per_s);
+    else
+      std::snprintf(buf, sizeof buf, " (%d timed in %.2f s, %.0f preemptions/s per thread%s%s)", r.timed, r.timing_s, r.preemptions_per_s,
+                    r.cache_file.empty() ? ", not cached" : ", plan saved to ", r.cache_file.c_str());
     s += buf;
   }
   return s;
@@ -155,8 +159,9 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   }
   m.model = std::make_unique<models::PoseModel>(g, po);
   if (std::getenv("SPARSEPOSE_BF16_CONVS")) report_bf16_convs(m.model->session(), m.isa);
-  // Timing dense against sparse kernels delays the first start of a pruned model: say so once.
-  if (const KernelPlanReport& kp = m.model->session().kernel_plan(); kp.timed > 0)
+  // Timing dense against sparse kernels delays the first start of a pruned model: say so when the delay
+  // is noticeable (a plan timed on a busy CPU is not cached, so then it is said on every start).
+  if (const KernelPlanReport& kp = m.model->session().kernel_plan(); kp.timed > 0 && kp.timing_s >= 0.1)
     std::fprintf(stderr, "sparsepose: %s\n", kernel_plan_text(kp).c_str());
   const auto& report = m.model->session().integer_report();
   if (!report.float_fallbacks.empty()) {

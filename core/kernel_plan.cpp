@@ -1,5 +1,6 @@
 #include "core/kernel_plan.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,6 +80,26 @@ DenseSparseTiming time_dense_sparse(const std::function<void(bool sparse)>& run)
     if (r + 1 >= std::min(kMinRounds, rounds) && (t.dense_ms > kClear * t.sparse_ms || t.sparse_ms > kClear * t.dense_ms)) break;
   }
   return t;
+}
+
+namespace {
+
+long involuntary_switches() {
+  rusage u{};
+  return getrusage(RUSAGE_SELF, &u) == 0 ? u.ru_nivcsw : 0;
+}
+
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+}  // namespace
+
+CpuContention::CpuContention() : start_switches_(involuntary_switches()), start_s_(now_s()) {}
+
+double CpuContention::preemptions_per_s(int threads) const {
+  // An interval shorter than a quarter second counts as one, so that a single stray switch during a few
+  // milliseconds of timing (a kernel worker) is not read as hundreds per second.
+  const double seconds = std::max(0.25, now_s() - start_s_);
+  return static_cast<double>(involuntary_switches() - start_switches_) / seconds / std::max(1, threads);
 }
 
 std::string kernel_plan_cache_dir(const std::string& dir) {

@@ -9,6 +9,9 @@
 // so the resulting plan is cached in a small text file keyed by a hash of exactly those: the second start
 // of the same model on the same machine reads it instead of timing. A file that does not parse, belongs to
 // another key or names other layers is ignored (and rewritten).
+// A plan timed while other programs took the cores from ours (a build, another model) says more about
+// that moment than about the machine, so it is used for that session but not cached: the next start
+// times again (CpuContention below).
 #pragma once
 
 #include <cstddef>
@@ -45,6 +48,28 @@ struct DenseSparseTiming {
 // order, the minimum of each kept (robust to the other processes of a shared machine). Rounds stop early
 // once one kernel is clearly faster, and the whole layer is bounded by a time budget.
 DenseSparseTiming time_dense_sparse(const std::function<void(bool sparse)>& run);
+
+// How much of the CPU other programs took while something was measured: this process's involuntary
+// context switches (the kernel preempting a runnable thread of ours for another task) per second of wall
+// time, per thread we asked to run. A quiet machine preempts almost never (timer ticks do not switch
+// when nothing else is runnable); two other busy tasks on two cores preempt each of our threads every
+// scheduler slice, hundreds of times a second. It cannot see a hypervisor's steal, only this VM's tasks.
+class CpuContention {
+ public:
+  CpuContention();  // starts the interval
+  // Preemptions per second per thread since construction (intervals under 0.25 s count as 0.25 s).
+  double preemptions_per_s(int threads) const;
+
+ private:
+  long start_switches_;
+  double start_s_;
+};
+
+// Above this many preemptions per second per thread the plan was timed on a busy CPU and is not cached.
+// Measured on a 2-vCPU Zen 5 VM timing the 65 candidates of a 50 %-pruned YOLO11n-pose (0.7-1.3 s):
+// quiet 3-7/s; one `nice -n 10` busy process 12-18/s (and one of its plans kept 5 sparse layers where
+// quiet ones keep 21-25); one or two busy processes at normal priority 28-234/s (26-36 sparse).
+constexpr double kBusyPreemptionsPerSecond = 10;
 
 // One decision of the plan.
 struct PlannedLayer {

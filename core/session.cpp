@@ -474,6 +474,7 @@ class SessionCompiler {
     }
     if (!rep.from_cache) {
       const auto t0 = std::chrono::steady_clock::now();
+      const CpuContention contention;
       for (size_t k = 0; k < open.size(); ++k) {
         KernelChoice* c = s_.ops_[open[k]]->kernel_choice();
         PlannedLayer l;
@@ -488,7 +489,11 @@ class SessionCompiler {
       }
       rep.timed = static_cast<int>(open.size());
       rep.timing_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (!path.empty() && write_kernel_plan(path, key, plan)) rep.cache_file = path;
+      rep.preemptions_per_s = contention.preemptions_per_s(s_.pool_->num_threads());
+      double limit = opt_.kernel_cache_busy_limit;
+      if (const char* e = std::getenv("SP_PLAN_BUSY_LIMIT"); e && *e) limit = std::strtod(e, nullptr);
+      rep.busy = limit > 0 && rep.preemptions_per_s > limit;
+      if (!path.empty() && !rep.busy && write_kernel_plan(path, key, plan)) rep.cache_file = path;
     } else {
       rep.cache_file = path;
     }

@@ -39,6 +39,10 @@ struct SessionOptions {
   KernelMode kernels = KernelMode::kAuto;
   bool kernel_cache = true;
   std::string kernel_cache_dir;
+  // A plan timed while this process was preempted more often than this (per second per thread,
+  // CpuContention) is used but not cached; <= 0 caches whatever the load (tests on a loaded machine).
+  // The environment variable SP_PLAN_BUSY_LIMIT overrides it.
+  double kernel_cache_busy_limit = kBusyPreemptionsPerSecond;
 };
 
 // How the session chose its convolution kernels.
@@ -51,6 +55,8 @@ struct KernelPlanReport {
   bool from_cache = false;   // auto: the choices came from the plan file
   double timing_s = 0;       // wall time spent timing candidates
   std::string cache_file;    // the plan file read or written ("" if none)
+  double preemptions_per_s = 0;  // timed: CpuContention while timing, per second per thread
+  bool busy = false;             // timed: above the busy limit, so the plan was not cached
 };
 
 struct OpProfile {

@@ -1,15 +1,18 @@
 // Per-layer dense / sparse kernel choice (core/kernel_plan.h): sessions on small synthetic models with
 // pruned convs give the same outputs under --kernels dense, sparse and auto (bit-identical for int8, a
 // float tolerance for fp32); the plan cache round-trips, is keyed by what the timing depends on, and a
-// corrupt or foreign plan file is ignored.
+// corrupt or foreign plan file is ignored; a plan timed on a busy CPU is not cached.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "core/error.h"
 #include "core/kernel_plan.h"
@@ -76,9 +79,9 @@ std::string silu(test::OnnxBuilder& b, const std::string& x) {
 
 // Float: a dense stem, a 70 % sparse 3x3 s2, a 50 % sparse 3x3 with a residual add, a 90 % sparse 1x1
 // and a 10 % one (below the threshold: stays dense in every mode).
-Graph float_model() {
+Graph float_model(int size = 32) {
   test::OnnxBuilder b(17);
-  b.input("images", {1, 3, 32, 32});
+  b.input("images", {1, 3, size, size});
   conv(b, "stem", "images", 3, 16, 3, 1, 0.0, 1);
   const std::string s = silu(b, "stem");
   conv(b, "down", s, 16, 32, 3, 2, 0.7, 2);
@@ -152,8 +155,11 @@ struct Result {
   KernelPlanReport plan;
 };
 
-Result run(const Graph& g, KernelMode mode, bool integer, const std::string& cache_dir, Isa isa = best_isa()) {
+// busy_limit 0: cache whatever the load (ctest -j runs other tests beside this one).
+Result run(const Graph& g, KernelMode mode, bool integer, const std::string& cache_dir, Isa isa = best_isa(),
+           double busy_limit = 0) {
   SessionOptions o;
+  o.kernel_cache_busy_limit = busy_limit;
   o.threads = 2;
   o.isa = isa;
   o.integer = integer;
@@ -307,10 +313,71 @@ TEST(KernelPlan, CacheRoundTripsAndCorruptFilesAreIgnored) {
   // Other threads, another key: a second file.
   SessionOptions o;
   o.threads = 1;
+  o.kernel_cache_busy_limit = 0;
   o.kernel_cache_dir = dir.str();
   Session s1(g, o);
   EXPECT_FALSE(s1.kernel_plan().from_cache);
   EXPECT_EQ(dir.files().size(), 2u);
+}
+
+// Threads that spin until destroyed: twice as many as there are cores, so that every thread of the
+// session under test is preempted many times a second.
+class CpuHogs {
+ public:
+  CpuHogs() {
+    const unsigned n = 2 * std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i)
+      threads_.emplace_back([this] {
+        volatile uint64_t x = 0;
+        while (!stop_.load(std::memory_order_relaxed)) x = x + 1;
+      });
+  }
+  ~CpuHogs() {
+    stop_ = true;
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+TEST(KernelPlan, ContentionSeesOtherThreadsTakingTheCores) {
+  CpuHogs hogs;
+  const CpuContention c;
+  // Wait for 0.3 s of wall time by spinning too: a runnable thread among 2x-cores spinners.
+  const auto t0 = std::chrono::steady_clock::now();
+  volatile uint64_t x = 0;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(300)) x = x + 1;
+  // The hogs are threads of this process, so their own preemptions count too: far above any quiet rate.
+  EXPECT_GT(c.preemptions_per_s(1), kBusyPreemptionsPerSecond);
+}
+
+TEST(KernelPlan, PlanTimedOnABusyCpuIsUsedButNotCached) {
+  // Layers large enough that timing them takes tens of milliseconds: several scheduler slices, so the
+  // hogs preempt the session's threads at least once whatever the scheduler's tuning. The limit is
+  // the lowest one that a single preemption exceeds (1 switch in the 0.25 s floor on 2 threads: 2/s),
+  // because the test checks the mechanism; kBusyPreemptionsPerSecond itself is a measured setting.
+  const Graph g = float_model(160);
+  constexpr double kLimit = 1.0;
+  TempDir dir;
+  Result busy;
+  {
+    CpuHogs hogs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the hogs are running
+    busy = run(g, KernelMode::kAuto, false, dir.str(), best_isa(), kLimit);
+  }
+  EXPECT_EQ(busy.plan.timed, 3);
+  EXPECT_TRUE(busy.plan.busy) << busy.plan.preemptions_per_s << " preemptions/s";
+  EXPECT_GT(busy.plan.preemptions_per_s, kLimit);
+  EXPECT_TRUE(busy.plan.cache_file.empty());
+  EXPECT_TRUE(dir.files().empty());
+  // The next start times again (nothing was cached), and without a limit it caches.
+  const Result next = run(g, KernelMode::kAuto, false, dir.str(), best_isa(), 0);
+  EXPECT_FALSE(next.plan.from_cache);
+  EXPECT_EQ(next.plan.timed, 3);
+  EXPECT_FALSE(next.plan.busy);
+  EXPECT_EQ(dir.files().size(), 1u);
 }
 
 TEST(KernelPlan, PlanFileFormat) {
