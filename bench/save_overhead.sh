@@ -5,6 +5,7 @@
 # loaded machine distorts far less than wall-clock fps), the medians and their ratios (with/without;
 # the target is >= 0.8 in fps; on an idle machine whose cores the run saturates, fps follows 1 / CPU).
 # Usage: bench/save_overhead.sh path/to/sparsepose CLIP [pairs=3] [max_frames=150] [extra run args...]
+# SAVE_ARGS="..." in the environment adds arguments to the runs with --save only (e.g. another --threads).
 # A 1080p clip: gst-launch-1.0 filesrc location=../shared/videos/intel_one_by_one_person_768x432.mp4 !
 #   decodebin ! videorate ! video/x-raw,framerate=30/1 ! identity eos-after=300 ! videoconvert !
 #   videoscale ! video/x-raw,width=1920,height=1080 ! x264enc speed-preset=veryfast threads=1 !
@@ -27,7 +28,8 @@ echo "load before: $(uptime)"
 for i in $(seq "$pairs"); do
   cpu_without+=("$(run_one "$tmp/a.json" "$@")")
   without+=("$(fps "$tmp/a.json")")
-  cpu_with+=("$(run_one "$tmp/b.json" --save "$tmp/b.mp4" "$@")")
+  # shellcheck disable=SC2086  # SAVE_ARGS is a list of words
+  cpu_with+=("$(run_one "$tmp/b.json" --save "$tmp/b.mp4" "$@" ${SAVE_ARGS:-})")
   with+=("$(fps "$tmp/b.json")")
   echo "pair $i: without --save ${without[-1]} fps (${cpu_without[-1]} ms CPU/frame), with --save ${with[-1]} fps (${cpu_with[-1]} ms CPU/frame)"
 done
