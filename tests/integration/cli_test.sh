@@ -3,17 +3,9 @@
 # each must end with a clear one-line error and a non-zero exit, never a crash or a hang.
 # Usage: cli_test.sh path/to/sparsepose
 set -uo pipefail
-bin=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" "$1"
 # Kernel plans (--kernels auto) go to a cache of this run, not the user's.
 export XDG_CACHE_HOME="$tmp/cache"
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 # expect_error NAME PATTERN -- command...: non-zero exit (not a signal), stderr matching PATTERN, within 60 s.
 expect_error() {
@@ -356,5 +348,4 @@ else
   echo "skip AMX switch tests: no AVX-512 VNNI on this CPU"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

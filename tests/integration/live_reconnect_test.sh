@@ -11,15 +11,13 @@
 # Usage: live_reconnect_test.sh path/to/sparsepose [rtsp|http ...]. Exit 77 (skipped) without python3-gi
 # or the RTSP server's introspection data (scripts/setup.sh installs them).
 set -uo pipefail
-bin=$(realpath "$1")
+source "$(dirname "$0")/lib.sh" "$1"
 shift
 protocols=("$@")
 [ ${#protocols[@]} -eq 0 ] && protocols=(rtsp http)
-root=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3
 server="$root/tests/integration/stream_server.py"
 clip="$root/assets/videos/dance.mp4"
-tmp=$(mktemp -d)
 server_pid=""
 run_pid=""
 cleanup() {
@@ -28,10 +26,6 @@ cleanup() {
   if [ -n "${SP_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 if ! "$py" -c 'import gi; gi.require_version("Gst", "1.0"); gi.require_version("GstRtspServer", "1.0"); from gi.repository import Gst, GstRtspServer' 2>/dev/null; then
   echo "skip: /usr/bin/python3 with python3-gi and gir1.2-gst-rtsp-server-1.0 is needed (scripts/setup.sh)"
@@ -171,5 +165,4 @@ EOF
     bad "$proto: mp4 has $decoded decodable frames, run wrote '${written}'"; fi
 done
 
-echo "live reconnect: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish "live reconnect"

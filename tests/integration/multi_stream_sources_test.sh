@@ -6,14 +6,7 @@
 # the line) and nothing written.
 # Usage: multi_stream_sources_test.sh path/to/sparsepose
 set -uo pipefail
-bin=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+source "$(dirname "$0")/lib.sh" "$1"
 
 clip="$root/assets/videos/dance.mp4"
 mkdir -p "$tmp/clips/sub" "$tmp/elsewhere"
@@ -111,5 +104,4 @@ expect_error "a --source repeated in the list" \
   "sub/b.mp4 is given more than once \(streams 0 and 2: --source, line 6 of --sources .*/list.txt\)" -- \
   "$bin" run --source "$tmp/clips/sub/b.mp4" --sources "$tmp/clips/list.txt" "${outs[@]}"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -4,14 +4,7 @@
 # per-stream and an aggregate summary; a duplicated --source and an output collision are refused.
 # Usage: multi_stream_test.sh path/to/sparsepose
 set -uo pipefail
-bin=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+source "$(dirname "$0")/lib.sh" "$1"
 
 clip="$root/assets/videos/dance.mp4"
 ln -s "$clip" "$tmp/a.mp4"  # a symlink and a copy: two streams, even if the same bytes
@@ -85,5 +78,4 @@ expect_error "output collision between streams" "--summary: output .*x.0.jsonl c
 expect_error "--show with several streams" "--show works with one --source" -- \
   "$bin" run --source "$tmp/a.mp4" --source "$tmp/b.mp4" --show
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

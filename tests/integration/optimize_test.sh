@@ -5,16 +5,11 @@
 # `sparsepose: error:` line naming the problem and leave no output file behind.
 # Usage: optimize_test.sh path/to/sparsepose
 set -uo pipefail
-bin=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/lib.sh" "$1"
 model="$root/assets/models/yolo11n-pose.onnx"
 clip="$root/assets/videos/dance.mp4"
-tmp=$(mktemp -d)
+# Some cases make files unwritable: restore the permissions so the directory can be removed.
 trap 'chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 # expect_error NAME PATTERN OUT -- command...: non-zero exit (no signal, no timeout), exactly one stderr
 # line, "sparsepose: error: ..." matching PATTERN, and neither OUT nor OUT.tmp left behind.
@@ -382,5 +377,4 @@ PY
 expect_error "model without a prunable conv" "dw.onnx: no prunable convolution" "$o" -- "$bin" optimize --model "$tmp/dw.onnx" \
   --prune 0.5 --calib "$clip" -o "$o"
 
-echo "optimize integration: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "optimize integration"

@@ -5,14 +5,7 @@
 # this route gives the AP of our own `eval --decode exported` on the float model (the runtime is the only
 # difference, so they must agree closely). Usage: ort_eval_test.sh path/to/sparsepose
 set -uo pipefail
-bin=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+source "$(dirname "$0")/lib.sh" "$1"
 
 ann="$root/assets/coco/person_keypoints.json"
 imgs="$root/assets/coco/images"
@@ -62,5 +55,4 @@ PY
   fi
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -8,16 +8,9 @@
 # Exit 77 (shown as skipped by ctest) when /usr/bin/python3 lacks python3-onnx or python3-numpy.
 # Usage: yolov8_test.sh path/to/sparsepose path/to/session_outputs
 set -uo pipefail
-bin=$(realpath "$1")
+source "$(dirname "$0")/lib.sh" "$1"
 dump=$(realpath "$2")
-root=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3  # Debian's: python3-onnx and python3-numpy live there, not in a pyenv python
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 if ! "$PY" -c 'import onnx, numpy' 2>/dev/null; then
   echo "skip: $PY lacks python3-onnx or python3-numpy (scripts/setup.sh installs them)"
@@ -182,5 +175,4 @@ else
   done
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
