@@ -71,6 +71,7 @@ def parse_args():
     a.head_levels = [int(x) for x in a.head_levels.split(",") if x]
     a.threads = [int(x) for x in a.threads.split(",") if x]
     a.kernels = [x for x in a.kernels.split(",") if x]
+    a.variants = {x for x in a.variants.split(",") if x}
     return a
 
 
@@ -92,12 +93,11 @@ def variants(a):
                     name = f"{m}-p{lv}{'-head' if head else ''}{'-int8' if int8 else ''}"
                     out.append((name, m, lv, head, int8))
     if a.variants:
-        wanted = set(a.variants.split(","))
-        unknown = wanted - {v[0] for v in out}
+        unknown = a.variants - {v[0] for v in out}
         if unknown:
             sys.exit(f"sparsity_sweep: unknown variant(s) {', '.join(sorted(unknown))}")
         # An int8 variant is made from its float one: keep that too, but time only what was asked.
-        need = wanted | {w[:-len("-int8")] for w in wanted if w.endswith("-int8") and "-p" in w}
+        need = a.variants | {w[:-len("-int8")] for w in a.variants if w.endswith("-int8") and "-p" in w}
         out = [v for v in out if v[0] in need]
     return out
 
@@ -247,7 +247,7 @@ def main():
     for v in vs:
         path = os.path.join(a.out, "models", v[0] + ".onnx")
         model = make_model(a, v, path)
-        if a.variants and v[0] not in a.variants.split(","):
+        if a.variants and v[0] not in a.variants:
             continue  # made only as the source of an int8 variant
         rows[v[0]] = {"model": model, "method": v[1], "sparsity": v[2], "head_pruned": v[3], "int8": v[4],
                       "accuracy": None if a.latency_only else evaluate(a, model, os.path.join(a.out, v[0]))}
