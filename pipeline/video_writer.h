@@ -3,9 +3,9 @@
 //   appsrc (I420, converted from BGR by OpenCV in write()) ! x264enc ! h264parse ! mp4mux ! filesink
 //
 // x264enc (gstreamer1.0-plugins-ugly) runs with tune=zerolatency (no B-frames, no look-ahead),
-// constant quality (CRF-like quantizer 23), one key frame every 2 s, and a speed preset that fits the
-// pixel rate beside the model on a small machine (veryfast up to 720p30, ultrafast above; see
-// auto_speed_preset in the .cpp for the measurements); openh264enc (gstreamer1.0-plugins-bad) is the
+// quantizer 23 (CRF with the veryfast preset, a constant QP with ultrafast), one key frame every 2 s, and a
+// speed preset that fits the pixel rate beside the model on a small machine (veryfast up to 720p30,
+// ultrafast above; see auto_speed_preset and the rate control in the .cpp for the measurements); openh264enc (gstreamer1.0-plugins-bad) is the
 // fallback at a bitrate derived from the frame size. I420 (4:2:0, BT.601) so the stream is plain
 // High profile, which every player decodes.
 //
@@ -41,7 +41,7 @@ namespace sp::pipeline {
 
 struct VideoWriterOptions {
   std::string encoder;               // "" = x264enc, else openh264enc; or "x264enc" / "openh264enc" only
-  int quality = 23;                  // x264enc constant quality (0 best ... 51 worst) when bitrate_kbps == 0
+  int quality = 23;                  // x264enc CRF, or QP with ultrafast (0 best ... 51 worst), when bitrate_kbps == 0
   int bitrate_kbps = 0;              // > 0: average bitrate instead (openh264enc: 0 = derived from the size)
   int encoder_threads = 2;           // 0 = encoder's default (all cores); inference needs the cores
   std::string speed_preset;          // x264enc preset; "" = by pixel rate (veryfast <= 720p30 < ultrafast)

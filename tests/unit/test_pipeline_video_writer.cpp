@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -249,6 +250,39 @@ TEST(PipelineVideoWriter, OddSizeIsCroppedAndOtherSizesResized) {
     for (int i = 5; i < 10; ++i) w.write(synthetic_frame(i, 640, 480), i * kFrameNs);
   }
   EXPECT_EQ(decoded_frames(path), 10);
+}
+
+// x264 records its settings in the stream (an SEI message: "... rc=cqp ... qp=23 ..."), so the file itself
+// says which rate control encoded it: a constant quantizer with ultrafast (above 720p30: its frame
+// analysis for CRF costs CPU that the model needs, see video_writer.cpp), CRF with veryfast.
+std::string x264_settings(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto pos = bytes.find("x264 - core");
+  if (pos == std::string::npos) return "";
+  return bytes.substr(pos, bytes.find('\0', pos) - pos);
+}
+
+TEST(PipelineVideoWriter, ConstantQuantizerAbove720p30AndCrfBelow) {
+  REQUIRE_GST_TOOLS();
+  TempDir tmp;
+  struct Case {
+    int w, h;
+    const char* rc;
+  };
+  for (const Case c : {Case{1920, 1080, "rc=cqp"}, Case{640, 360, "rc=crf"}}) {
+    const std::string path = tmp.file(std::to_string(c.w) + ".mp4");
+    {
+      VideoWriter w(path, c.w, c.h, kFps);
+      ASSERT_EQ(w.encoder(), "x264enc");
+      for (int i = 0; i < 3; ++i) w.write(synthetic_frame(i, c.w, c.h), i * kFrameNs);
+    }
+    const std::string settings = x264_settings(path);
+    SCOPED_TRACE(std::to_string(c.w) + "x" + std::to_string(c.h) + ": " + settings);
+    EXPECT_NE(settings.find(c.rc), std::string::npos);
+    EXPECT_NE(settings.find(c.w == 1920 ? " qp=23" : " crf=23"), std::string::npos);
+    EXPECT_EQ(decoded_frames(path, c.w, c.h), 3);
+  }
 }
 
 TEST(PipelineVideoWriter, MatroskaAndOpenH264) {
