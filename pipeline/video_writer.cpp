@@ -308,14 +308,14 @@ void VideoWriter::Impl::build() {
       gst_util_set_object_arg(G_OBJECT(enc), "pass", "cbr");
       g_object_set(enc, "bitrate", static_cast<guint>(opt.bitrate_kbps), nullptr);
     } else {
-      // "qual" is CRF, which GStreamer's x264enc also caps with a VBV at its `bitrate` property (2 Mbit/s
-      // by default): at 1080p that cap starves busy frames, and the rate control's frame analysis costs
-      // CPU. ultrafast has no adaptive quantization for CRF to steer, so there a constant quantizer gives
-      // the same quality on every frame for less CPU. Measured on a 2-core Zen 4 (1920x1080 frames, one
-      // encoder thread, CPU per frame; a 2x2 mosaic of four of the bundled clips, and the 1080p person
-      // clip of bench/save_overhead.sh): CRF 23 7.6-8.5 / 7.4-8.2 ms at 1.8 Mbit/s, Y-PSNR mean 48.3 dB,
-      // worst frame 36.5 dB (mosaic); constant QP 23 5.2-6.2 / 4.4-4.8 ms at 1.0 / 0.7 Mbit/s, 44.5 dB
-      // mean, 43.9 dB worst.
+      // "qual" is CRF, which GStreamer's x264enc also caps with a VBV at its `bitrate` property
+      // (2 Mbit/s by default): at 1080p that cap starves busy frames, and the rate control's frame
+      // analysis costs CPU. ultrafast has no adaptive quantization for CRF to steer, so there a constant
+      // quantizer keeps the quality steady (no cap to starve frames) for less CPU. Measured on a 2-core
+      // Zen 4 (1920x1080 frames, one encoder thread, CPU per frame; a 2x2 mosaic of four of the bundled
+      // clips, and the 1080p person clip of bench/save_overhead.sh): CRF 23 7.6-8.5 / 7.4-8.2 ms at
+      // 1.8 Mbit/s, Y-PSNR mean 48.3 dB, worst frame 36.5 dB (mosaic); constant QP 23 5.2-6.2 /
+      // 4.4-4.8 ms at 1.0 / 0.7 Mbit/s, 44.5 dB mean, 43.9 dB worst.
       const bool constant_qp = preset == "ultrafast";
       gst_util_set_object_arg(G_OBJECT(enc), "pass", constant_qp ? "quant" : "qual");
       g_object_set(enc, "quantizer", static_cast<guint>(std::clamp(opt.quality, 0, 50)), nullptr);

@@ -3,11 +3,12 @@
 //   appsrc (I420, converted from BGR by OpenCV in write()) ! x264enc ! h264parse ! mp4mux ! filesink
 //
 // x264enc (gstreamer1.0-plugins-ugly) runs with tune=zerolatency (no B-frames, no look-ahead),
-// quantizer 23 (CRF with the veryfast preset, a constant QP with ultrafast), one key frame every 2 s, and a
-// speed preset that fits the pixel rate beside the model on a small machine (veryfast up to 720p30,
-// ultrafast above; see auto_speed_preset and the rate control in the .cpp for the measurements); openh264enc (gstreamer1.0-plugins-bad) is the
-// fallback at a bitrate derived from the frame size. I420 (4:2:0, BT.601) so the stream is plain
-// High profile, which every player decodes.
+// quantizer 23 (CRF with the veryfast preset, a constant QP with ultrafast), one key frame every 2 s,
+// and a speed preset that fits the pixel rate beside the model on a small machine (veryfast up to
+// 720p30, ultrafast above; see auto_speed_preset and the rate control in the .cpp for the
+// measurements); openh264enc (gstreamer1.0-plugins-bad) is the fallback at a bitrate derived from the
+// frame size. I420 (4:2:0, BT.601, 8 bit) so the stream is plain H.264 (High profile with veryfast,
+// Constrained Baseline with ultrafast), which every player decodes.
 //
 // The file is always playable:
 //  - close() sends EOS and waits (bounded) until the muxer has written its index (the moov atom);
