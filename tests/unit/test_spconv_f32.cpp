@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -384,6 +385,210 @@ TEST(SpconvF32, SparsityStats) {
   EXPECT_DOUBLE_EQ(s.zero_k4, 72.0 / 288);
   EXPECT_FALSE(s.to_string().empty());
   for (Isa isa : vector_isas()) EXPECT_GT(sparsity_stats(d, w.data(), isa).est_sparse_over_dense, 0.0);
+}
+
+// ---- Planar input and output ----------------------------------------------------------------------------
+//
+// A planar side changes where the kernel reads and writes, not what it computes: the same ISA and group
+// size must give bit-identical outputs from NHWC and from planar tensors. The planar buffers' gaps and
+// tails are NaN: the input's may only reach discarded positions, the output's must never be written, and
+// the output's halo must be written as zeros whatever the buffer held.
+
+// NHWC (pixel stride c) -> a planar buffer: interior the image, halo zeros, gaps and tail `fill`.
+std::vector<float> to_planar(const std::vector<float>& nhwc, const PlanarLayout& l, float fill) {
+  std::vector<float> buf(static_cast<size_t>(l.floats), fill);
+  for (int ch = 0; ch < l.c; ++ch)
+    for (int y = -l.halo; y < l.h + l.halo; ++y)
+      for (int x = -l.halo; x < l.w + l.halo; ++x) {
+        const bool inside = y >= 0 && y < l.h && x >= 0 && x < l.w;
+        buf[l.index(ch, y, x)] = inside ? nhwc[(static_cast<size_t>(y) * l.w + x) * l.c + ch] : 0.0f;
+      }
+  return buf;
+}
+
+struct PlanarCheck {
+  int mismatches = 0, halo_not_zero = 0, outside_written = 0;
+};
+
+// A planar output against the NHWC one: the interior bit-identical, the halo +0.0, everything else `fill`.
+PlanarCheck check_planar(const std::vector<float>& buf, const PlanarLayout& l, const std::vector<float>& want_nhwc) {
+  PlanarCheck r;
+  std::vector<bool> in_rows(buf.size(), false);
+  for (int ch = 0; ch < l.c; ++ch)
+    for (int y = -l.halo; y < l.h + l.halo; ++y)
+      for (int x = -l.halo; x < l.w + l.halo; ++x) {
+        const int64_t i = l.index(ch, y, x);
+        in_rows[i] = true;
+        if (y >= 0 && y < l.h && x >= 0 && x < l.w) {
+          const float want = want_nhwc[(static_cast<size_t>(y) * l.w + x) * l.c + ch];
+          r.mismatches += std::memcmp(&buf[i], &want, sizeof want) != 0;
+        } else {
+          r.halo_not_zero += !(buf[i] == 0.0f && !std::signbit(buf[i]));
+        }
+      }
+  for (size_t i = 0; i < buf.size(); ++i) r.outside_written += !in_rows[i] && !std::isnan(buf[i]);
+  return r;
+}
+
+std::vector<float> random_floats(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+void check_planar_case(const Case& c, std::mt19937& rng, ThreadPool* pool) {
+  const Conv2dDesc& d = c.desc;
+  const int oh = d.out_h(), ow = d.out_w();
+  const std::vector<float> w = make_weights(c, rng);
+  const std::vector<float> bias = random_floats(d.out_c, rng);
+  const std::vector<float> in = random_floats(static_cast<size_t>(d.in_h) * d.in_w * d.in_c, rng);
+  const std::vector<float> res = random_floats(static_cast<size_t>(oh) * ow * d.out_c, rng);
+  const float nan = std::nanf("");
+  const int in_halo = sparse_conv_planar_input_halo(d);
+  for (Isa isa : vector_isas()) {
+    for (int g : group_sizes(isa)) {
+      SparseConvOptions nhwc_opt;
+      nhwc_opt.oc_group = g;
+      auto ref = create_sparse_conv2d_f32(d, w.data(), bias.data(), isa, nhwc_opt);
+      std::vector<float> want(res.size(), 0.0f);
+      ConvIO io;
+      io.input = in.data();
+      io.in_pixel_stride = d.in_c;
+      io.output = want.data();
+      io.out_pixel_stride = d.out_c;
+      io.residual = c.residual ? res.data() : nullptr;
+      io.residual_pixel_stride = c.residual ? d.out_c : 0;
+      ref->run(io, nullptr);
+      for (int ih : {-1, in_halo}) {
+        if (ih < 0 && in_halo < 0) continue;
+        for (int oh_halo : {-1, 0, 1, 2}) {
+          if (ih < 0 && oh_halo < 0) continue;  // both NHWC: the other tests
+          SparseConvOptions opt = nhwc_opt;
+          opt.planar_input_halo = ih;
+          opt.planar_output_halo = oh_halo;
+          auto conv = create_sparse_conv2d_f32(d, w.data(), bias.data(), isa, opt);
+          const std::string name = std::string(conv->name()) + " group " + std::to_string(g);
+          std::vector<float> in_buf;
+          ConvIO pio;
+          if (ih >= 0) {
+            in_buf = to_planar(in, planar_layout(d.in_h, d.in_w, d.in_c, ih), nan);
+            pio.input = in_buf.data();
+          } else {
+            pio.input = in.data();
+            pio.in_pixel_stride = d.in_c;
+          }
+          const PlanarLayout ol = oh_halo >= 0 ? planar_layout(oh, ow, d.out_c, oh_halo) : PlanarLayout{};
+          std::vector<float> res_buf;
+          if (c.residual) {
+            res_buf = oh_halo >= 0 ? to_planar(res, ol, nan) : res;
+            pio.residual = res_buf.data();
+            pio.residual_pixel_stride = oh_halo >= 0 ? 0 : d.out_c;
+          }
+          for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), pool}) {
+            std::vector<float> out = oh_halo >= 0 ? std::vector<float>(ol.floats, nan) : std::vector<float>(want.size());
+            // Garbage in the halo, which the kernel must overwrite with zeros.
+            if (oh_halo > 0)
+              for (int ch = 0; ch < d.out_c; ++ch) out[ol.index(ch, -1, -1)] = out[ol.index(ch, oh, ow)] = 7.0f;
+            pio.output = out.data();
+            pio.out_pixel_stride = oh_halo >= 0 ? 0 : d.out_c;
+            if (c.residual == 2 && oh_halo >= 0) {  // in place: the residual is the output buffer
+              out = res_buf;
+              pio.residual = pio.output = out.data();
+            }
+            conv->run(pio, p);
+            const std::string where = name + (p ? " on a pool" : "") + " (" + c.label() + ")";
+            if (oh_halo >= 0) {
+              const PlanarCheck r = check_planar(out, ol, want);
+              ASSERT_EQ(r.mismatches, 0) << where;
+              ASSERT_EQ(r.halo_not_zero, 0) << where;
+              if (c.residual != 2) {
+                ASSERT_EQ(r.outside_written, 0) << where;
+              }
+            } else {
+              ASSERT_EQ(std::memcmp(out.data(), want.data(), want.size() * sizeof(float)), 0) << where;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(SpconvF32, PlanarInputAndOutputMatchNhwc) {
+  std::mt19937 rng(77);
+  ThreadPool pool(3);
+  std::vector<Case> cases = {
+      shape(32, 12, 15, 32, 1, 1, Activation::kSilu),     // 1x1: flat planes, halo 0
+      shape(64, 45, 46, 32, 1, 1, Activation::kRelu),     // flat, several bands that split rows
+      shape(16, 14, 11, 8, 3, 1, Activation::kSilu),      // 3x3, halo 1
+      shape(64, 41, 40, 64, 3, 1, Activation::kSilu),     // 3x3, several bands
+      shape(64, 12, 13, 51, 3, 1, Activation::kSilu, 1),  // residual
+      shape(24, 9, 10, 20, 3, 1, Activation::kSilu, 2),   // residual in place
+      shape(16, 20, 23, 32, 3, 2, Activation::kSilu),     // stride 2: planar output only
+      shape(32, 50, 51, 17, 3, 2, Activation::kNone, 1),  // stride 2, several bands, residual
+      shape(8, 13, 17, 12, 5, 1, Activation::kSilu),      // 5x5, halo 2
+      shape(64, 9, 9, 1, 1, 1, Activation::kSigmoid),     // one output channel
+  };
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.label());
+    check_planar_case(c, rng, &pool);
+    if (HasFatalFailure()) return;
+  }
+  // Random stride-1 'same' shapes and sparsities.
+  for (int i = 0; i < 20; ++i) {
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    Case c = shape(pick(1, 70), pick(1, 19), pick(1, 23), pick(1, 70), pick(0, 2) * 2 + 1, pick(1, 2),
+                   static_cast<Activation>(pick(0, 3)), pick(0, 2));
+    c.sparsity = std::vector<double>{0.0, 0.5, 0.9, 1.0}[pick(0, 3)];
+    SCOPED_TRACE("random " + std::to_string(i) + ": " + c.label());
+    check_planar_case(c, rng, &pool);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(SpconvF32, PlanarRejectsWhatItCannotRead) {
+  const std::vector<float> w(64 * 64 * 9, 1.0f);
+  Conv2dDesc d;
+  d.in_h = d.in_w = 8;
+  d.in_c = d.out_c = 8;
+  d.kernel_h = d.kernel_w = 3;
+  d.stride_h = d.stride_w = 2;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = 1;
+  EXPECT_EQ(sparse_conv_planar_input_halo(d), -1);  // strided: planes are split by phase
+  d.stride_h = d.stride_w = 1;
+  EXPECT_EQ(sparse_conv_planar_input_halo(d), 1);
+  d.pad_right = 0;
+  EXPECT_EQ(sparse_conv_planar_input_halo(d), -1);  // asymmetric padding
+  d.pad_right = 1;
+  SparseConvOptions opt;
+  opt.planar_input_halo = 0;  // not the conv's padding
+  for (Isa isa : vector_isas()) EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, isa, opt), Error);
+  opt.planar_input_halo = 1;
+  EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, Isa::kScalar, opt), Error);
+  opt.planar_input_halo = -2;
+  for (Isa isa : vector_isas()) EXPECT_THROW(create_sparse_conv2d_f32(d, w.data(), nullptr, isa, opt), Error);
+  EXPECT_THROW(planar_layout(0, 4, 4, 0), Error);
+  EXPECT_THROW(planar_layout(4, 4, 4, -1), Error);
+  // A planar side's pixel stride must be 0, an NHWC side's at least its channels.
+  opt.planar_input_halo = 1;
+  opt.planar_output_halo = 0;
+  const PlanarLayout il = planar_layout(8, 8, 8, 1), ol = planar_layout(8, 8, 8, 0);
+  std::vector<float> in(il.floats, 0.0f), out(ol.floats, 0.0f);
+  for (Isa isa : vector_isas()) {
+    auto conv = create_sparse_conv2d_f32(d, w.data(), nullptr, isa, opt);
+    EXPECT_NE(std::string(conv->name()).find("chw1-chw0"), std::string::npos) << conv->name();
+    ConvIO io;
+    io.input = in.data();
+    io.output = out.data();
+    EXPECT_NO_THROW(conv->run(io, nullptr)) << conv->name();
+    io.in_pixel_stride = 8;
+    EXPECT_THROW(conv->run(io, nullptr), Error) << conv->name();
+    io.in_pixel_stride = 0;
+    io.residual = out.data();
+    io.residual_pixel_stride = 8;
+    EXPECT_THROW(conv->run(io, nullptr), Error) << conv->name();
+  }
 }
 
 TEST(SpconvF32, RejectsBadInput) {

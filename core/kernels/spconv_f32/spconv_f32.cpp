@@ -236,10 +236,18 @@ double dense_cost(const Conv2dDesc& d, const IsaSpconvKernels& isa) {
 class SparseConv2d final : public Conv2dF32 {
  public:
   SparseConv2d(const Conv2dDesc& d, const float* weights, const float* bias, const IsaSpconvKernels& isa,
-               const SpKernel& k)
+               const SpKernel& k, const SparseConvOptions& options)
       : desc_(d), kernel_(k) {
     SparsePlan& p = plan_;
     plan_geometry(d, isa.lanes * k.v, &p);
+    if (options.planar_input_halo >= 0) use_planar_input(d, options.planar_input_halo, &p);
+    if (options.planar_output_halo >= 0) {
+      const PlanarLayout out = planar_layout(p.out_h, p.out_w, d.out_c, options.planar_output_halo);
+      p.out_planar = true;
+      p.out_halo = out.halo;
+      p.out_row_stride = out.row_stride;
+      p.out_channel_stride = out.channel_stride;
+    }
     p.r = k.r;
     p.v = k.v;
     p.activation = d.activation;
@@ -288,16 +296,22 @@ class SparseConv2d final : public Conv2dF32 {
     p.zeros = zeros_.data();
 
     tile_rows_ = round_up(std::max<int64_t>(static_cast<int64_t>(p.num_groups) * k.r, d.out_c), 16);
-    planes_floats_ = round_up(p.phase_stride * p.phases_y * p.phases_x, 16);
+    planes_floats_ = p.in_planar ? 0 : round_up(p.phase_stride * p.phases_y * p.phases_x, 16);
     name_ = p.flat ? std::string("spconv1x1") : conv_internal::shape_name("spconv", d);
     name_ += "-r";
     name_ += std::to_string(k.r);
-    name_ += "-nhwc-";
+    name_ += '-';
+    name_ += layout_tag(options.planar_input_halo);
+    if (options.planar_input_halo >= 0 || options.planar_output_halo >= 0) {
+      name_ += '-';
+      name_ += layout_tag(options.planar_output_halo);
+    }
+    name_ += '-';
     name_ += isa.isa_name;
   }
 
   void run(const ConvIO& io, ThreadPool* pool) const override {
-    conv_internal::validate_conv_io(desc_, io);
+    validate_io(io);
     const SparsePlan& p = plan_;
     const int64_t total = p.flat ? static_cast<int64_t>(p.out_h) * p.out_w : p.out_h;
     const int64_t full = p.flat ? p.band_pixels : p.band_rows;
@@ -327,6 +341,53 @@ class SparseConv2d final : public Conv2dF32 {
   std::string_view name() const override { return name_; }
 
  private:
+  // "nhwc", or "chw" and the halo.
+  static std::string layout_tag(int planar_halo) {
+    return planar_halo < 0 ? std::string("nhwc") : "chw" + std::to_string(planar_halo);
+  }
+
+  // General convs: the input tensor becomes the planes, its channel stride the planes' stride and its
+  // rows the plane rows (plane_geometry's plane_w is in_w + 2 * pad, which is the layout's row stride,
+  // because create_sparse_conv2d_f32 accepted only the conv's own padding as the halo). Bands keep their
+  // size. Flat (1x1) convs copy each band's pixel range instead: read in place, a tile's few positions
+  // from every one of up to 512 full-image planes touch a page per channel (measured on Zen 4: slower than
+  // packing from NHWC for wide layers, 1.6x slower for 256 channels at 80x80 with AVX2), while the copy
+  // is one sequential run per plane into the band's compact planes.
+  static void use_planar_input(const Conv2dDesc& d, int halo, SparsePlan* p) {
+    const PlanarLayout in = planar_layout(d.in_h, d.in_w, d.in_c, halo);
+    if (p->flat) {
+      p->in_copy_stride = in.channel_stride;
+      return;
+    }
+    if (p->plane_w != in.row_stride)
+      throw Error("sparse conv2d: internal error: planar input rows of " + std::to_string(in.row_stride) +
+                  " floats for plane rows of " + std::to_string(p->plane_w));
+    p->in_planar = true;
+    p->plane_stride = in.channel_stride;
+    p->phase_stride = in.channel_stride * d.in_c;
+    if (4 * p->phase_stride > std::numeric_limits<int32_t>::max())
+      throw Error("sparse conv2d: planar input too large for the sparse kernel (" + std::to_string(d.in_c) +
+                  " planes of " + std::to_string(in.channel_stride) + " floats)");
+  }
+
+  // conv_internal::validate_conv_io for the NHWC sides; a planar side's pixel stride must be 0 (its layout
+  // is fixed at creation), and a residual takes the output's layout.
+  void validate_io(const ConvIO& io) const {
+    const SparsePlan& p = plan_;
+    const bool in_planar = p.in_planar || p.in_copy_stride > 0;
+    if (!in_planar && !p.out_planar) return conv_internal::validate_conv_io(desc_, io);
+    if (!io.input || !io.output) throw Error("sparse conv2d: missing input or output buffer");
+    auto check = [](const char* what, bool planar, int64_t stride, int channels) {
+      if (planar ? stride != 0 : stride < channels)
+        throw Error(std::string("sparse conv2d: ") + what + " pixel stride " + std::to_string(stride) +
+                    (planar ? " for a planar tensor (must be 0)" : " smaller than its " + std::to_string(channels) +
+                                                                       " channels"));
+    };
+    check("input", in_planar, io.in_pixel_stride, desc_.in_c);
+    check("output", p.out_planar, io.out_pixel_stride, desc_.out_c);
+    if (io.residual) check("residual", p.out_planar, io.residual_pixel_stride, desc_.out_c);
+  }
+
   Conv2dDesc desc_;
   SpKernel kernel_;
   SparsePlan plan_;
@@ -414,6 +475,33 @@ SparsityStats sparsity_stats(const Conv2dDesc& d, const float* weights, Isa isa)
   return s;
 }
 
+PlanarLayout planar_layout(int h, int w, int c, int halo) {
+  if (h <= 0 || w <= 0 || c <= 0 || halo < 0)
+    throw Error("planar layout: bad shape " + std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c) +
+                " with halo " + std::to_string(halo));
+  PlanarLayout l;
+  l.h = h;
+  l.w = w;
+  l.c = c;
+  l.halo = halo;
+  l.row_stride = w + 2 * static_cast<int64_t>(halo);
+  // An odd number of 64-byte lines from plane to plane: the tiles read (and write) one vector of every
+  // channel at the same position, and strides of an even number of lines, worst a multiple of 4 KiB,
+  // would send all channels to a few L1 sets.
+  l.channel_stride = round_up((h + 2 * static_cast<int64_t>(halo)) * l.row_stride, 16);
+  if ((l.channel_stride / 16) % 2 == 0) l.channel_stride += 16;
+  // A reader's last tile may run a row and a tile (<= 16 x 8 positions) past a plane's end.
+  l.floats = c * l.channel_stride + l.row_stride + 256;
+  return l;
+}
+
+bool sparse_conv_planar_supported(Isa isa) { return isa_supported(isa) && isa_kernels(isa) != nullptr; }
+
+int sparse_conv_planar_input_halo(const Conv2dDesc& d) {
+  const bool same_pad = d.pad_top == d.pad_left && d.pad_top == d.pad_bottom && d.pad_top == d.pad_right;
+  return d.stride_h == 1 && d.stride_w == 1 && same_pad ? d.pad_top : -1;
+}
+
 int sparse_conv_group_sizes(Isa isa, int* sizes, int max) {
   const IsaSpconvKernels* k = isa_kernels(isa);
   if (!k) return 0;
@@ -435,8 +523,17 @@ std::unique_ptr<Conv2dF32> create_sparse_conv2d_f32(const Conv2dDesc& desc, cons
   if (!isa_supported(isa))
     throw Error("sparse conv2d: this CPU does not support ISA '" + std::string(isa_name(isa)) + "'");
   if (options.oc_group < 0) throw Error("sparse conv2d: negative output-channel group size");
+  const bool planar = options.planar_input_halo >= 0 || options.planar_output_halo >= 0;
+  if (options.planar_input_halo < -1 || options.planar_output_halo < -1)
+    throw Error("sparse conv2d: negative planar halo");
+  if (options.planar_input_halo >= 0 && options.planar_input_halo != sparse_conv_planar_input_halo(desc))
+    throw Error("sparse conv2d: cannot read a planar input with halo " + std::to_string(options.planar_input_halo) +
+                " (" + conv_internal::shape_name("conv", desc) + ", padding " + std::to_string(desc.pad_top) + "," +
+                std::to_string(desc.pad_left) + "," + std::to_string(desc.pad_bottom) + "," +
+                std::to_string(desc.pad_right) + ": only stride 1 with its padding as the halo)");
   const IsaSpconvKernels* k = isa_kernels(isa);
   if (!k) {
+    if (planar) throw Error("sparse conv2d: planar input or output needs a vector ISA (avx2 or avx512)");
     if (options.oc_group > 0)
       throw Error("sparse conv2d: the scalar reference has no output-channel groups (asked for " +
                   std::to_string(options.oc_group) + ")");
@@ -447,7 +544,7 @@ std::unique_ptr<Conv2dF32> create_sparse_conv2d_f32(const Conv2dDesc& desc, cons
   if (!kernel)
     throw Error("sparse conv2d: no " + std::string(k->isa_name) + " kernel for output-channel groups of " +
                 std::to_string(options.oc_group));
-  return std::make_unique<SparseConv2d>(desc, weights, bias, *k, *kernel);
+  return std::make_unique<SparseConv2d>(desc, weights, bias, *k, *kernel, options);
 }
 
 }  // namespace sp::kernels

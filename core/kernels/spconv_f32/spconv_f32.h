@@ -25,12 +25,45 @@
 
 namespace sp::kernels {
 
+// ---- Planar ("CHW") tensors: chaining sparse layers without the transposes ---------------------------------
+//
+// The transposes between NHWC and the channel planes are ~28 % of the sparse time (README). Two sparse
+// layers in a row can skip them: the first writes its output channel-major, in exactly the layout the
+// second reads as its planes. Channel ch's plane is (h + 2 * halo) rows of row_stride = w + 2 * halo
+// floats, the image in the middle and a border of `halo` zeros around it (the second layer's padding);
+// planes are channel_stride floats apart. A producer writes every float of every plane's rows, halo
+// included, so a buffer needs no clearing; the gap after each plane and the tail are never written and
+// their contents only ever reach positions the kernels discard.
+struct PlanarLayout {
+  int h = 0, w = 0, c = 0, halo = 0;
+  int64_t row_stride = 0;      // w + 2 * halo
+  int64_t channel_stride = 0;  // floats from one plane to the next (a multiple of 16)
+  int64_t floats = 0;          // the buffer: c planes and the tail the vector reads of a plane's end may reach
+  // Float offset of pixel (y, x) of channel ch; y and x may be in the halo ([-halo, h + halo)).
+  int64_t index(int ch, int y, int x) const {
+    return ch * channel_stride + (static_cast<int64_t>(y) + halo) * row_stride + x + halo;
+  }
+};
+PlanarLayout planar_layout(int h, int w, int c, int halo);
+
+// Whether the ISA's sparse kernels have planar sides (the vector ones; not the scalar reference).
+bool sparse_conv_planar_supported(Isa isa);
+
+// The halo with which a sparse conv can read its input planar (its padding), or -1: only stride 1 with
+// the same padding on all four sides reads the planes in place (a strided conv splits them by phase).
+int sparse_conv_planar_input_halo(const Conv2dDesc& desc);
+
 // Format options. The defaults pick everything from the weights; the fields exist for benchmarks and tests.
 struct SparseConvOptions {
   // Output channels per register group (R above): 0 picks per layer from the zero pattern (a cost model
   // over groups, columns and nonzeros, fitted by measurement); otherwise one of the sizes the ISA offers
   // (sparse_conv_group_sizes).
   int oc_group = 0;
+  // -1: that side is NHWC (ConvIO's pixel strides). >= 0: it is a planar tensor, planar_layout(h, w, c,
+  // halo), whose buffer ConvIO points at, with pixel stride 0. The input's halo must be
+  // sparse_conv_planar_input_halo(desc); a residual has the output's layout. Vector ISAs only.
+  int planar_input_halo = -1;
+  int planar_output_halo = -1;
 };
 
 // What the engine needs to decide dense vs sparse before creating anything (cheap: one pass over the

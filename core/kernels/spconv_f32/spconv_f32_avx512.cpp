@@ -2,7 +2,7 @@
 // them): 16 pixels per zmm. The band kernel is spconv_f32_kernels.inc and the vector primitives are
 // spconv_f32_vector.inc, both shared with spconv_f32_avx2.cpp; this file supplies the 16-pixel transposes
 // between NHWC and the channel planes (pack_block, unpack_block: four pixels' quads per register, placed
-// with mask-register loads and stores, which AVX2 does not have).
+// with mask-register loads and stores, which AVX2 does not have) and the planar output's masked stores.
 //
 // Everything but the exported table is in an anonymous namespace (see conv_f32_internal.h on ODR).
 #include <immintrin.h>
@@ -126,6 +126,15 @@ SP_INLINE void unpack_block(const float* src, int64_t stride, int c0, int cn, ui
       extract_quads<3, false>(r, d, rr, ops, rps, lanes, qm);
     }
   }
+}
+
+// kLanes floats at a byte address, only the lanes in `lanes` touched (mask registers suppress the others'
+// faults, so lanes may lie outside any buffer).
+SP_INLINE __m512 load_lanes(uintptr_t a, uint32_t lanes) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>(lanes), at(a));
+}
+SP_INLINE void store_lanes(uintptr_t a, __m512 v, uint32_t lanes) {
+  _mm512_mask_storeu_ps(const_cast<float*>(at(a)), static_cast<__mmask16>(lanes), v);
 }
 
 #include "core/kernels/spconv_f32/spconv_f32_kernels.inc"

@@ -54,6 +54,15 @@ struct SparsePlan {
   int64_t phase_stride = 0;    // in_c * plane_stride
   int r = 0, v = 0, tile = 0;  // group size, vectors per tile, positions per tile (lanes * v)
   Activation activation = Activation::kNone;
+  // Planar sides (spconv_f32.h, PlanarLayout). in_planar: the input tensor is the planes (plane_stride =
+  // its channel stride, plane_w = its row stride), so a band packs nothing. in_copy_stride > 0 (flat
+  // convs): the input is planar with that channel stride, and a band copies its pixel range of each
+  // plane into the packed planes, no transpose. out_planar: the epilogue stores into the output planes
+  // (out_row_stride / out_channel_stride floats, out_halo of border).
+  bool in_planar = false, out_planar = false;
+  int64_t in_copy_stride = 0;
+  int out_halo = 0;
+  int64_t out_row_stride = 0, out_channel_stride = 0;
   int num_groups = 0;  // ceil(out_c / r); group g is output channels [g * r, g * r + r)
   const SpGroup* groups = nullptr;
   const SpRun* runs = nullptr;
