@@ -4,6 +4,15 @@
 //
 //   bench_spconv_f32 [--isa avx2,avx512] [--sparsity 0.5,0.7,0.9] [--pattern unstructured,oc4,oc8,k4]
 //                    [--layers all|i,j,...] [--reps 7] [--min-ms 15] [--group R] [--threads 1] [--csv FILE]
+//                    [--io nhwc|planar|planar-in|planar-out] [--out-halo 1]
+//
+// --io planar: the sparse layers exchange planar tensors (spconv_f32.h, PlanarLayout), as consecutive
+// sparse layers would: each reads its input planar where it can (stride 1, its padding as the halo; a
+// strided layer still packs from NHWC) and writes its output planar with --out-halo. The dense layers
+// stay NHWC, their own layout: the ratio is what a chain of sparse layers saves over the dense kernels.
+// planar-in / planar-out: only that side planar (where the cost of each side is). In these modes every
+// sparsity is timed both with NHWC and with the planar I/O, alternating in one process, so the two
+// columns compare under the same machine noise.
 //
 // Timing: dense and sparse runs of a layer alternate in the same process (dense, then each sparsity, repeated
 // --reps times), each measurement a batch of runs lasting at least --min-ms; the tables show the median of
@@ -48,6 +57,8 @@ struct Options {
   int group = 0;
   int threads = 1;
   std::string csv;
+  bool planar_in = false, planar_out = false;
+  int out_halo = 1;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -90,6 +101,14 @@ Options parse(int argc, char** argv) {
       o.threads = std::stoi(next());
     } else if (a == "--csv") {
       o.csv = next();
+    } else if (a == "--io") {
+      const std::string v = next();
+      if (v != "nhwc" && v != "planar" && v != "planar-in" && v != "planar-out")
+        throw sp::Error("--io takes nhwc, planar, planar-in or planar-out, not '" + v + "'");
+      o.planar_in = v == "planar" || v == "planar-in";
+      o.planar_out = v == "planar" || v == "planar-out";
+    } else if (a == "--out-halo") {
+      o.out_halo = std::stoi(next());
     } else {
       throw sp::Error("unknown argument '" + a + "' (see the comment at the top of bench/bench_spconv_f32.cpp)");
     }
@@ -203,6 +222,27 @@ struct Row {
   std::vector<double> actual_sparsity;
 };
 
+// One timed sparse column: a sparsity, with NHWC or with the planar I/O the options ask for.
+struct Variant {
+  double sparsity = 0;
+  bool planar = false;
+};
+
+std::vector<Variant> variants(const Options& o) {
+  std::vector<Variant> v;
+  for (double s : o.sparsities) {
+    v.push_back({s, false});
+    if (o.planar_in || o.planar_out) v.push_back({s, true});
+  }
+  return v;
+}
+
+std::string io_label(const Options& o) {
+  const std::string out = "planar output (halo " + std::to_string(o.out_halo) + ")";
+  if (o.planar_in) return o.planar_out ? "planar input, " + out : "planar input, NHWC output";
+  return o.planar_out ? "NHWC input, " + out : "NHWC";
+}
+
 std::string layer_label(const LayerShape& s) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "%dx%d s%d %d->%d @%dx%d", s.kernel, s.kernel, s.stride, s.in_c, s.out_c, s.in_h,
@@ -227,9 +267,13 @@ void run(const Options& opt) {
   if (csv)
     std::fprintf(csv,
                  "isa,pattern,layer,count,shape,sparsity,kernel,dense_median_ms,dense_min_ms,sparse_median_ms,"
-                 "sparse_min_ms\n");
-  std::printf("CPU: %s | threads %d | %s clock | median of %d batches of >= %.0f ms | n: occurrences in the model\n",
-              sp::cpu_feature_string().c_str(), opt.threads, cpu_clock ? "thread CPU" : "wall", opt.reps, opt.min_ms);
+                 "sparse_min_ms,io\n");
+  const std::vector<Variant> cols = variants(opt);
+  std::printf(
+      "CPU: %s | threads %d | %s clock | median of %d batches of >= %.0f ms | sparse I/O %s | n: occurrences in "
+      "the model\n",
+      sp::cpu_feature_string().c_str(), opt.threads, cpu_clock ? "thread CPU" : "wall", opt.reps, opt.min_ms,
+      io_label(opt).c_str());
 
   for (sp::Isa isa : opt.isas) {
     for (const std::string& pattern : opt.patterns) {
@@ -257,12 +301,34 @@ void run(const Options& opt) {
         io.out_pixel_stride = d.out_c;
 
         auto dense = sp::kernels::create_conv2d_f32(d, w.data(), b.data(), isa);
+        // The sparse layers' I/O: the same as the dense one, or planar buffers (the input's interior is
+        // `in`; the kernels write every float of the output planes' rows).
+        ConvIO sio = io;
+        const int in_halo = opt.planar_in ? sp::kernels::sparse_conv_planar_input_halo(d) : -1;
+        std::vector<float> planar_in, planar_out;
+        if (in_halo >= 0) {
+          const sp::kernels::PlanarLayout l = sp::kernels::planar_layout(d.in_h, d.in_w, d.in_c, in_halo);
+          planar_in.assign(l.floats, 0.0f);
+          for (int y = 0; y < d.in_h; ++y)
+            for (int x = 0; x < d.in_w; ++x)
+              for (int c = 0; c < d.in_c; ++c)
+                planar_in[l.index(c, y, x)] = in[(static_cast<size_t>(y) * d.in_w + x) * d.in_c + c];
+          sio.input = planar_in.data();
+          sio.in_pixel_stride = 0;
+        }
+        if (opt.planar_out) {
+          planar_out.assign(sp::kernels::planar_layout(d.out_h(), d.out_w(), d.out_c, opt.out_halo).floats, 0.0f);
+          sio.output = planar_out.data();
+          sio.out_pixel_stride = 0;
+        }
         std::vector<std::unique_ptr<Conv2dF32>> sparse;
-        for (double sp_frac : opt.sparsities) {
+        for (const Variant& col : cols) {
           std::vector<float> pw = w;
-          prune(pw, d, pattern, sp_frac);
+          prune(pw, d, pattern, col.sparsity);
           sp::kernels::SparseConvOptions so;
           so.oc_group = opt.group;
+          so.planar_input_halo = col.planar ? in_halo : -1;
+          so.planar_output_halo = col.planar && opt.planar_out ? opt.out_halo : -1;
           sparse.push_back(sp::kernels::create_sparse_conv2d_f32(d, pw.data(), b.data(), isa, so));
           row.kernel.emplace_back(sparse.back()->name());
           row.actual_sparsity.push_back(sp::kernels::sparsity_stats(d, pw.data(), isa).zero_fraction);
@@ -271,14 +337,15 @@ void run(const Options& opt) {
         for (int r = 0; r < opt.reps; ++r) {
           row.dense.ms.push_back(batch(*dense, io, pool.get(), opt.min_ms, cpu_clock));
           for (size_t k = 0; k < sparse.size(); ++k)
-            row.sparse[k].ms.push_back(batch(*sparse[k], io, pool.get(), opt.min_ms, cpu_clock));
+            row.sparse[k].ms.push_back(batch(*sparse[k], cols[k].planar ? sio : io, pool.get(), opt.min_ms, cpu_clock));
         }
         if (csv)
           for (size_t k = 0; k < sparse.size(); ++k)
-            std::fprintf(csv, "%s,%s,%d,%d,%s,%.3f,%s,%.5f,%.5f,%.5f,%.5f\n", std::string(sp::isa_name(isa)).c_str(),
-                         pattern.c_str(), li, row.count, layer_label(s).c_str(), row.actual_sparsity[k],
-                         row.kernel[k].c_str(), row.dense.median(), row.dense.min(), row.sparse[k].median(),
-                         row.sparse[k].min());
+            std::fprintf(csv, "%s,%s,%d,%d,%s,%.3f,%s,%.5f,%.5f,%.5f,%.5f,%s\n",
+                         std::string(sp::isa_name(isa)).c_str(), pattern.c_str(), li, row.count,
+                         layer_label(s).c_str(), row.actual_sparsity[k], row.kernel[k].c_str(), row.dense.median(),
+                         row.dense.min(), row.sparse[k].median(), row.sparse[k].min(),
+                         cols[k].planar ? "planar" : "nhwc");
         rows.push_back(std::move(row));
         std::fprintf(stderr, ".");
       }
@@ -288,12 +355,12 @@ void run(const Options& opt) {
       std::printf("\n### %s, %s, %d thread(s): ms per layer (dense / sparse = speed-up)\n\n",
                   std::string(sp::isa_name(isa)).c_str(), pattern.c_str(), opt.threads);
       std::printf("| # | layer | n | dense ms |");
-      for (double s : opt.sparsities) std::printf(" %.0f%% ms | x |", 100 * s);
+      for (const Variant& col : cols) std::printf(" %.0f%%%s ms | x |", 100 * col.sparsity, col.planar ? " planar" : "");
       std::printf(" group size R |\n|---:|---|---:|---:|");
-      for (size_t k = 0; k < opt.sparsities.size(); ++k) std::printf("---:|---:|");
+      for (size_t k = 0; k < cols.size(); ++k) std::printf("---:|---:|");
       std::printf("---|\n");
       double dense_sum = 0;
-      std::vector<double> sparse_sum(opt.sparsities.size(), 0.0), best_sum(opt.sparsities.size(), 0.0);
+      std::vector<double> sparse_sum(cols.size(), 0.0), best_sum(cols.size(), 0.0);
       for (const Row& row : rows) {
         const double dm = row.dense.median();
         dense_sum += row.count * dm;
@@ -318,7 +385,7 @@ void run(const Options& opt) {
       for (double s : best_sum) std::printf(" **%.2f** | **%.2f** |", s, dense_sum / s);
       // The same sums from each layer's fastest batch: steadier than medians on a shared machine.
       double dense_min = 0;
-      std::vector<double> sparse_min(opt.sparsities.size(), 0.0);
+      std::vector<double> sparse_min(cols.size(), 0.0);
       for (const Row& row : rows) {
         dense_min += row.count * row.dense.min();
         for (size_t k = 0; k < row.sparse.size(); ++k) sparse_min[k] += row.count * row.sparse[k].min();
