@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/kernels/spconv_f32/spconv_f32.h"
 #include "core/memory_planner.h"
 #include "core/ops/op_factory.h"
 #include "core/passes/passes.h"
@@ -38,6 +39,7 @@ class SessionCompiler {
     plan_memory();
     create_ops();
     choose_kernels();
+    chain_sparse_planar();
   }
 
  private:
@@ -402,7 +404,7 @@ class SessionCompiler {
       if (off != 0 && values()[root].dtype != r.dtype) throw Error("internal: view '" + r.name + "' of another element type");
       // Alias offsets count elements of the value's own type (views never change the type).
       r.data = reinterpret_cast<float*>(it->second + off * static_cast<int64_t>(dtype_size(r.dtype)));
-      if (r.nhwc) r.pixel_stride = values()[root].channels();
+      if (r.nhwc) r.pixel_stride = r.planar_halo >= 0 ? 0 : values()[root].channels();
     }
   }
 
@@ -448,6 +450,53 @@ class SessionCompiler {
       p.sparse = p.kernel.rfind("spconv", 0) == 0;
       rep.sparse += p.sparse;
     }
+  }
+
+  // --- sparse convs in a row exchange planar tensors ------------------------------------------------------
+  // After the dense/sparse choice. Where a sparse float conv without a residual input writes a value read
+  // by exactly one op, as its input (not its residual), that op is a sparse float conv that can read it
+  // planar (stride 1, its own padding as the halo), and the value is nobody's view and no model input or
+  // output, the first conv writes it planar and the second reads it so: no transposes between them
+  // (core/kernels/spconv_f32/README.md).
+  // The arena is then planned again with the planar values' sizes (the ops read their buffers through
+  // the values at run time, so nothing else holds the old addresses).
+  void chain_sparse_planar() {
+    if (!opt_.sparse_planar) return;
+    const size_t nv = values().size(), nops = s_.ops_.size();
+    std::vector<std::vector<std::pair<size_t, size_t>>> readers(nv);  // value -> (op, input slot)
+    for (size_t i = 0; i < nops; ++i)
+      for (size_t k = 0; k < s_.ops_[i]->inputs.size(); ++k)
+        if (const int v = s_.ops_[i]->inputs[k]; v >= 0) readers[v].push_back({i, k});
+    std::vector<bool> excluded(nv, false);  // views and what they view, model inputs and outputs
+    for (size_t v = 0; v < nv; ++v)
+      if (values()[v].alias_of >= 0) excluded[v] = excluded[root_of(static_cast<int>(v), nullptr)] = true;
+    for (int v : s_.inputs_) excluded[v] = true;
+    for (int v : s_.outputs_) excluded[v] = true;
+    std::vector<int> in_halo(nops, -1), out_halo(nops, -1);
+    for (size_t a = 0; a < nops; ++a) {
+      const PlanarConv* pa = s_.ops_[a]->planar_conv();
+      if (!pa || !pa->can_write_planar() || s_.ops_[a]->outputs.empty()) continue;
+      const int v = s_.ops_[a]->outputs[0];
+      RtValue& r = values()[v];
+      if (excluded[v] || !r.nhwc || readers[v].size() != 1 || readers[v][0].second != 0) continue;
+      const size_t b = readers[v][0].first;
+      const PlanarConv* pb = s_.ops_[b]->planar_conv();
+      const int halo = pb ? pb->planar_input_halo() : -1;
+      if (halo < 0) continue;
+      out_halo[a] = in_halo[b] = halo;
+      r.planar_halo = halo;
+      r.planar_floats = kernels::planar_layout(static_cast<int>(r.height()), static_cast<int>(r.width()),
+                                               static_cast<int>(r.channels()), halo)
+                            .floats;
+    }
+    bool any = false;
+    for (size_t i = 0; i < nops; ++i) {
+      if (in_halo[i] < 0 && out_halo[i] < 0) continue;
+      s_.ops_[i]->planar_conv()->use_planar(in_halo[i], out_halo[i]);
+      s_.profile_[i].kernel = s_.ops_[i]->kernel();
+      any = true;
+    }
+    if (any) plan_memory();
   }
 
   // Under auto: the cached plan if there is one for exactly these candidates on this machine, else time.

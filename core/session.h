@@ -43,6 +43,9 @@ struct SessionOptions {
   // CpuContention) is used but not cached; <= 0 caches whatever the load (tests on a loaded machine).
   // The environment variable SP_PLAN_BUSY_LIMIT overrides it.
   double kernel_cache_busy_limit = kBusyPreemptionsPerSecond;
+  // Two sparse float convs in a row exchange a planar tensor instead of NHWC, skipping the transposes
+  // (bit-identical results; false: NHWC everywhere, for tests and measurements).
+  bool sparse_planar = true;
 };
 
 // How the session chose its convolution kernels.

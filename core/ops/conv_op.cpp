@@ -20,7 +20,7 @@ kernels::Activation parse_activation(const std::string& s, const OpBuildContext&
   throw ctx.error("unknown fused activation '" + s + "'");
 }
 
-class ConvOp : public Op, public KernelChoice {
+class ConvOp : public Op, public KernelChoice, public PlanarConv {
  public:
   void run(RunContext& ctx) override {
     const RtValue& x = ctx.values[inputs[0]];
@@ -64,6 +64,23 @@ class ConvOp : public Op, public KernelChoice {
   }
   uint64_t fingerprint() const override { return fingerprint_; }
 
+  PlanarConv* planar_conv() override { return this; }
+  bool can_write_planar() const override { return sparse_with_planar_sides() && residual_ < 0; }
+  int planar_input_halo() const override {
+    return sparse_with_planar_sides() ? kernels::sparse_conv_planar_input_halo(desc_) : -1;
+  }
+  void use_planar(int input_halo, int output_halo) override {
+    kernels::SparseConvOptions o;
+    o.planar_input_halo = input_halo;
+    o.planar_output_halo = output_halo;
+    conv_.sparse = kernels::create_sparse_conv2d_f32(desc_, static_cast<const float*>(info_.weights),
+                                                     static_cast<const float*>(info_.bias), created_isa_, o);
+  }
+  bool sparse_with_planar_sides() const {
+    return conv_.sparse && !conv_.dense && kernels::sparse_conv_planar_supported(created_isa_);
+  }
+
+  Isa created_isa_ = Isa::kScalar;  // what the kernels were created for (ctx.isa)
   DualKernel<kernels::Conv2dF32> conv_;
   ConvSparsity sparsity_;
   uint64_t fingerprint_ = 0;
@@ -134,6 +151,7 @@ OpPtr create_conv(const OpBuildContext& ctx) {
     if (build.dense) op->conv_.dense = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);
     if (build.sparse) op->conv_.sparse = kernels::create_sparse_conv2d_f32(d, w.data, bias, ctx.isa);
   }
+  op->created_isa_ = ctx.isa;
   op->io_.in_pixel_stride = x.pixel_stride;
   op->io_.out_pixel_stride = y.pixel_stride;
   op->io_.residual_pixel_stride = op->residual_ >= 0 ? ctx.in(3).pixel_stride : 0;

@@ -37,6 +37,10 @@ struct RtValue {
   Shape shape;  // logical ONNX shape, whatever the layout
   bool nhwc = false;
   int64_t pixel_stride = 0;    // NHWC: floats from one pixel to the next
+  // >= 0: a planar tensor (kernels::PlanarLayout with this halo, planar_floats floats, pixel_stride 0)
+  // that one sparse conv writes and the next reads (SessionCompiler::chain_sparse_planar).
+  int planar_halo = -1;
+  int64_t planar_floats = 0;
   int alias_of = -1;           // value whose buffer holds this one (Split/Concat/Reshape views)
   int64_t alias_offset = 0;    // in elements, relative to alias_of's first element
   const Tensor* constant = nullptr;
@@ -47,7 +51,10 @@ struct RtValue {
   int64_t width() const { return shape.size() == 4 ? shape[3] : 0; }
   int64_t numel() const { return shape_numel(shape); }
   // Elements the buffer must hold (NHWC slices need room for the stride).
-  int64_t storage_elems() const { return nhwc ? height() * width() * pixel_stride : numel(); }
+  int64_t storage_elems() const {
+    if (planar_halo >= 0) return planar_floats;
+    return nhwc ? height() * width() * pixel_stride : numel();
+  }
 };
 
 struct RunContext {
@@ -70,6 +77,21 @@ class KernelChoice {
   virtual void keep(bool sparse) = 0;
   // What the timing depends on: weights, geometry, strides, activation and output kind.
   virtual uint64_t fingerprint() const = 0;
+};
+
+// A float conv whose sparse kernel can read and write planar tensors (kernels::PlanarLayout), so that two
+// sparse convs in a row skip the transposes between NHWC and the kernel's channel planes (the session's
+// chain_sparse_planar pass, after the dense/sparse choice).
+class PlanarConv {
+ public:
+  virtual ~PlanarConv() = default;
+  // Both require the kept kernel to be the sparse float one, on an ISA whose sparse kernels have planar
+  // sides. Writing planar also requires no residual input (which is NHWC).
+  virtual bool can_write_planar() const = 0;
+  // The halo it can read a planar input with (its padding), or -1.
+  virtual int planar_input_halo() const = 0;
+  // Re-creates the sparse kernel with these sides planar (-1: NHWC).
+  virtual void use_planar(int input_halo, int output_halo) = 0;
 };
 
 // What the session reports per conv about that choice (for `info` and `bench --profile`).
@@ -98,6 +120,7 @@ class Op {
   // Convolutions: their weights' sparsity, and the dense/sparse choice while it is open (else null).
   virtual const ConvSparsity* conv_sparsity() const { return nullptr; }
   virtual KernelChoice* kernel_choice() { return nullptr; }
+  virtual PlanarConv* planar_conv() { return nullptr; }
 
   std::string node_name;
   std::string op_type;

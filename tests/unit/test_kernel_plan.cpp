@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -157,8 +159,9 @@ struct Result {
 
 // busy_limit 0: cache whatever the load (ctest -j runs other tests beside this one).
 Result run(const Graph& g, KernelMode mode, bool integer, const std::string& cache_dir, Isa isa = best_isa(),
-           double busy_limit = 0) {
+           double busy_limit = 0, bool sparse_planar = true) {
   SessionOptions o;
+  o.sparse_planar = sparse_planar;
   o.kernel_cache_busy_limit = busy_limit;
   o.threads = 2;
   o.isa = isa;
@@ -233,6 +236,59 @@ TEST(KernelPlan, FloatModesAgree) {
     EXPECT_LE(max_diff_sparse, 1e-4 * max_ref);
     EXPECT_LE(max_diff_auto, 1e-4 * max_ref);
   }
+}
+
+// Sparse convs in a row: a dense stem, then 1x1 -> 3x3 -> 3x3 s2 -> 1x1 -> 5x5, whose output two 1x1
+// convs read, the second with the first's output as its residual.
+Graph chain_model() {
+  test::OnnxBuilder b(17);
+  b.input("images", {1, 3, 24, 29});
+  conv(b, "stem", "images", 3, 16, 3, 1, 0.0, 11);
+  conv(b, "a", silu(b, "stem"), 16, 32, 1, 1, 0.7, 12);
+  conv(b, "b", silu(b, "a"), 32, 24, 3, 1, 0.7, 13);
+  conv(b, "c", silu(b, "b"), 24, 32, 3, 2, 0.6, 14);
+  conv(b, "d", silu(b, "c"), 32, 32, 1, 1, 0.8, 15);
+  conv(b, "e", silu(b, "d"), 32, 16, 5, 1, 0.7, 16);
+  const std::string e = silu(b, "e");
+  conv(b, "f", e, 16, 16, 1, 1, 0.7, 17);
+  conv(b, "g", e, 16, 16, 1, 1, 0.7, 18);
+  b.node("Add", {"f", "g"}, {"out"});
+  b.output("out");
+  return b.graph();
+}
+
+// SessionCompiler::chain_sparse_planar: where one sparse conv feeds the next alone, they exchange a
+// planar tensor; the results are bit-identical to NHWC everywhere, and each kernel's name says its sides.
+TEST(KernelPlan, SparseConvsInARowExchangePlanarTensors) {
+  const Graph g = chain_model();
+  int isas = 0;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    SCOPED_TRACE(isa_name(isa));
+    ++isas;
+    const Result planar = run(g, KernelMode::kSparse, false, "", isa, 0, true);
+    const Result nhwc = run(g, KernelMode::kSparse, false, "", isa, 0, false);
+    ASSERT_EQ(planar.out.size(), nhwc.out.size());
+    EXPECT_EQ(std::memcmp(planar.out.data(), nhwc.out.data(), planar.out.size() * sizeof(float)), 0);
+    std::map<std::string, std::string> kernel;
+    for (const OpProfile& p : planar.convs) kernel[p.node] = p.kernel;
+    // "spconv1x1-r5-chw0-chw1-avx512" -> "chw0-chw1"; "spconv3x3s1-r6-nhwc-avx512" -> "nhwc".
+    auto sides = [&](const std::string& node) {
+      const std::string& k = kernel[node];
+      const size_t r = k.find("-r"), a = k.find('-', r + 1), z = k.rfind('-');
+      return r == std::string::npos || a >= z ? k : k.substr(a + 1, z - a - 1);
+    };
+    EXPECT_EQ(kernel["stem"].rfind("conv", 0), 0u) << kernel["stem"];  // dense: NHWC
+    EXPECT_EQ(sides("a"), "nhwc-chw1") << kernel["a"];  // reads the dense stem's NHWC; b is a 3x3
+    EXPECT_EQ(sides("b"), "chw1-nhwc") << kernel["b"];  // c is strided: it packs from NHWC
+    EXPECT_EQ(sides("c"), "nhwc-chw0") << kernel["c"];
+    EXPECT_EQ(sides("d"), "chw0-chw2") << kernel["d"];  // e is a 5x5: halo 2
+    EXPECT_EQ(sides("e"), "chw2-nhwc") << kernel["e"];  // two readers
+    EXPECT_EQ(sides("f"), "nhwc") << kernel["f"];       // g's residual
+    EXPECT_EQ(sides("g"), "nhwc") << kernel["g"];
+    for (const OpProfile& p : nhwc.convs) EXPECT_EQ(p.kernel.find("chw"), std::string::npos) << p.kernel;
+  }
+  if (isas == 0) GTEST_SKIP() << "no AVX2 or AVX-512 on this CPU: the scalar sparse reference has no planar sides";
 }
 
 TEST(KernelPlan, Int8ModesAreBitIdentical) {
