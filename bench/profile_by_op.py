@@ -10,6 +10,12 @@ prints, per op type, the median and the minimum over the rounds, plus the p50 of
 
 Arguments after `--` go to `sparsepose bench` (--profile is added). QConv rows are split by their
 output: `QConv` (u8 out), `QConv->f32` (float out), `QConv+res` (fused residual, u8 out).
+
+--select REGEX adds a row for the layers whose kernel matches REGEX in any binary's runs (the same
+layers summed for every binary), e.g. the convs one build runs with planar sides:
+
+  python3 bench/profile_by_op.py --bin old=/tmp/sp_old --bin new=build/app/sparsepose --rounds 11 \
+      --select '^spconv.*-chw' -- --model /tmp/p70.onnx --kernels sparse --iters 20
 """
 import argparse
 import re
@@ -32,14 +38,20 @@ def run_once(binary, threads, extra):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     p50 = None
     by_op = {}
+    layers = []  # (node, kernel, ms)
+    col = None  # the per-layer table's columns, from its header (they have changed over time)
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 12 and cells[0] not in ("model", "---"):
             p50 = float(cells[7])
-        if len(cells) == 9 and re.fullmatch(r"\d+", cells[0]):
-            key = op_key(cells[2], cells[3])
-            by_op[key] = by_op.get(key, 0.0) + float(cells[5])
-    return p50, by_op
+        if cells[:2] == ["#", "node"]:
+            col = {name: i for i, name in enumerate(cells)}
+        elif col and len(cells) == len(col) and re.fullmatch(r"\d+", cells[0]):
+            key = op_key(cells[col["op"]], cells[col["kernel"]])
+            ms = float(cells[col["ms"]])
+            by_op[key] = by_op.get(key, 0.0) + ms
+            layers.append((cells[col["node"]], cells[col["kernel"]], ms))
+    return p50, by_op, layers
 
 
 def main():
@@ -47,6 +59,7 @@ def main():
     ap.add_argument("--bin", action="append", required=True, help="name=path of a sparsepose binary")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--select", help="regex: also sum the layers whose kernel matches it in any run")
     ap.add_argument("extra", nargs="*", help="arguments for `sparsepose bench` (after --)")
     a = ap.parse_args()
     bins = [b.split("=", 1) for b in a.bin]
@@ -56,25 +69,33 @@ def main():
         for name, path in order:
             results[name].append(run_once(path, a.threads, a.extra))
             print(f"round {r + 1} {name}: p50 {results[name][-1][0]:.2f} ms", file=sys.stderr)
-    ops = sorted({k for runs in results.values() for _, d in runs for k in d},
-                 key=lambda k: -statistics.median(d.get(k, 0.0) for _, d in results[bins[0][0]]))
+    ops = sorted({k for runs in results.values() for _, d, _ in runs for k in d},
+                 key=lambda k: -statistics.median(d.get(k, 0.0) for _, d, _ in results[bins[0][0]]))
     head = "| op type | " + " | ".join(f"{n} median ms | {n} min ms" for n, _ in bins) + " |"
     print(head)
     print("|---|" + "---:|" * (2 * len(bins)))
     for k in ops:
         row = [k]
         for name, _ in bins:
-            v = [d.get(k, 0.0) for _, d in results[name]]
+            v = [d.get(k, 0.0) for _, d, _ in results[name]]
+            row += [f"{statistics.median(v):.3f}", f"{min(v):.3f}"]
+        print("| " + " | ".join(row) + " |")
+    if a.select:
+        chosen = {node for runs in results.values() for _, _, layers in runs for node, kernel, _ in layers
+                  if re.search(a.select, kernel)}
+        row = [f"{len(chosen)} layers matching /{a.select}/"]
+        for name, _ in bins:
+            v = [sum(ms for node, _, ms in layers if node in chosen) for _, _, layers in results[name]]
             row += [f"{statistics.median(v):.3f}", f"{min(v):.3f}"]
         print("| " + " | ".join(row) + " |")
     row = ["sum of layers"]
     for name, _ in bins:
-        v = [sum(d.values()) for _, d in results[name]]
+        v = [sum(d.values()) for _, d, _ in results[name]]
         row += [f"{statistics.median(v):.3f}", f"{min(v):.3f}"]
     print("| " + " | ".join(row) + " |")
     row = ["p50 (bench)"]
     for name, _ in bins:
-        v = [p for p, _ in results[name]]
+        v = [p for p, _, _ in results[name]]
         row += [f"{statistics.median(v):.2f}", f"{min(v):.2f}"]
     print("| " + " | ".join(row) + " |")
 
