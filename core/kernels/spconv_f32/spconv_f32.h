@@ -13,6 +13,9 @@
 // input feeds every nonzero of that column ("register tiling for unstructured sparsity"): a 70 % sparse
 // layer still gets ~2 FMAs per load with R = 6, and whole-block patterns (R output channels x 1) get R.
 //
+// Between two sparse layers the transposes can be skipped: either side may be a planar tensor instead of
+// NHWC (PlanarLayout below).
+//
 // Depthwise and grouped convolutions are accepted (correct) but are not what this is for: keep them dense.
 #pragma once
 
@@ -50,7 +53,9 @@ PlanarLayout planar_layout(int h, int w, int c, int halo);
 bool sparse_conv_planar_supported(Isa isa);
 
 // The halo with which a sparse conv can read its input planar (its padding), or -1: only stride 1 with
-// the same padding on all four sides reads the planes in place (a strided conv splits them by phase).
+// the same padding on all four sides (1x1 convs copy each band's range, 3x3 and larger read the planes in
+// place). A strided conv splits its rows by phase: copying the phases out of planar rows was measured
+// slower than its NHWC pack on most YOLO layers (README), so it reads NHWC.
 int sparse_conv_planar_input_halo(const Conv2dDesc& desc);
 
 // Format options. The defaults pick everything from the weights; the fields exist for benchmarks and tests.
