@@ -71,6 +71,7 @@ class ConvOp : public Op, public KernelChoice, public PlanarConv {
   }
   void use_planar(int input_halo, int output_halo) override {
     kernels::SparseConvOptions o;
+    o.oc_group = sparse_group_;
     o.planar_input_halo = input_halo;
     o.planar_output_halo = output_halo;
     conv_.sparse = kernels::create_sparse_conv2d_f32(desc_, static_cast<const float*>(info_.weights),
@@ -81,6 +82,7 @@ class ConvOp : public Op, public KernelChoice, public PlanarConv {
   }
 
   Isa created_isa_ = Isa::kScalar;  // what the kernels were created for (ctx.isa)
+  int sparse_group_ = 0;             // the sparse kernel's output-channel group size (its cost model's pick)
   DualKernel<kernels::Conv2dF32> conv_;
   ConvSparsity sparsity_;
   uint64_t fingerprint_ = 0;
@@ -149,7 +151,11 @@ OpPtr create_conv(const OpBuildContext& ctx) {
     op->conv_.dense = kernels::create_conv2d_bf16(d, w.data, bias, ctx.isa);
   } else {
     if (build.dense) op->conv_.dense = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);
-    if (build.sparse) op->conv_.sparse = kernels::create_sparse_conv2d_f32(d, w.data, bias, ctx.isa);
+    if (build.sparse) {
+      kernels::SparseConvOptions o;
+      o.oc_group = op->sparse_group_ = kernels::sparse_conv_default_group(d, w.data, ctx.isa);
+      op->conv_.sparse = kernels::create_sparse_conv2d_f32(d, w.data, bias, ctx.isa, o);
+    }
   }
   op->created_isa_ = ctx.isa;
   op->io_.in_pixel_stride = x.pixel_stride;

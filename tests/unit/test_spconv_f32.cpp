@@ -234,6 +234,10 @@ void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, bool all_gro
       opt.oc_group = g;
       auto conv = create_sparse_conv2d_f32(c.desc, data.weights.data(), bias, isa, opt);
       const std::string name = std::string(conv->name()) + (g ? " (group " + std::to_string(g) + ")" : "");
+      if (g == 0) {  // the cost model's pick, which callers may pass back as oc_group
+        const int pick = sparse_conv_default_group(c.desc, data.weights.data(), isa);
+        EXPECT_NE(name.find("-r" + std::to_string(pick) + "-"), std::string::npos) << name << " vs " << pick;
+      }
       const Slice got = run_conv(*conv, c, data, nullptr);
       ASSERT_EQ(compare(got, want, c, bound, name), 0);
       if (pool) {

@@ -210,13 +210,19 @@ double estimate_cost(const Conv2dDesc& d, const IsaSpconvKernels& isa, const SpK
          isa.c_in * static_cast<double>(d.in_h) * d.in_w * d.in_c;
 }
 
-const SpKernel* pick_kernel(const Conv2dDesc& d, const float* weights, const IsaSpconvKernels& isa, int oc_group,
+// The ISA's kernel for group size r, or null.
+const SpKernel* kernel_for_group(const IsaSpconvKernels& isa, int r) {
+  for (int i = 0; i < isa.num_kernels; ++i)
+    if (isa.kernels[i].r == r) return &isa.kernels[i];
+  return nullptr;
+}
+
+const SpKernel* pick_kernel(const Conv2dDesc& d, const float* weights, const IsaSpconvKernels& isa,
                             double* best_cost) {
   const SpKernel* best = nullptr;
   *best_cost = std::numeric_limits<double>::infinity();
   for (int i = 0; i < isa.num_kernels; ++i) {
     const SpKernel& k = isa.kernels[i];
-    if (oc_group > 0 && k.r != oc_group) continue;
     const double c = estimate_cost(d, isa, k, count_work(d, weights, k.r));
     if (c < *best_cost) {
       *best_cost = c;
@@ -470,7 +476,7 @@ SparsityStats sparsity_stats(const Conv2dDesc& d, const float* weights, Isa isa)
   }
   if (const IsaSpconvKernels* k = isa_supported(isa) ? isa_kernels(isa) : nullptr) {
     double cost = 0;
-    if (pick_kernel(d, weights, *k, 0, &cost)) s.est_sparse_over_dense = cost / dense_cost(d, *k);
+    if (pick_kernel(d, weights, *k, &cost)) s.est_sparse_over_dense = cost / dense_cost(d, *k);
   }
   return s;
 }
@@ -500,6 +506,15 @@ bool sparse_conv_planar_supported(Isa isa) { return isa_supported(isa) && isa_ke
 int sparse_conv_planar_input_halo(const Conv2dDesc& d) {
   const bool same_pad = d.pad_top == d.pad_left && d.pad_top == d.pad_bottom && d.pad_top == d.pad_right;
   return d.stride_h == 1 && d.stride_w == 1 && same_pad ? d.pad_top : -1;
+}
+
+int sparse_conv_default_group(const Conv2dDesc& desc, const float* weights, Isa isa) {
+  conv_internal::validate_conv2d_desc(desc);
+  if (!weights) throw Error("sparse conv2d: missing weights");
+  const IsaSpconvKernels* k = isa_supported(isa) ? isa_kernels(isa) : nullptr;
+  double cost = 0;
+  const SpKernel* kernel = k ? pick_kernel(desc, weights, *k, &cost) : nullptr;
+  return kernel ? kernel->r : 0;
 }
 
 int sparse_conv_group_sizes(Isa isa, int* sizes, int max) {
@@ -540,7 +555,8 @@ std::unique_ptr<Conv2dF32> create_sparse_conv2d_f32(const Conv2dDesc& desc, cons
     return spconv_internal::create_sparse_conv2d_f32_scalar(desc, weights, bias);
   }
   double cost = 0;
-  const SpKernel* kernel = pick_kernel(desc, weights, *k, options.oc_group, &cost);
+  const SpKernel* kernel =
+      options.oc_group > 0 ? kernel_for_group(*k, options.oc_group) : pick_kernel(desc, weights, *k, &cost);
   if (!kernel)
     throw Error("sparse conv2d: no " + std::string(k->isa_name) + " kernel for output-channel groups of " +
                 std::to_string(options.oc_group));

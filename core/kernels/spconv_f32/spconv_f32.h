@@ -97,6 +97,12 @@ SparsityStats sparsity_stats(const Conv2dDesc& desc, const float* weights, Isa i
 // Writes up to `max` sizes and returns how many there are.
 int sparse_conv_group_sizes(Isa isa, int* sizes, int max);
 
+// The group size create_sparse_conv2d_f32 picks for oc_group = 0 (the cost model; 0 for the scalar
+// reference, which has no groups). A caller that creates the same conv again with other options (planar
+// sides) passes it as oc_group: the same kernel, without evaluating the model again (its column counts
+// per candidate group size are most of a sparse conv's creation time).
+int sparse_conv_default_group(const Conv2dDesc& desc, const float* weights, Isa isa);
+
 // Throws sp::Error (one line) for a descriptor it cannot run, missing weights, an ISA the CPU lacks or an
 // oc_group the ISA has no kernel for.
 std::unique_ptr<Conv2dF32> create_sparse_conv2d_f32(const Conv2dDesc& desc, const float* weights, const float* bias,
