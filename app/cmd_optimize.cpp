@@ -132,7 +132,7 @@ void add_optimize_command(CLI::App& app) {
                   "fastest) | any block-kN, block-oN, block-oRkC (N, R, C in 1..64). A block must divide every "
                   "pruned conv's channels, else an error names the conv (the first conv's 3 inputs and the "
                   "head's 51 keypoint outputs are why they stay dense by default)");
-  cmd->add_option("--sparsity-profile", o->pruning.profile, "uniform (default) | sensitivity (per-layer, by pose damage per ms saved)");
+  cmd->add_option("--sparsity-profile", o->pruning.profile, "uniform (default) | sensitivity (per-layer, by pose damage per ms saved) | accuracy (per-layer, by pose damage per weight removed)");
   cmd->add_flag("--prune-first", o->pruning.prune_first, "prune the first conv too (kept dense by default)");
   cmd->add_flag("--prune-head", o->pruning.prune_head, "prune the pose head's branch convs too (kept dense by default)");
   cmd->add_flag("--bias-correction", o->pruning.bias_correction,

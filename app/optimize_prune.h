@@ -18,7 +18,7 @@ struct PruneOptions {
   double sparsity = 0;                 // global target over the prunable weights, (0, 0.99]
   std::string method = "obs";          // obs | magnitude
   std::string pattern = "unstructured";
-  std::string profile = "uniform";     // uniform | sensitivity
+  std::string profile = "uniform";     // uniform | sensitivity | accuracy
   bool prune_first = false;
   bool prune_head = false;
   bool bias_correction = false;

@@ -22,7 +22,9 @@ double damage_at(const std::vector<double>& levels, const std::vector<double>& d
 
 }  // namespace
 
-Allocation allocate_sparsity(const std::vector<LayerCurve>& layers, double target, const LayerCostModel& cost) {
+Allocation allocate_sparsity(const std::vector<LayerCurve>& layers, double target, const LayerCostModel& cost,
+                             AllocationObjective objective) {
+  const bool per_ms = objective == AllocationObjective::kDamagePerMsSaved;
   if (!(target > 0 && target < 1)) throw Error("pruning: target sparsity " + std::to_string(target) + " is not in (0, 1)");
   double total = 0;
   std::vector<std::vector<double>> dmg(layers.size());
@@ -49,7 +51,7 @@ Allocation allocate_sparsity(const std::vector<LayerCurve>& layers, double targe
   a.sparsity.assign(layers.size(), 0.0);
   double removed = 0;
   while (removed < goal) {
-    // (ratio, damage per weight) of the best move; a move that saves no time ranks after every move that does.
+    // The best move; per ms, a move that saves no time ranks after every move that does, by damage per weight.
     struct Move {
       size_t layer = 0;
       int to = -1;
@@ -62,7 +64,7 @@ Allocation allocate_sparsity(const std::vector<LayerCurve>& layers, double targe
         const double dd = dam(l, j) - dam(l, at[l]);
         const double ds = saved(l, level(l, j)) - saved(l, level(l, at[l]));
         const double dw = (level(l, j) - level(l, at[l])) * static_cast<double>(layers[l].weights);
-        const bool saves = ds > 1e-9;
+        const bool saves = per_ms && ds > 1e-9;
         const double ratio = saves ? dd / ds : dd / dw;
         if (!found || (saves && !best.saves) || (saves == best.saves && ratio < best.ratio)) {
           best = {l, j, saves, ratio};

@@ -1,14 +1,15 @@
 // Per-layer sparsities for a global target, by damage per millisecond saved (the `sensitivity`
-// profile). Pure search over numbers the caller measured: per layer, the damage of pruning it alone
-// at a few sparsity levels, and its cost model.
+// profile) or by damage per weight removed (the `accuracy` profile). Pure search over numbers the
+// caller measured: per layer, the damage of pruning it alone at a few sparsity levels, and its cost
+// model.
 //
 // Global sparsity is measured over the prunable weights: Σ_l s_l · n_l / Σ_l n_l over the layers
 // given (the convs that may be pruned; dense-kept ones are not in the sum).
 //
 // Greedy, from every layer dense: each step moves one layer up to one of its higher levels, the
 // move with the least added damage per added millisecond saved (per added weight removed when a move
-// saves no time), until the target is reached; the last move stops part-way (the pruner can hit any
-// sparsity), so the target is met exactly. Damage curves are first made non-decreasing (a noisy
+// saves no time, or always with kDamagePerWeight), until the target is reached; the last move stops
+// part-way (the pruner can hit any sparsity), so the target is met exactly. Damage curves are first made non-decreasing (a noisy
 // measure must not make a higher sparsity look free).
 #pragma once
 
@@ -27,10 +28,16 @@ struct LayerCurve {
   std::vector<double> damage;  // measured damage at each level (same size)
 };
 
+// What a move is worth. The global target counts weights, so per weight is the allocation that loses
+// the least accuracy for it; per millisecond is the one that buys the most speed for its damage (it
+// prunes the high-resolution layers, where a weight costs the most multiply-adds, and those are the
+// sensitive ones).
+enum class AllocationObjective { kDamagePerMsSaved, kDamagePerWeight };
+
 struct AllocationStep {
   std::string conv;
   double from = 0, to = 0;
-  double damage_per_ms = 0;  // the ratio that chose this move
+  double ratio = 0;  // the damage per ms saved or per weight removed that chose this move
 };
 
 struct Allocation {
@@ -42,6 +49,7 @@ struct Allocation {
 };
 
 // Throws sp::Error when the target is not in (0, 1) or cannot be reached with the levels given.
-Allocation allocate_sparsity(const std::vector<LayerCurve>& layers, double target, const LayerCostModel& cost);
+Allocation allocate_sparsity(const std::vector<LayerCurve>& layers, double target, const LayerCostModel& cost,
+                             AllocationObjective objective = AllocationObjective::kDamagePerMsSaved);
 
 }  // namespace sp::prune

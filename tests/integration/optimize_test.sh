@@ -281,6 +281,29 @@ for l in body:
 assert len(s["steps"]) > 0
 PY
 
+# The accuracy profile: the same curves, allocated by damage per weight removed.
+if timeout 300 "$bin" optimize --model "$model" --prune 0.5 --sparsity-profile accuracy --calib "$clip" --calib-n 2 \
+    --imgsz 160 --report "$tmp/pa.json" -o "$tmp/pa.onnx" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  ok "prune with the accuracy profile"
+else
+  bad "accuracy profile: exit $?"; cat "$tmp/stderr"
+fi
+python3 - "$tmp/pa.json" <<'PY' && ok "accuracy report: curves, steps by damage per weight, exact target" || bad "accuracy report"
+import json, sys
+p = json.load(open(sys.argv[1]))["pruning"]
+assert p["profile"] == "accuracy", p["profile"]
+s = p["sensitivity"]
+assert s["levels"] == [0.3, 0.4, 0.5, 0.6, 0.7], s["levels"]
+body = [l for l in p["layers"] if l["role"] == "body"]
+assert all(len(l["pose_damage"]["damage"]) == 5 for l in body)
+assert all(0 <= l["target"] <= 0.7 + 1e-9 for l in body)
+for l in body:
+    want = round(l["target"] * l["weights"])
+    assert want <= l["zeros"] <= want + l["zeros_before"], l
+assert abs(sum(l["target"] * l["weights"] for l in body) / p["prunable_weights"] - 0.5) < 1e-6
+assert s["steps"] and all("damage_per_weight" in st for st in s["steps"])
+PY
+
 # --target-ms that no model meets: one warning naming it, and the fastest model found is written.
 out3="$tmp/t.onnx"
 if timeout 300 "$bin" optimize --model "$model" --quantize int8 --calib "$clip" --calib-n 2 --imgsz 160 \

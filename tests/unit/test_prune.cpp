@@ -644,6 +644,28 @@ TEST(Allocation, LeastDamagePerMillisecondFirstAndExactTarget) {
   EXPECT_THROW(allocate_sparsity(layers, 1.0, cost), Error);
 }
 
+TEST(Allocation, PerWeightPrunesTheHarmlessWideLayerFirstWhateverItsTime) {
+  // The same layers: per ms, the slow layer a goes furthest; per weight, the harmless layer c with the
+  // most weights (c: 0.001 per 600 weights at 0.3, a: 0.001 per 300), then a, part-way, to the exact
+  // target; the damaging b stays dense.
+  std::vector<LayerCurve> layers{
+      {"a", 1000, {0.3, 0.5, 0.7}, {0.001, 0.002, 0.004}},
+      {"b", 1000, {0.3, 0.5, 0.7}, {0.05, 0.10, 0.20}},
+      {"c", 2000, {0.3, 0.5, 0.7}, {0.001, 0.002, 0.003}},
+  };
+  MeasuredDenseCostModel cost({{"a", 4.0}, {"b", 4.0}, {"c", 0.1}});
+  const Allocation per_ms = allocate_sparsity(layers, 0.5, cost, AllocationObjective::kDamagePerMsSaved);
+  const Allocation per_w = allocate_sparsity(layers, 0.5, cost, AllocationObjective::kDamagePerWeight);
+  EXPECT_EQ(per_ms.steps.front().conv, "a");
+  ASSERT_EQ(per_w.sparsity.size(), 3u);
+  EXPECT_EQ(per_w.steps.front().conv, "c");
+  EXPECT_DOUBLE_EQ(per_w.sparsity[2], 0.7);
+  EXPECT_NEAR(per_w.sparsity[0], 0.6, 1e-12);
+  EXPECT_DOUBLE_EQ(per_w.sparsity[1], 0.0);
+  EXPECT_NEAR(per_w.global, 0.5, 1e-12);
+  EXPECT_LT(per_w.predicted_damage, per_ms.predicted_damage);
+}
+
 // --- pruned, then quantized: the zeros stay exactly zero
 
 TEST(PruneThenQuantize, PrunedWeightsStayExactlyZero) {
