@@ -301,6 +301,11 @@ class SparseConv2d final : public Conv2dF32 {
     p.bias = bias_.data();
     p.zeros = zeros_.data();
 
+    int64_t cols = 0;
+    for (const SpRun& run : runs_) cols += run.count;
+    const int64_t nnz = static_cast<int64_t>(stream_.size()) - cols;
+    tile_ns_ = p.num_groups * k.c_group + static_cast<double>(cols) * k.c_col + static_cast<double>(nnz) * k.c_nz;
+    pack_row_ns_ = p.in_planar ? 0.0 : isa.c_in * static_cast<double>(p.phases_y) * d.in_w * d.in_c;
     tile_rows_ = round_up(std::max<int64_t>(static_cast<int64_t>(p.num_groups) * k.r, d.out_c), 16);
     planes_floats_ = p.in_planar ? 0 : round_up(p.phase_stride * p.phases_y * p.phases_x, 16);
     name_ = p.flat ? std::string("spconv1x1") : conv_internal::shape_name("spconv", d);
@@ -323,12 +328,12 @@ class SparseConv2d final : public Conv2dF32 {
     const int64_t full = p.flat ? p.band_pixels : p.band_rows;
     const int threads = pool ? pool->num_threads() : 1;
     int64_t band = full;
-    if (threads > 1) {
-      // Enough bands for the pool to balance, but not below two tiles (flat) or two rows per band.
+    if (threads > 1 && p.flat) {
+      // Enough bands for the pool to balance, but not below two tiles; whole tiles, so none is wasted.
       const int64_t want = ceil_div(total, int64_t{kTasksPerThread} * threads);
-      const int64_t floor_size = p.flat ? 2 * p.tile : 2;
-      band = std::min(full, std::max(want, floor_size));
-      if (p.flat) band = round_up(band, p.tile);
+      band = round_up(std::min(full, std::max<int64_t>(want, 2 * int64_t{p.tile})), p.tile);
+    } else if (threads > 1) {
+      band = parallel_band_rows(threads);
     }
     const int64_t bands = ceil_div(total, band);
     const int64_t tile_floats = tile_rows_ * p.tile;
@@ -347,6 +352,28 @@ class SparseConv2d final : public Conv2dF32 {
   std::string_view name() const override { return name_; }
 
  private:
+  // Output rows per band when `threads` share a general conv. A band computes whole tiles of positions
+  // (its rows x plane_w, rounded up to the tile) and packs its rows plus the taps' overlap, so thin bands
+  // of a small image compute mostly positions they drop: at 20x20 with 64-position tiles, bands of 3 rows
+  // (66 positions, 2 tiles each) did 13 tiles where one band does 7, and two threads ran no faster than
+  // one. So: the height with the least modelled makespan (the bands dealt out in turns, each costing its
+  // tiles and its packing by the cost model), among those within 2 % of it the one with the most bands
+  // (the pool balances them dynamically on a noisy machine).
+  int64_t parallel_band_rows(int threads) const {
+    const SparsePlan& p = plan_;
+    auto makespan = [&](int64_t rows) {
+      const int64_t bands = ceil_div(p.out_h, rows);
+      const double tiles = static_cast<double>(ceil_div(rows * p.plane_w, p.tile));
+      const double band_ns = tiles * tile_ns_ + static_cast<double>(rows + p.max_row_off) * pack_row_ns_;
+      return static_cast<double>(ceil_div(bands, threads)) * band_ns;
+    };
+    double best = std::numeric_limits<double>::infinity();
+    for (int64_t rows = 1; rows <= p.band_rows; ++rows) best = std::min(best, makespan(rows));
+    for (int64_t rows = 1; rows <= p.band_rows; ++rows)
+      if (makespan(rows) <= 1.02 * best) return rows;
+    return p.band_rows;
+  }
+
   // "nhwc", or "chw" and the halo.
   static std::string layout_tag(int planar_halo) {
     return planar_halo < 0 ? std::string("nhwc") : "chw" + std::to_string(planar_halo);
@@ -402,6 +429,8 @@ class SparseConv2d final : public Conv2dF32 {
   std::vector<float> stream_;  // per group, per run, per column: byte offset, weights
   AlignedFloats bias_, zeros_;
   int64_t tile_rows_ = 0, planes_floats_ = 0;
+  // Cost model (estimate_cost's terms): one tile of every group, and packing one plane row's input rows.
+  double tile_ns_ = 0, pack_row_ns_ = 0;
   std::string name_;
 };
 
