@@ -160,7 +160,8 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   // sensitivity and accuracy: per-layer sparsities from each layer's damage curve, by damage per ms saved
   // or per weight removed (allocation.h).
   const bool by_curves = o.profile != "uniform";
-  const int curve_frames = o.profile == "accuracy" ? kAccuracyDamageFrames : kSensitivityDamageFrames;
+  const bool per_weight = o.profile == "accuracy";
+  const int curve_frames = per_weight ? kAccuracyDamageFrames : kSensitivityDamageFrames;
   PoseDamage damage(graph, po, spread(calib.frames, by_curves ? curve_frames : kReportDamageFrames));
 
   // Per-layer targets.
@@ -188,8 +189,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
                                     if (++done % 16 == 0 || done == chosen.size()) say(msg);
                                   });
     alloc = allocate_sparsity(curves, o.sparsity, cost,
-                              o.profile == "accuracy" ? AllocationObjective::kDamagePerWeight
-                                                      : AllocationObjective::kDamagePerMsSaved);
+                              per_weight ? AllocationObjective::kDamagePerWeight : AllocationObjective::kDamagePerMsSaved);
     for (size_t i = 0; i < chosen.size(); ++i) target[chosen[i]] = alloc.sparsity[i];
     t_sens = seconds_since(t0);
   }
@@ -341,7 +341,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
                         {"dense_ms_total", measured_dense_ms},
                         {"kept_ms_total", measured_kept_ms}};
   if (by_curves) {
-    const char* ratio = o.profile == "accuracy" ? "damage_per_weight" : "damage_per_ms";
+    const char* ratio = per_weight ? "damage_per_weight" : "damage_per_ms";
     nlohmann::ordered_json steps = nlohmann::ordered_json::array();
     for (const auto& st : alloc.steps) steps.push_back({{"conv", st.conv}, {"from", st.from}, {"to", st.to}, {ratio, st.ratio}});
     r["sensitivity"] = {{"levels", sopt.levels},

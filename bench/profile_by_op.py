@@ -33,24 +33,34 @@ def op_key(op, kernel):
     return op
 
 
-def run_once(binary, threads, extra):
-    cmd = [binary, "bench", "--threads", str(threads), "--profile"] + extra
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def parse_profile(out):
+    """(p50 ms, rows) of `sparsepose bench --profile` output: rows are the per-layer table's rows as dicts
+    keyed by its header (the columns have changed over time, so they are read by name)."""
     p50 = None
-    by_op = {}
-    layers = []  # (node, kernel, ms)
-    col = None  # the per-layer table's columns, from its header (they have changed over time)
+    rows = []
+    col = None
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 12 and cells[0] not in ("model", "---"):
             p50 = float(cells[7])
         if cells[:2] == ["#", "node"]:
-            col = {name: i for i, name in enumerate(cells)}
+            col = cells
         elif col and len(cells) == len(col) and re.fullmatch(r"\d+", cells[0]):
-            key = op_key(cells[col["op"]], cells[col["kernel"]])
-            ms = float(cells[col["ms"]])
-            by_op[key] = by_op.get(key, 0.0) + ms
-            layers.append((cells[col["node"]], cells[col["kernel"]], ms))
+            rows.append(dict(zip(col, cells)))
+    return p50, rows
+
+
+def run_once(binary, threads, extra):
+    cmd = [binary, "bench", "--threads", str(threads), "--profile"] + extra
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    p50, rows = parse_profile(out)
+    by_op = {}
+    layers = []  # (node, kernel, ms)
+    for row in rows:
+        key = op_key(row["op"], row["kernel"])
+        ms = float(row["ms"])
+        by_op[key] = by_op.get(key, 0.0) + ms
+        layers.append((row["node"], row["kernel"], ms))
     return p50, by_op, layers
 
 

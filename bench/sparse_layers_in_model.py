@@ -20,6 +20,8 @@ import statistics
 import subprocess
 import sys
 
+from profile_by_op import parse_profile  # bench/ is the script's directory, first on sys.path
+
 
 def profile(args, kernels):
     """{node: (ms, kernel, zero %)} for every Conv of one `bench --profile` run."""
@@ -28,20 +30,10 @@ def profile(args, kernels):
     if args.isa:
         cmd += ["--isa", args.isa]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    header, rows = None, {}
-    for line in out.splitlines():
-        if not line.startswith("|"):
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if "node" in cells and "kernel" in cells:
-            header = cells
-            continue
-        if header is None or len(cells) != len(header) or not cells[0].isdigit():
-            continue
-        row = dict(zip(header, cells))
-        if row["op"] != "Conv" or not row["zero weights"].endswith("%"):
-            continue
-        rows[row["node"]] = (float(row["ms"]), row["kernel"], float(row["zero weights"][:-1]))
+    rows = {}
+    for row in parse_profile(out)[1]:
+        if row["op"] == "Conv" and row["zero weights"].endswith("%"):
+            rows[row["node"]] = (float(row["ms"]), row["kernel"], float(row["zero weights"][:-1]))
     if not rows:
         sys.exit(f"no conv rows in the profile of: {' '.join(cmd)}")
     return rows

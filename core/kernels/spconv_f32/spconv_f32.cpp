@@ -201,13 +201,18 @@ int32_t column_offset(const Conv2dDesc& d, const SparsePlan& p, int key) {
 // and 4.5 % (AVX2) of always picking the fastest, and beat any fixed group size; median error of the
 // absolute estimate ~15 %, so est_sparse_over_dense is a hint, not a decision.
 
+// One tile of positions through every group.
+double tile_cost(const SpKernel& k, const WorkCounts& wc) {
+  return static_cast<double>(wc.groups) * k.c_group + static_cast<double>(wc.cols) * k.c_col +
+         static_cast<double>(wc.nnz) * k.c_nz;
+}
+
 double estimate_cost(const Conv2dDesc& d, const IsaSpconvKernels& isa, const SpKernel& k, const WorkCounts& wc) {
   const double positions =
       is_flat(d) ? static_cast<double>(d.out_h()) * d.out_w()
                  : static_cast<double>(d.out_h()) * (d.out_w() + (d.kernel_w - 1) * d.dilation_w / d.stride_w);
   const double tiles = positions / (static_cast<double>(isa.lanes) * k.v);
-  return tiles * (wc.groups * k.c_group + wc.cols * k.c_col + wc.nnz * k.c_nz) +
-         isa.c_in * static_cast<double>(d.in_h) * d.in_w * d.in_c;
+  return tiles * tile_cost(k, wc) + isa.c_in * static_cast<double>(d.in_h) * d.in_w * d.in_c;
 }
 
 // The ISA's kernel for group size r, or null.
@@ -301,10 +306,11 @@ class SparseConv2d final : public Conv2dF32 {
     p.bias = bias_.data();
     p.zeros = zeros_.data();
 
-    int64_t cols = 0;
-    for (const SpRun& run : runs_) cols += run.count;
-    const int64_t nnz = static_cast<int64_t>(stream_.size()) - cols;
-    tile_ns_ = p.num_groups * k.c_group + static_cast<double>(cols) * k.c_col + static_cast<double>(nnz) * k.c_nz;
+    WorkCounts built;  // what the cost model counts, of the compressed groups
+    built.groups = p.num_groups;
+    for (const SpRun& run : runs_) built.cols += run.count;
+    built.nnz = static_cast<int64_t>(stream_.size()) - built.cols;  // the stream: per column, offset + weights
+    tile_ns_ = tile_cost(k, built);
     pack_row_ns_ = p.in_planar ? 0.0 : isa.c_in * static_cast<double>(p.phases_y) * d.in_w * d.in_c;
     tile_rows_ = round_up(std::max<int64_t>(static_cast<int64_t>(p.num_groups) * k.r, d.out_c), 16);
     planes_floats_ = p.in_planar ? 0 : round_up(p.phase_stride * p.phases_y * p.phases_x, 16);
@@ -429,7 +435,7 @@ class SparseConv2d final : public Conv2dF32 {
   std::vector<float> stream_;  // per group, per run, per column: byte offset, weights
   AlignedFloats bias_, zeros_;
   int64_t tile_rows_ = 0, planes_floats_ = 0;
-  // Cost model (estimate_cost's terms): one tile of every group, and packing one plane row's input rows.
+  // Cost model (estimate_cost's terms): one tile through every group, and packing one plane row's input rows.
   double tile_ns_ = 0, pack_row_ns_ = 0;
   std::string name_;
 };
