@@ -3,8 +3,12 @@
 // (ms per layer, dense and sparse, and the ratio dense / sparse) and the sum over the model's layers.
 //
 //   bench_spconv_f32 [--isa avx2,avx512] [--sparsity 0.5,0.7,0.9] [--pattern unstructured,oc4,oc8,k4]
-//                    [--layers all|i,j,...] [--reps 7] [--min-ms 15] [--group R] [--threads 1] [--csv FILE]
+//                    [--layers all|i,j,...] [--reps 7] [--min-ms 15] [--group R[,R...]] [--threads 1] [--csv FILE]
 //                    [--io nhwc|planar|planar-in|planar-out] [--out-halo 1]
+//
+// --group: the output-channel group size of the sparse kernels (0, the default: the cost model's pick).
+// Several (--group 0,2,4,6) time each as its own column, alternating in one process, and add the sum of
+// the fastest group per layer: what the cost model's pick leaves on the table on this CPU.
 //
 // --io planar: the sparse layers exchange planar tensors (spconv_f32.h, PlanarLayout), as consecutive
 // sparse layers would: each reads its input planar where it can (stride 1, its padding as the halo; a
@@ -54,7 +58,7 @@ struct Options {
   std::vector<int> layers;  // empty: all
   int reps = 7;
   double min_ms = 15;
-  int group = 0;
+  std::vector<int> groups = {0};
   int threads = 1;
   std::string csv;
   bool planar_in = false, planar_out = false;
@@ -96,7 +100,8 @@ Options parse(int argc, char** argv) {
     } else if (a == "--min-ms") {
       o.min_ms = std::stod(next());
     } else if (a == "--group") {
-      o.group = std::stoi(next());
+      o.groups.clear();
+      for (const std::string& s : split(next())) o.groups.push_back(std::stoi(s));
     } else if (a == "--threads") {
       o.threads = std::stoi(next());
     } else if (a == "--csv") {
@@ -220,20 +225,23 @@ struct Row {
   std::vector<Timing> sparse;
   std::vector<std::string> kernel;
   std::vector<double> actual_sparsity;
+  std::vector<double> estimate;  // the cost model's estimate of the variant's group size / of its pick
 };
 
-// One timed sparse column: a sparsity, with NHWC or with the planar I/O the options ask for.
+// One timed sparse column: a sparsity and group size, with NHWC or with the planar I/O the options ask for.
 struct Variant {
   double sparsity = 0;
+  int group = 0;
   bool planar = false;
 };
 
 std::vector<Variant> variants(const Options& o) {
   std::vector<Variant> v;
-  for (double s : o.sparsities) {
-    v.push_back({s, false});
-    if (o.planar_in || o.planar_out) v.push_back({s, true});
-  }
+  for (double s : o.sparsities)
+    for (int g : o.groups) {
+      v.push_back({s, g, false});
+      if (o.planar_in || o.planar_out) v.push_back({s, g, true});
+    }
   return v;
 }
 
@@ -248,6 +256,28 @@ std::string layer_label(const LayerShape& s) {
   std::snprintf(buf, sizeof buf, "%dx%d s%d %d->%d @%dx%d", s.kernel, s.kernel, s.stride, s.in_c, s.out_c, s.in_h,
                 s.in_w);
   return buf;
+}
+
+// With several group sizes: per sparsity and I/O, the sum over layers of the fastest group's median
+// (the per-layer choice a timed pick would make), against the cost model's pick (group 0) if it was timed.
+void print_fastest_group_sums(const Options& opt, const std::vector<Variant>& cols, const std::vector<Row>& rows) {
+  for (size_t k = 0; k < cols.size(); ++k) {
+    if (cols[k].group != opt.groups.front()) continue;
+    double fastest = 0, first = 0;
+    for (const Row& row : rows) {
+      double best = 0;
+      for (size_t j = 0; j < cols.size(); ++j) {
+        if (cols[j].sparsity != cols[k].sparsity || cols[j].planar != cols[k].planar) continue;
+        const double m = row.sparse[j].median();
+        if (best == 0 || m < best) best = m;
+      }
+      fastest += row.count * best;
+      first += row.count * row.sparse[k].median();
+    }
+    std::printf("\n%.0f%%%s: sum of the fastest group per layer %.2f ms; R=%s %.2f ms (%.3fx the fastest)\n",
+                100 * cols[k].sparsity, cols[k].planar ? " planar" : "", fastest,
+                cols[k].group ? std::to_string(cols[k].group).c_str() : "auto", first, first / fastest);
+  }
 }
 
 void run(const Options& opt) {
@@ -267,7 +297,7 @@ void run(const Options& opt) {
   if (csv)
     std::fprintf(csv,
                  "isa,pattern,layer,count,shape,sparsity,kernel,dense_median_ms,dense_min_ms,sparse_median_ms,"
-                 "sparse_min_ms,io\n");
+                 "sparse_min_ms,io,estimate_vs_pick\n");
   const std::vector<Variant> cols = variants(opt);
   std::printf(
       "CPU: %s | threads %d | %s clock | median of %d batches of >= %.0f ms | sparse I/O %s | n: occurrences in "
@@ -326,12 +356,16 @@ void run(const Options& opt) {
           std::vector<float> pw = w;
           prune(pw, d, pattern, col.sparsity);
           sp::kernels::SparseConvOptions so;
-          so.oc_group = opt.group;
+          so.oc_group = col.group;
           so.planar_input_halo = col.planar ? in_halo : -1;
           so.planar_output_halo = col.planar && opt.planar_out ? opt.out_halo : -1;
           sparse.push_back(sp::kernels::create_sparse_conv2d_f32(d, pw.data(), b.data(), isa, so));
           row.kernel.emplace_back(sparse.back()->name());
           row.actual_sparsity.push_back(sp::kernels::sparsity_stats(d, pw.data(), isa).zero_fraction);
+          double est = 0;
+          for (const auto& [r, e] : sp::kernels::sparse_conv_group_estimates(d, pw.data(), isa))
+            if (r == col.group || (col.group == 0 && e == 1.0)) est = e;
+          row.estimate.push_back(est);
         }
         row.sparse.resize(sparse.size());
         for (int r = 0; r < opt.reps; ++r) {
@@ -341,11 +375,11 @@ void run(const Options& opt) {
         }
         if (csv)
           for (size_t k = 0; k < sparse.size(); ++k)
-            std::fprintf(csv, "%s,%s,%d,%d,%s,%.3f,%s,%.5f,%.5f,%.5f,%.5f,%s\n",
+            std::fprintf(csv, "%s,%s,%d,%d,%s,%.3f,%s,%.5f,%.5f,%.5f,%.5f,%s,%.3f\n",
                          std::string(sp::isa_name(isa)).c_str(), pattern.c_str(), li, row.count,
                          layer_label(s).c_str(), row.actual_sparsity[k], row.kernel[k].c_str(), row.dense.median(),
                          row.dense.min(), row.sparse[k].median(), row.sparse[k].min(),
-                         cols[k].planar ? "planar" : "nhwc");
+                         cols[k].planar ? "planar" : "nhwc", row.estimate[k]);
         rows.push_back(std::move(row));
         std::fprintf(stderr, ".");
       }
@@ -355,7 +389,10 @@ void run(const Options& opt) {
       std::printf("\n### %s, %s, %d thread(s): ms per layer (dense / sparse = speed-up)\n\n",
                   std::string(sp::isa_name(isa)).c_str(), pattern.c_str(), opt.threads);
       std::printf("| # | layer | n | dense ms |");
-      for (const Variant& col : cols) std::printf(" %.0f%%%s ms | x |", 100 * col.sparsity, col.planar ? " planar" : "");
+      for (const Variant& col : cols) {
+        const std::string g = opt.groups.size() > 1 ? " R=" + (col.group ? std::to_string(col.group) : "auto") : "";
+        std::printf(" %.0f%%%s%s ms | x |", 100 * col.sparsity, g.c_str(), col.planar ? " planar" : "");
+      }
       std::printf(" group size R |\n|---:|---|---:|---:|");
       for (size_t k = 0; k < cols.size(); ++k) std::printf("---:|---:|");
       std::printf("---|\n");
@@ -393,6 +430,7 @@ void run(const Options& opt) {
       std::printf(" |\n| | sum of minima, every layer sparse | | %.2f |", dense_min);
       for (double s : sparse_min) std::printf(" %.2f | %.2f |", s, dense_min / s);
       std::printf(" |\n");
+      if (opt.groups.size() > 1) print_fastest_group_sums(opt, cols, rows);
       std::fflush(stdout);
     }
   }

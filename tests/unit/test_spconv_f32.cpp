@@ -237,6 +237,16 @@ void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, bool all_gro
       if (g == 0) {  // the cost model's pick, which callers may pass back as oc_group
         const int pick = sparse_conv_default_group(c.desc, data.weights.data(), isa);
         EXPECT_NE(name.find("-r" + std::to_string(pick) + "-"), std::string::npos) << name << " vs " << pick;
+        // The estimates (what the engine's timed choice starts from): one per group size, relative to the
+        // cheapest, which is the pick.
+        const auto est = sparse_conv_group_estimates(c.desc, data.weights.data(), isa);
+        EXPECT_EQ(static_cast<int>(est.size()), static_cast<int>(group_sizes(isa).size()));
+        int first_cheapest = 0;
+        for (const auto& [r, e] : est) {
+          EXPECT_GE(e, 1.0) << r;
+          if (e == 1.0 && first_cheapest == 0) first_cheapest = r;
+        }
+        EXPECT_EQ(first_cheapest, pick);
       }
       const Slice got = run_conv(*conv, c, data, nullptr);
       ASSERT_EQ(compare(got, want, c, bound, name), 0);

@@ -552,6 +552,22 @@ int sparse_conv_default_group(const Conv2dDesc& desc, const float* weights, Isa 
   return kernel ? kernel->r : 0;
 }
 
+std::vector<std::pair<int, double>> sparse_conv_group_estimates(const Conv2dDesc& desc, const float* weights, Isa isa) {
+  conv_internal::validate_conv2d_desc(desc);
+  if (!weights) throw Error("sparse conv2d: missing weights");
+  const IsaSpconvKernels* k = isa_supported(isa) ? isa_kernels(isa) : nullptr;
+  std::vector<std::pair<int, double>> est;
+  if (!k) return est;
+  double best = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < k->num_kernels; ++i) {
+    const SpKernel& kernel = k->kernels[i];
+    est.emplace_back(kernel.r, estimate_cost(desc, *k, kernel, count_work(desc, weights, kernel.r)));
+    best = std::min(best, est.back().second);
+  }
+  for (auto& e : est) e.second /= best;
+  return est;
+}
+
 int sparse_conv_group_sizes(Isa isa, int* sizes, int max) {
   const IsaSpconvKernels* k = isa_kernels(isa);
   if (!k) return 0;

@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/cpu_features.h"
 #include "core/kernels/conv_f32/conv_f32.h"
@@ -102,6 +104,11 @@ int sparse_conv_group_sizes(Isa isa, int* sizes, int max);
 // sides) passes it as oc_group: the same kernel, without evaluating the model again (its column counts
 // per candidate group size are most of a sparse conv's creation time).
 int sparse_conv_default_group(const Conv2dDesc& desc, const float* weights, Isa isa);
+
+// The cost model's estimate for each group size of the ISA (the same order as sparse_conv_group_sizes),
+// relative to the cheapest (1 for sparse_conv_default_group's pick, >= 1 for the others); empty for the
+// scalar reference. For choosing which sizes are worth timing on this CPU.
+std::vector<std::pair<int, double>> sparse_conv_group_estimates(const Conv2dDesc& desc, const float* weights, Isa isa);
 
 // Throws sp::Error (one line) for a descriptor it cannot run, missing weights, an ISA the CPU lacks or an
 // oc_group the ISA has no kernel for.
