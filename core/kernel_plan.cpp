@@ -54,32 +54,45 @@ uint64_t hash_bytes(const void* data, size_t bytes, uint64_t seed) {
   return h ^ (h >> 32);
 }
 
-DenseSparseTiming time_dense_sparse(const std::function<void(bool sparse)>& run) {
+std::vector<double> time_candidates(int n, const std::function<void(int candidate)>& run,
+                                    const TimingBudget& budget) {
   using clock = std::chrono::steady_clock;
-  auto once = [&](bool sparse) {
+  auto once = [&](int i) {
     const auto t0 = clock::now();
-    run(sparse);
+    run(i);
     return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
   };
   // Warm-up: first touches of the kernels' packed weights and of the per-thread workspaces.
-  DenseSparseTiming t{once(false), once(true)};
-  // A layer's timing costs at most ~kBudgetMs (at least kMinRounds rounds); past kMinRounds it stops as
-  // soon as one kernel is faster by kClear, where a few more runs cannot change the choice.
-  constexpr int kMinRounds = 3, kMaxRounds = 9;
-  constexpr double kBudgetMs = 40, kClear = 1.25;
-  // A layer slower than the whole budget (the scalar reference on a large layer) gets one round.
-  const double pair_ms = std::max(1e-3, t.dense_ms + t.sparse_ms);
+  std::vector<double> t(static_cast<size_t>(std::max(n, 0)));
+  for (int i = 0; i < n; ++i) t[i] = once(i);
+  if (n < 2) return t;
+  // A call costs at most ~budget.ms (at least min_rounds rounds); past min_rounds it stops as soon as one
+  // candidate is faster than every other by kClear, where a few more runs cannot change the choice.
+  const int kMinRounds = budget.min_rounds, kMaxRounds = budget.max_rounds;
+  const double kBudgetMs = budget.ms;
+  constexpr double kClear = 1.25;
+  // Candidates slower than the whole budget together (the scalar reference on a large layer) get one round.
+  double round_ms = 1e-3;
+  for (double x : t) round_ms += x;
   const int rounds =
-      pair_ms > kBudgetMs ? 1 : std::clamp(static_cast<int>(kBudgetMs / pair_ms), kMinRounds, kMaxRounds);
+      round_ms > kBudgetMs ? 1 : std::clamp(static_cast<int>(kBudgetMs / round_ms), kMinRounds, kMaxRounds);
   for (int r = 0; r < rounds; ++r) {
-    const bool sparse_first = r % 2 == 1;
-    const double a = once(sparse_first), b = once(!sparse_first);
-    const double d = sparse_first ? b : a, s = sparse_first ? a : b;
-    t.dense_ms = std::min(t.dense_ms, d);
-    t.sparse_ms = std::min(t.sparse_ms, s);
-    if (r + 1 >= std::min(kMinRounds, rounds) && (t.dense_ms > kClear * t.sparse_ms || t.sparse_ms > kClear * t.dense_ms)) break;
+    for (int k = 0; k < n; ++k) {
+      const int i = (r + k) % n;  // each round starts with the next candidate
+      t[i] = std::min(t[i], once(i));
+    }
+    if (r + 1 < std::min(kMinRounds, rounds)) continue;
+    const auto best = std::min_element(t.begin(), t.end());
+    bool clear = true;
+    for (auto it = t.begin(); it != t.end(); ++it) clear &= it == best || *it > kClear * *best;
+    if (clear) break;
   }
   return t;
+}
+
+DenseSparseTiming time_dense_sparse(const std::function<void(bool sparse)>& run) {
+  const std::vector<double> t = time_candidates(2, [&](int i) { run(i == 1); });
+  return {t[0], t[1]};
 }
 
 namespace {
@@ -111,7 +124,7 @@ std::string kernel_plan_cache_dir(const std::string& dir) {
 
 namespace {
 
-constexpr const char* kMagic = "sparsepose-kernel-plan v1";
+constexpr const char* kMagic = "sparsepose-kernel-plan v2";
 
 std::string hex_key(uint64_t key) {
   char buf[17];
@@ -125,8 +138,9 @@ std::string kernel_plan_path(const std::string& cache_dir, uint64_t key) {
   return (fs::path(cache_dir) / ("kernel-plan-" + hex_key(key) + ".txt")).string();
 }
 
-// Format: the magic line, "key <hex>", one line per layer "<node>\t<dense|sparse>\t<dense ms>\t<sparse ms>",
-// then "end <layers>" (a truncated file has no end line).
+// Format: the magic line, "key <hex>", one line per layer
+// "<node>\t<dense|sparse>\t<dense ms>\t<sparse ms>\t<sparse variant>", then "end <layers>" (a truncated
+// file has no end line). v1 files (no variant) are another format: ignored, timed again and rewritten.
 std::optional<std::vector<PlannedLayer>> read_kernel_plan(const std::string& path, uint64_t key,
                                                           const std::vector<std::string>& nodes) {
   std::ifstream f(path);
@@ -141,19 +155,25 @@ std::optional<std::vector<PlannedLayer>> read_kernel_plan(const std::string& pat
       if (std::getline(f, line)) return std::nullopt;  // nothing may follow the end line
       return layers;
     }
-    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
-    if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos) return std::nullopt;
+    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1),
+                 t4 = line.find('\t', t3 + 1);
+    if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos || t4 == std::string::npos)
+      return std::nullopt;
     PlannedLayer l;
     l.node = line.substr(0, t1);
     const std::string choice = line.substr(t1 + 1, t2 - t1 - 1);
     if (choice != "dense" && choice != "sparse") return std::nullopt;
     l.sparse = choice == "sparse";
     char* end = nullptr;
-    const std::string d = line.substr(t2 + 1, t3 - t2 - 1), s = line.substr(t3 + 1);
+    const std::string d = line.substr(t2 + 1, t3 - t2 - 1), s = line.substr(t3 + 1, t4 - t3 - 1),
+                      v = line.substr(t4 + 1);
     l.timing.dense_ms = std::strtod(d.c_str(), &end);
     if (d.empty() || *end || !(l.timing.dense_ms >= 0)) return std::nullopt;
     l.timing.sparse_ms = std::strtod(s.c_str(), &end);
     if (s.empty() || *end || !(l.timing.sparse_ms >= 0)) return std::nullopt;
+    const long variant = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end || variant < 0 || variant > 1024) return std::nullopt;
+    l.sparse_variant = static_cast<int>(variant);
     if (layers.size() >= nodes.size() || nodes[layers.size()] != l.node) return std::nullopt;
     layers.push_back(std::move(l));
   }
@@ -166,7 +186,7 @@ bool write_kernel_plan(const std::string& path, uint64_t key, const std::vector<
   for (const PlannedLayer& l : layers) {
     if (l.node.find_first_of("\t\n\r") != std::string::npos) return false;
     char buf[64];
-    std::snprintf(buf, sizeof buf, "\t%.6g\t%.6g\n", l.timing.dense_ms, l.timing.sparse_ms);
+    std::snprintf(buf, sizeof buf, "\t%.6g\t%.6g\t%d\n", l.timing.dense_ms, l.timing.sparse_ms, l.sparse_variant);
     out << l.node << '\t' << (l.sparse ? "sparse" : "dense") << buf;
   }
   out << "end " << layers.size() << "\n";

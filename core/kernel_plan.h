@@ -4,7 +4,9 @@
 // kSparseMinZeros of its weights are exact zeros. `--kernels dense` never builds a sparse kernel, `sparse`
 // runs the sparse kernel on every candidate, and `auto` (the default) builds both for each candidate,
 // times them on this CPU at session creation (the real shape, the session's threads) and keeps the sparse
-// kernel only where it is at least 3 % faster (a near tie keeps the dense one).
+// kernel only where it is at least 3 % faster (a near tie keeps the dense one). Before that, a float
+// sparse kernel's output-channel group size is itself timed among the sizes its cost model rates close
+// (kSparseTuneWindow below); `sparse` keeps the cost model's pick untimed.
 // The timings depend only on the candidates' weights and shapes, the CPU, the ISA and the thread count,
 // so the resulting plan is cached in a small text file keyed by a hash of exactly those: the second start
 // of the same model on the same machine reads it instead of timing. A file that does not parse, belongs to
@@ -44,9 +46,18 @@ struct DenseSparseTiming {
   double dense_ms = 0, sparse_ms = 0;
 };
 
-// Times run(false) (dense) against run(true) (sparse): one warm-up each, then rounds alternating the
+// Times run(0) .. run(n - 1) against each other (n >= 1): one warm-up each, then rounds that rotate the
 // order, the minimum of each kept (robust to the other processes of a shared machine). Rounds stop early
-// once one kernel is clearly faster, and the whole layer is bounded by a time budget.
+// once one candidate is clearly faster than every other, and the whole call is bounded by a time budget.
+// Returns each candidate's time in ms.
+struct TimingBudget {
+  double ms = 40;  // per call, beyond the warm-ups
+  int min_rounds = 3, max_rounds = 9;
+};
+std::vector<double> time_candidates(int n, const std::function<void(int candidate)>& run,
+                                    const TimingBudget& budget = {});
+
+// time_candidates with run(false) (dense) as candidate 0 and run(true) (sparse) as candidate 1.
 DenseSparseTiming time_dense_sparse(const std::function<void(bool sparse)>& run);
 
 // How much of the CPU other programs took while something was measured: this process's involuntary
@@ -71,11 +82,22 @@ class CpuContention {
 // quiet ones keep 21-25); one or two busy processes at normal priority 28-234/s (26-36 sparse).
 constexpr double kBusyPreemptionsPerSecond = 10;
 
+// Under auto, a sparse float conv's output-channel group sizes are timed against each other when the
+// kernel's cost model estimates them within this factor of its pick (SessionOptions::sparse_tune_window).
+// Its constants were fitted on one CPU, and on another the order of close candidates changes (on a Zen 4,
+// AVX2, it picked R = 2 for layers where R = 6 ran up to 1.8x faster). Measured there, every layer's
+// fastest group size was within 1.2x of the pick's estimate, most within 1.1x (bench_spconv_f32
+// --group 0,1,2,4,6, column estimate_vs_pick).
+constexpr double kSparseTuneWindow = 1.2;
+
 // One decision of the plan.
 struct PlannedLayer {
   std::string node;
   bool sparse = false;
   DenseSparseTiming timing;
+  // The sparse kernel's tuning parameter timed fastest (KernelChoice::sparse_variants; the float kernels'
+  // output-channel group size), kept whichever kernel won; 0: the layer has nothing to tune.
+  int sparse_variant = 0;
 };
 
 // Where plans are cached: `dir` if not empty, else $XDG_CACHE_HOME/sparsepose, else $HOME/.cache/sparsepose;

@@ -411,7 +411,7 @@ class SessionCompiler {
   void create_ops() {
     for (size_t i = 0; i < exec_.size(); ++i) {
       if (noop_[i]) continue;
-      OpBuildContext ctx{exec_[i], values(), s_.isa_, opt_.kernels};
+      OpBuildContext ctx{exec_[i], values(), s_.isa_, opt_.kernels, opt_.sparse_tune_window};
       s_.ops_.push_back(create_op(ctx));
       const Op& op = *s_.ops_.back();
       OpProfile p;
@@ -499,7 +499,40 @@ class SessionCompiler {
     if (any) plan_memory();
   }
 
+  // The sparse kernel's variant that runs fastest here (KernelChoice::sparse_variants), made the sparse
+  // candidate; 0 when the layer has nothing to tune.
+  int tune_sparse_variant(KernelChoice& c) {
+    const std::vector<int> variants = c.sparse_variants();
+    if (variants.empty()) return 0;
+    int best = variants.front();
+    if (variants.size() > 1) {
+      // Variants are close to each other more often than dense and sparse are (rarely a clear winner to
+      // stop early on), and a near tie costs little either way: a smaller budget keeps the first start's
+      // timing short (p70 YOLO11n-pose, 62 candidates, Zen 4: 40 ms budgets took 2.1 s at one thread).
+      constexpr TimingBudget kVariantBudget{12, 2, 5};
+      const std::vector<double> ms = time_candidates(
+          static_cast<int>(variants.size()), [&](int i) { c.run_sparse_variant(variants[i], s_.pool_.get()); },
+          kVariantBudget);
+      best = variants[std::min_element(ms.begin(), ms.end()) - ms.begin()];
+    }
+    c.use_sparse_variant(best);
+    return best;
+  }
+
+  // A cached plan's variants, applied to the candidates; false (the plan is not used) if one of them is
+  // not a variant its layer has (a corrupt file: the key covers everything else).
+  bool variants_apply(const std::vector<size_t>& open, const std::vector<PlannedLayer>& plan) {
+    for (size_t k = 0; k < open.size(); ++k) {
+      KernelChoice& c = *s_.ops_[open[k]]->kernel_choice();
+      const bool tunable = !c.sparse_variants().empty();
+      if (tunable != (plan[k].sparse_variant != 0)) return false;
+      if (tunable && !c.use_sparse_variant(plan[k].sparse_variant)) return false;
+    }
+    return true;
+  }
+
   // Under auto: the cached plan if there is one for exactly these candidates on this machine, else time.
+  // Timing first tunes each sparse candidate's variant, then times it against the dense kernel.
   void decide(const std::vector<size_t>& open) {
     KernelPlanReport& rep = s_.kernel_plan_;
     std::vector<std::string> nodes;
@@ -516,7 +549,7 @@ class SessionCompiler {
     const std::string path = dir.empty() ? "" : kernel_plan_path(dir, key);
     std::vector<PlannedLayer> plan;
     if (!path.empty()) {
-      if (auto cached = read_kernel_plan(path, key, nodes)) {
+      if (auto cached = read_kernel_plan(path, key, nodes); cached && variants_apply(open, *cached)) {
         plan = std::move(*cached);
         rep.from_cache = true;
       }
@@ -528,6 +561,7 @@ class SessionCompiler {
         KernelChoice* c = s_.ops_[open[k]]->kernel_choice();
         PlannedLayer l;
         l.node = nodes[k];
+        l.sparse_variant = tune_sparse_variant(*c);
         l.timing = time_dense_sparse([&](bool sparse) { c->run_candidate(sparse, s_.pool_.get()); });
         // Sparse only when clearly faster: on a near tie the timing's noise decides nothing, and the dense
         // kernels are the ones every other path is tested and tuned on.

@@ -1,5 +1,8 @@
 // Conv (NHWC) with fused bias, activation and residual add, on the float conv kernels (fp32, or bf16
 // products with fp32 accumulation for nodes marked bf16), dense or sparse (core/kernel_plan.h).
+#include <algorithm>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "core/kernels/conv_bf16/conv_bf16.h"
@@ -58,9 +61,38 @@ class ConvOp : public Op, public KernelChoice, public PlanarConv {
   }
   void keep(bool sparse) override {
     conv_.keep(sparse);
+    variants_.clear();
     in_ = {};
     out_ = {};
     res_ = {};
+  }
+
+  // The group sizes worth timing (tune_groups_), the current one first.
+  std::vector<int> sparse_variants() const override {
+    if (!conv_.sparse || tune_groups_.empty()) return {};
+    std::vector<int> v = {sparse_group_};
+    for (int g : tune_groups_)
+      if (g != sparse_group_) v.push_back(g);
+    return v;
+  }
+  void run_sparse_variant(int v, ThreadPool* pool) override {
+    if (v == sparse_group_) return run_candidate(true, pool);
+    std::unique_ptr<kernels::Conv2dF32>& k = variants_[v];
+    if (!k) k = create_sparse(v, -1, -1);
+    std::swap(conv_.sparse, k);
+    run_candidate(true, pool);
+    std::swap(conv_.sparse, k);
+  }
+  bool use_sparse_variant(int v) override {
+    const std::vector<int> all = sparse_variants();
+    if (std::find(all.begin(), all.end(), v) == all.end()) return false;
+    if (v != sparse_group_) {
+      auto it = variants_.find(v);
+      conv_.sparse = it != variants_.end() && it->second ? std::move(it->second) : create_sparse(v, -1, -1);
+      sparse_group_ = v;
+    }
+    variants_.clear();
+    return true;
   }
   uint64_t fingerprint() const override { return fingerprint_; }
 
@@ -70,20 +102,25 @@ class ConvOp : public Op, public KernelChoice, public PlanarConv {
     return sparse_with_planar_sides() ? kernels::sparse_conv_planar_input_halo(desc_) : -1;
   }
   void use_planar(int input_halo, int output_halo) override {
+    conv_.sparse = create_sparse(sparse_group_, input_halo, output_halo);
+  }
+  std::unique_ptr<kernels::Conv2dF32> create_sparse(int group, int input_halo, int output_halo) const {
     kernels::SparseConvOptions o;
-    o.oc_group = sparse_group_;
+    o.oc_group = group;
     o.planar_input_halo = input_halo;
     o.planar_output_halo = output_halo;
-    conv_.sparse = kernels::create_sparse_conv2d_f32(desc_, static_cast<const float*>(info_.weights),
-                                                     static_cast<const float*>(info_.bias), created_isa_, o);
+    return kernels::create_sparse_conv2d_f32(desc_, static_cast<const float*>(info_.weights),
+                                             static_cast<const float*>(info_.bias), created_isa_, o);
   }
   bool sparse_with_planar_sides() const {
     return conv_.sparse && !conv_.dense && kernels::sparse_conv_planar_supported(created_isa_);
   }
 
   Isa created_isa_ = Isa::kScalar;  // what the kernels were created for (ctx.isa)
-  int sparse_group_ = 0;             // the sparse kernel's output-channel group size (its cost model's pick)
+  int sparse_group_ = 0;             // the sparse kernel's output-channel group size (the cost model's pick, or timed)
   DualKernel<kernels::Conv2dF32> conv_;
+  std::map<int, std::unique_ptr<kernels::Conv2dF32>> variants_;  // other group sizes while they are timed
+  std::vector<int> tune_groups_;  // under auto: the group sizes to time (the pick among them)
   ConvSparsity sparsity_;
   uint64_t fingerprint_ = 0;
   int residual_ = -1;
@@ -152,8 +189,16 @@ OpPtr create_conv(const OpBuildContext& ctx) {
   } else {
     if (build.dense) op->conv_.dense = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);
     if (build.sparse) {
+      // The cost model's pick (estimate 1) and, when the session times dense against sparse anyway, the
+      // group sizes it estimates within the tuning window of it (core/kernel_plan.h, kSparseTuneWindow).
+      const auto estimates = kernels::sparse_conv_group_estimates(d, w.data, ctx.isa);
+      for (const auto& [r, e] : estimates)
+        if (e == 1.0 && op->sparse_group_ == 0) op->sparse_group_ = r;
+      if (build.dense && ctx.sparse_tune_window >= 1.0)
+        for (const auto& [r, e] : estimates)
+          if (e <= ctx.sparse_tune_window) op->tune_groups_.push_back(r);
       kernels::SparseConvOptions o;
-      o.oc_group = op->sparse_group_ = kernels::sparse_conv_default_group(d, w.data, ctx.isa);
+      o.oc_group = op->sparse_group_;
       op->conv_.sparse = kernels::create_sparse_conv2d_f32(d, w.data, bias, ctx.isa, o);
     }
   }

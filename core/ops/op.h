@@ -77,6 +77,16 @@ class KernelChoice {
   virtual void keep(bool sparse) = 0;
   // What the timing depends on: weights, geometry, strides, activation and output kind.
   virtual uint64_t fingerprint() const = 0;
+
+  // Sparse kernels that differ only in a tuning parameter (the float kernels' output-channel group size,
+  // whose best value depends on the CPU more than a cost model fitted on one CPU can tell): the values
+  // worth timing, the current one first. Empty: nothing to tune. The session times them against each
+  // other before the dense/sparse choice and keeps the fastest.
+  virtual std::vector<int> sparse_variants() const { return {}; }
+  // Runs the sparse kernel with variant v once on the scratch buffers (creating it on first use).
+  virtual void run_sparse_variant(int /*v*/, ThreadPool* /*pool*/) {}
+  // Makes variant v the sparse candidate and frees the others; false if v is not one of sparse_variants().
+  virtual bool use_sparse_variant(int /*v*/) { return false; }
 };
 
 // A float conv whose sparse kernel can read and write planar tensors (kernels::PlanarLayout), so that two

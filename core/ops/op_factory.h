@@ -17,6 +17,7 @@ struct OpBuildContext {
   std::vector<RtValue>& values;
   Isa isa;
   KernelMode kernels = KernelMode::kAuto;  // dense / sparse convolution kernels (core/kernel_plan.h)
+  double sparse_tune_window = kSparseTuneWindow;  // SessionOptions::sparse_tune_window
 
   const RtValue& in(size_t i) const { return values.at(node.inputs.at(i)); }
   const RtValue& out(size_t i) const { return values.at(node.outputs.at(i)); }

@@ -1,11 +1,13 @@
 // Per-layer dense / sparse kernel choice (core/kernel_plan.h): sessions on small synthetic models with
 // pruned convs give the same outputs under --kernels dense, sparse and auto (bit-identical for int8, a
 // float tolerance for fp32); the plan cache round-trips, is keyed by what the timing depends on, and a
-// corrupt or foreign plan file is ignored; a plan timed on a busy CPU is not cached.
+// corrupt or foreign plan file is ignored; a plan timed on a busy CPU is not cached; the float sparse
+// kernels' group size is tuned by timing, cached with the plan, and a cached group is obeyed.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -18,6 +20,7 @@
 
 #include "core/error.h"
 #include "core/kernel_plan.h"
+#include "core/kernels/spconv_f32/spconv_f32.h"
 #include "core/session.h"
 #include "tests/onnx_builder.h"
 
@@ -159,8 +162,9 @@ struct Result {
 
 // busy_limit 0: cache whatever the load (ctest -j runs other tests beside this one).
 Result run(const Graph& g, KernelMode mode, bool integer, const std::string& cache_dir, Isa isa = best_isa(),
-           double busy_limit = 0, bool sparse_planar = true) {
+           double busy_limit = 0, bool sparse_planar = true, double tune_window = kSparseTuneWindow) {
   SessionOptions o;
+  o.sparse_tune_window = tune_window;
   o.sparse_planar = sparse_planar;
   o.kernel_cache_busy_limit = busy_limit;
   o.threads = 2;
@@ -436,10 +440,113 @@ TEST(KernelPlan, PlanTimedOnABusyCpuIsUsedButNotCached) {
   EXPECT_EQ(dir.files().size(), 1u);
 }
 
+// The group size ("-r6-") in a float sparse kernel's name; 0 if it has none.
+int group_of(const std::string& kernel) {
+  const size_t r = kernel.find("-r");
+  return r == std::string::npos ? 0 : std::atoi(kernel.c_str() + r + 2);
+}
+
+// Under auto, each float sparse candidate's group size is timed among the ISA's (with a window that takes
+// them all: whatever wins, it is one of them, and the plan records it); a cached group is obeyed even
+// when it is not the timed one, and one the ISA does not have makes the plan a corrupt file. Without a
+// window (< 1) nothing is tuned: the plan records no variant.
+TEST(KernelPlan, SparseGroupSizeIsTunedCachedAndObeyed) {
+  const Isa isa = best_isa();
+  int sizes[16];
+  const int n = kernels::sparse_conv_group_sizes(isa, sizes, 16);
+  if (n < 2) GTEST_SKIP() << "no vector sparse kernels on this CPU (" << isa_name(isa) << "): nothing to tune";
+  const std::vector<int> groups(sizes, sizes + n);
+  constexpr double kAll = 1e9;  // a tuning window that takes every group size of the ISA
+  const Graph g = float_model();
+  TempDir dir;
+  const Result dense = run(g, KernelMode::kDense, false, "", isa);
+  const Result first = run(g, KernelMode::kAuto, false, dir.str(), isa, 0, true, kAll);
+  ASSERT_EQ(first.plan.timed, 3);
+  ASSERT_EQ(dir.files().size(), 1u);
+  const fs::path file = dir.files().front();
+  std::vector<std::string> candidates;
+  for (const OpProfile& p : first.convs)
+    if (p.choice == "timed") candidates.push_back(p.node);
+  ASSERT_EQ(candidates.size(), 3u);
+  std::vector<std::string> nodes = candidates;
+  // The plan's key is internal; read the file's own key back from its second line.
+  std::string text;
+  {
+    std::ifstream f(file);
+    text.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  const uint64_t key = std::stoull(text.substr(text.find("key ") + 4, 16), nullptr, 16);
+  const auto plan = read_kernel_plan(file.string(), key, nodes);
+  ASSERT_TRUE(plan.has_value());
+  for (size_t k = 0; k < plan->size(); ++k) {
+    const PlannedLayer& l = (*plan)[k];
+    EXPECT_NE(std::find(groups.begin(), groups.end(), l.sparse_variant), groups.end()) << l.node << " " << l.sparse_variant;
+    for (const OpProfile& p : first.convs)
+      if (p.node == l.node && p.sparse) {
+        EXPECT_EQ(group_of(p.kernel), l.sparse_variant) << p.kernel;
+      }
+  }
+
+  // Every layer sparse, each with a group other than the timed one: obeyed, and the outputs still agree.
+  std::vector<PlannedLayer> forced = *plan;
+  for (PlannedLayer& l : forced) {
+    l.sparse = true;
+    l.sparse_variant = l.sparse_variant == groups[0] ? groups[1] : groups[0];
+  }
+  ASSERT_TRUE(write_kernel_plan(file.string(), key, forced));
+  const Result obeyed = run(g, KernelMode::kAuto, false, dir.str(), isa, 0, true, kAll);
+  EXPECT_TRUE(obeyed.plan.from_cache);
+  EXPECT_EQ(obeyed.plan.sparse, 3);
+  for (const PlannedLayer& l : forced)
+    for (const OpProfile& p : obeyed.convs)
+      if (p.node == l.node) {
+        EXPECT_EQ(group_of(p.kernel), l.sparse_variant) << p.kernel;
+      }
+  double max_ref = 0, max_diff = 0;
+  for (size_t i = 0; i < dense.out.size(); ++i) {
+    max_ref = std::max<double>(max_ref, std::fabs(dense.out[i]));
+    max_diff = std::max<double>(max_diff, std::fabs(obeyed.out[i] - dense.out[i]));
+  }
+  EXPECT_LE(max_diff, 1e-4 * max_ref);
+
+  // A group size the ISA has no kernel for: the file is ignored, timed again and rewritten.
+  forced.front().sparse_variant = 1000;
+  ASSERT_TRUE(write_kernel_plan(file.string(), key, forced));
+  const Result retimed = run(g, KernelMode::kAuto, false, dir.str(), isa, 0, true, kAll);
+  EXPECT_FALSE(retimed.plan.from_cache);
+  EXPECT_EQ(retimed.plan.timed, 3);
+  const auto rewritten = read_kernel_plan(file.string(), key, nodes);
+  ASSERT_TRUE(rewritten.has_value());
+  EXPECT_NE(rewritten->front().sparse_variant, 1000);
+
+  TempDir untuned_dir;
+  const Result untuned = run(g, KernelMode::kAuto, false, untuned_dir.str(), isa, 0, true, 0.0);
+  ASSERT_EQ(untuned_dir.files().size(), 1u);
+  const auto untuned_plan = read_kernel_plan(untuned_dir.files().front().string(), key, nodes);
+  ASSERT_TRUE(untuned_plan.has_value());  // the same key: the window changes what is timed, not the layers
+  for (const PlannedLayer& l : *untuned_plan) EXPECT_EQ(l.sparse_variant, 0) << l.node;
+}
+
+// time_candidates keeps each candidate's fastest run: one that always sleeps is never the fastest, and
+// every candidate is measured.
+TEST(KernelPlan, TimeCandidatesFindsTheFastest) {
+  std::vector<int> calls(3, 0);
+  const std::vector<double> ms = time_candidates(3, [&](int i) {
+    ++calls[i];
+    if (i == 1) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  });
+  ASSERT_EQ(ms.size(), 3u);
+  EXPECT_GE(ms[1], 3.0);
+  EXPECT_LT(ms[0], ms[1]);
+  EXPECT_LT(ms[2], ms[1]);
+  for (int c : calls) EXPECT_GE(c, 2);  // the warm-up and at least one round
+  EXPECT_EQ(time_candidates(1, [](int) {}).size(), 1u);
+}
+
 TEST(KernelPlan, PlanFileFormat) {
   TempDir dir;
   const std::string path = kernel_plan_path(dir.str(), 0x1234);
-  std::vector<PlannedLayer> layers = {{"a", true, {1.5, 0.75}}, {"b c", false, {0.25, 0.5}}};
+  std::vector<PlannedLayer> layers = {{"a", true, {1.5, 0.75}, 6}, {"b c", false, {0.25, 0.5}, 0}};
   ASSERT_TRUE(write_kernel_plan(path, 0x1234, layers));
   auto back = read_kernel_plan(path, 0x1234, {"a", "b c"});
   ASSERT_TRUE(back.has_value());
@@ -449,6 +556,15 @@ TEST(KernelPlan, PlanFileFormat) {
   EXPECT_DOUBLE_EQ((*back)[0].timing.dense_ms, 1.5);
   EXPECT_FALSE((*back)[1].sparse);
   EXPECT_DOUBLE_EQ((*back)[1].timing.sparse_ms, 0.5);
+  EXPECT_EQ((*back)[0].sparse_variant, 6);
+  EXPECT_EQ((*back)[1].sparse_variant, 0);
+  // A v1 file (no variant column) is another format.
+  {
+    std::ofstream(path, std::ios::trunc) << "sparsepose-kernel-plan v1\nkey 0000000000001234\na\tsparse\t1.5\t0.75\n"
+                                             "b c\tdense\t0.25\t0.5\nend 2\n";
+  }
+  EXPECT_FALSE(read_kernel_plan(path, 0x1234, {"a", "b c"}).has_value());
+  ASSERT_TRUE(write_kernel_plan(path, 0x1234, layers));
   EXPECT_FALSE(read_kernel_plan(path, 0x1235, {"a", "b c"}).has_value());  // another key
   EXPECT_FALSE(read_kernel_plan(path, 0x1234, {"a"}).has_value());         // other layers
   EXPECT_FALSE(read_kernel_plan(path, 0x1234, {"b c", "a"}).has_value());
