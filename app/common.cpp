@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -152,6 +153,14 @@ LoadedModel load_model(const EngineOptions& o, bool profile) {
   po.use_exported_output = o.decode == "exported";
   po.integer = m.engine == "int8";
   po.kernels = parse_kernel_mode(o.kernels);
+  // The busy limit above which a timed kernel plan is not cached (0: cache always): for scripts and CI on
+  // loaded machines, kept off the command line, whose contract is fixed.
+  if (const char* limit = std::getenv("SP_PLAN_BUSY_LIMIT"); limit && *limit) {
+    char* end = nullptr;
+    po.kernel_cache_busy_limit = std::strtod(limit, &end);
+    if (*end || !std::isfinite(po.kernel_cache_busy_limit))
+      throw Error(std::string("SP_PLAN_BUSY_LIMIT: not a number: '") + limit + "'");
+  }
   // Float convs in bf16: those the model's metadata names (default), none, or all — an experiment switch
   // kept off the command line, whose contract is fixed.
   if (const char* bf16 = std::getenv("SPARSEPOSE_BF16_CONVS"); bf16 && *bf16) {

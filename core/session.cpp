@@ -1,7 +1,6 @@
 #include "core/session.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <set>
 #include <thread>
@@ -573,8 +572,7 @@ class SessionCompiler {
       rep.timed = static_cast<int>(open.size());
       rep.timing_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       rep.preemptions_per_s = contention.preemptions_per_s(s_.pool_->num_threads());
-      double limit = opt_.kernel_cache_busy_limit;
-      if (const char* e = std::getenv("SP_PLAN_BUSY_LIMIT"); e && *e) limit = std::strtod(e, nullptr);
+      const double limit = opt_.kernel_cache_busy_limit;
       rep.busy = limit > 0 && rep.preemptions_per_s > limit;
       if (!path.empty() && !rep.busy && write_kernel_plan(path, key, plan)) rep.cache_file = path;
     } else {

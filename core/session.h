@@ -41,7 +41,7 @@ struct SessionOptions {
   std::string kernel_cache_dir;
   // A plan timed while this process was preempted more often than this (per second per thread,
   // CpuContention) is used but not cached; <= 0 caches whatever the load (tests on a loaded machine).
-  // The environment variable SP_PLAN_BUSY_LIMIT overrides it.
+  // (The command line's environment variable SP_PLAN_BUSY_LIMIT sets it: app/common.cpp.)
   double kernel_cache_busy_limit = kBusyPreemptionsPerSecond;
   // Auto: the sparse float kernels' group sizes timed against each other, those the cost model estimates
   // within this factor of its pick (kSparseTuneWindow); < 1: none, the pick is kept untimed.

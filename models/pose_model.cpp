@@ -34,6 +34,7 @@ PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
   so.u8_input = options.integer;
   so.bf16_convs = options.bf16_convs;
   so.kernels = options.kernels;
+  so.kernel_cache_busy_limit = options.kernel_cache_busy_limit;
   if (head_) {
     so.outputs = head_->output_names();
     so.nhwc_outputs = true;  // the decoder reads NHWC slices directly: no transposes at the end

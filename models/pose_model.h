@@ -26,6 +26,7 @@ struct PoseModelOptions {
   bool integer = false;            // QDQ models: quantized layers on integer kernels, u8 input (else exact float emulation)
   passes::Bf16Convs bf16_convs = passes::Bf16Convs::kFromModel;  // float convs in bf16 (SessionOptions::bf16_convs)
   KernelMode kernels = KernelMode::kAuto;  // dense / sparse conv kernels per layer (SessionOptions::kernels)
+  double kernel_cache_busy_limit = kBusyPreemptionsPerSecond;  // SessionOptions::kernel_cache_busy_limit
 };
 
 class PoseModel {

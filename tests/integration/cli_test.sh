@@ -170,6 +170,7 @@ grep -q "| spconv.* | sparse, forced |" "$tmp/out" && grep -q "zero weights | ch
 # Under ctest -j other tests load the CPU, and a plan timed on a busy CPU is not cached: the limit is lifted
 # here (SP_PLAN_BUSY_LIMIT=0); the busy case itself is tested in test_kernel_plan.
 expect_ok "bench --kernels auto (timed, then cached)" -- env SP_PLAN_BUSY_LIMIT=0 "$bin" bench --engine fp32 --imgsz 320 --warmup 1 --iters 2 --threads 2 --json
+expect_error "SP_PLAN_BUSY_LIMIT not a number" "SP_PLAN_BUSY_LIMIT: not a number" -- env SP_PLAN_BUSY_LIMIT=often "$bin" bench --engine fp32 --imgsz 320 --iters 1
 "$bin" bench --engine fp32 --imgsz 320 --warmup 1 --iters 2 --threads 2 --profile >"$tmp/out" 2>"$tmp/err"
 grep -q "^--kernels auto: .*plan cached in $XDG_CACHE_HOME/sparsepose/kernel-plan-" "$tmp/out" && ! grep -q timed "$tmp/err" && ok "second start reads the cached plan" || { bad "kernel plan cache"; grep kernels "$tmp/out" "$tmp/err"; }
 expect_error "--engine int8 on a float model" "is a float model.*sparsepose optimize" -- "$bin" bench --engine int8 --model "$root/assets/models/yolo11n-pose.onnx" --iters 1
