@@ -85,9 +85,10 @@ constexpr double kBusyPreemptionsPerSecond = 10;
 // Under auto, a sparse float conv's output-channel group sizes are timed against each other when the
 // kernel's cost model estimates them within this factor of its pick (SessionOptions::sparse_tune_window).
 // Its constants were fitted on one CPU, and on another the order of close candidates changes (on a Zen 4,
-// AVX2, it picked R = 2 for layers where R = 6 ran up to 1.8x faster). Measured there, every layer's
-// fastest group size was within 1.2x of the pick's estimate, most within 1.1x (bench_spconv_f32
-// --group 0,1,2,4,6, column estimate_vs_pick).
+// AVX2, it picked R = 2 for layers where R = 6 ran up to 1.8x faster). Measured there (2 runs per ISA,
+// bench_spconv_f32 --group 0,1,2,4,6, column estimate_vs_pick), the fastest group size was within 1.2x
+// of the pick's estimate on every layer but two, where a size inside ran within 1 % of it. The window
+// times 3.4 of AVX2's 4 sizes per layer and 4.2 of AVX-512's 5 on YOLO11n-pose.
 constexpr double kSparseTuneWindow = 1.2;
 
 // One decision of the plan.
