@@ -499,8 +499,9 @@ class SessionCompiler {
   }
 
   // The sparse kernel's variant that runs fastest here (KernelChoice::sparse_variants), made the sparse
-  // candidate; 0 when the layer has nothing to tune.
-  int tune_sparse_variant(KernelChoice& c) {
+  // candidate; 0 when the layer has nothing to tune. *best_ms: its time (0 when only one was run).
+  int tune_sparse_variant(KernelChoice& c, double* best_ms) {
+    *best_ms = 0;
     const std::vector<int> variants = c.sparse_variants();
     if (variants.empty()) return 0;
     int best = variants.front();
@@ -512,17 +513,21 @@ class SessionCompiler {
       const std::vector<double> ms = time_candidates(
           static_cast<int>(variants.size()), [&](int i) { c.run_sparse_variant(variants[i], s_.pool_.get()); },
           kVariantBudget);
-      best = variants[std::min_element(ms.begin(), ms.end()) - ms.begin()];
+      const auto fastest = std::min_element(ms.begin(), ms.end());
+      best = variants[fastest - ms.begin()];
+      *best_ms = *fastest;
     }
     c.use_sparse_variant(best);
     return best;
   }
 
   // A cached plan's variants, applied to the candidates; false (the plan is not used) if one of them is
-  // not a variant its layer has (a corrupt file: the key covers everything else).
+  // not a variant its layer has, or if under --kernels sparse it keeps a dense kernel (a corrupt file:
+  // the key covers everything else).
   bool variants_apply(const std::vector<size_t>& open, const std::vector<PlannedLayer>& plan) {
     for (size_t k = 0; k < open.size(); ++k) {
       KernelChoice& c = *s_.ops_[open[k]]->kernel_choice();
+      if (opt_.kernels == KernelMode::kSparse && !plan[k].sparse) return false;
       const bool tunable = !c.sparse_variants().empty();
       if (tunable != (plan[k].sparse_variant != 0)) return false;
       if (tunable && !c.use_sparse_variant(plan[k].sparse_variant)) return false;
@@ -530,12 +535,15 @@ class SessionCompiler {
     return true;
   }
 
-  // Under auto: the cached plan if there is one for exactly these candidates on this machine, else time.
-  // Timing first tunes each sparse candidate's variant, then times it against the dense kernel.
+  // The cached plan if there is one for exactly these candidates on this machine, else time. Under auto,
+  // timing first tunes each sparse candidate's variant, then times it against the dense kernel; under
+  // --kernels sparse the candidates are the sparse kernels with variants, and only those are tuned.
   void decide(const std::vector<size_t>& open) {
     KernelPlanReport& rep = s_.kernel_plan_;
+    const bool sparse_only = opt_.kernels == KernelMode::kSparse;
     std::vector<std::string> nodes;
     uint64_t key = hash_string("sparsepose kernel plan", 1);
+    key = hash_string(kernel_mode_name(opt_.kernels), key);
     key = hash_string(detect_cpu().brand, key);
     key = hash_string(isa_name(s_.isa_), key);
     key = hash_u64(static_cast<uint64_t>(s_.pool_->num_threads()), key);
@@ -560,12 +568,16 @@ class SessionCompiler {
         KernelChoice* c = s_.ops_[open[k]]->kernel_choice();
         PlannedLayer l;
         l.node = nodes[k];
-        l.sparse_variant = tune_sparse_variant(*c);
-        l.timing = time_dense_sparse([&](bool sparse) { c->run_candidate(sparse, s_.pool_.get()); });
-        // Sparse only when clearly faster: on a near tie the timing's noise decides nothing, and the dense
-        // kernels are the ones every other path is tested and tuned on.
-        constexpr double kSparseMargin = 0.97;
-        l.sparse = l.timing.sparse_ms < kSparseMargin * l.timing.dense_ms;
+        l.sparse_variant = tune_sparse_variant(*c, &l.timing.sparse_ms);
+        if (sparse_only) {
+          l.sparse = true;
+        } else {
+          l.timing = time_dense_sparse([&](bool sparse) { c->run_candidate(sparse, s_.pool_.get()); });
+          // Sparse only when clearly faster: on a near tie the timing's noise decides nothing, and the
+          // dense kernels are the ones every other path is tested and tuned on.
+          constexpr double kSparseMargin = 0.97;
+          l.sparse = l.timing.sparse_ms < kSparseMargin * l.timing.dense_ms;
+        }
         plan.push_back(std::move(l));
         c->keep(plan.back().sparse);  // frees the loser and the timing buffers before the next layer
       }
@@ -582,6 +594,7 @@ class SessionCompiler {
       Op& op = *s_.ops_[open[k]];
       if (KernelChoice* c = op.kernel_choice()) c->keep(plan[k].sparse);
       OpProfile& p = s_.profile_[open[k]];
+      if (sparse_only) continue;  // "forced": only the variant was timed
       p.choice = rep.from_cache ? "cached" : "timed";
       p.dense_ms = plan[k].timing.dense_ms;
       p.sparse_ms = plan[k].timing.sparse_ms;

@@ -43,8 +43,8 @@ struct SessionOptions {
   // CpuContention) is used but not cached; <= 0 caches whatever the load (tests on a loaded machine).
   // (The command line's environment variable SP_PLAN_BUSY_LIMIT sets it: app/common.cpp.)
   double kernel_cache_busy_limit = kBusyPreemptionsPerSecond;
-  // Auto: the sparse float kernels' group sizes timed against each other, those the cost model estimates
-  // within this factor of its pick (kSparseTuneWindow); < 1: none, the pick is kept untimed.
+  // Auto and sparse: the sparse float kernels' group sizes timed against each other, those the cost model
+  // estimates within this factor of its pick (kSparseTuneWindow); < 1: none, the pick is kept untimed.
   double sparse_tune_window = kSparseTuneWindow;
   // Two sparse float convs in a row exchange a planar tensor instead of NHWC, skipping the transposes
   // (bit-identical results; false: NHWC everywhere, for tests and measurements).

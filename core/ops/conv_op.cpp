@@ -43,7 +43,10 @@ class ConvOp : public Op, public KernelChoice, public PlanarConv {
   std::string kernel() const override { return std::string(conv_.active().name()); }
   int64_t macs() const override { return macs_; }
   const ConvSparsity* conv_sparsity() const override { return &sparsity_; }
-  KernelChoice* kernel_choice() override { return conv_.undecided() ? this : nullptr; }
+  // Undecided (auto), or (--kernels sparse) a sparse kernel whose group size is still to be tuned.
+  KernelChoice* kernel_choice() override {
+    return conv_.undecided() || (conv_.sparse && !tune_groups_.empty()) ? this : nullptr;
+  }
   const ConvOpInfo* conv_info() const override { return &info_; }
 
   bool undecided() const override { return conv_.undecided(); }
@@ -62,6 +65,7 @@ class ConvOp : public Op, public KernelChoice, public PlanarConv {
   void keep(bool sparse) override {
     conv_.keep(sparse);
     variants_.clear();
+    tune_groups_.clear();  // decided
     in_ = {};
     out_ = {};
     res_ = {};
@@ -189,14 +193,15 @@ OpPtr create_conv(const OpBuildContext& ctx) {
   } else {
     if (build.dense) op->conv_.dense = kernels::create_conv2d_f32(d, w.data, bias, ctx.isa);
     if (build.sparse) {
-      // The cost model's pick (estimate 1) and, when the session times dense against sparse anyway, the
-      // group sizes it estimates within the tuning window of it (core/kernel_plan.h, kSparseTuneWindow).
+      // The cost model's pick (estimate 1), and the group sizes it estimates within the tuning window of
+      // it, which the session times (core/kernel_plan.h, kSparseTuneWindow).
       const auto estimates = kernels::sparse_conv_group_estimates(d, w.data, ctx.isa);
       for (const auto& [r, e] : estimates)
         if (e == 1.0 && op->sparse_group_ == 0) op->sparse_group_ = r;
-      if (build.dense && ctx.sparse_tune_window >= 1.0)
+      if (ctx.kernels != KernelMode::kDense && ctx.sparse_tune_window >= 1.0)
         for (const auto& [r, e] : estimates)
           if (e <= ctx.sparse_tune_window) op->tune_groups_.push_back(r);
+      if (op->tune_groups_.size() < 2) op->tune_groups_.clear();  // the pick alone: nothing to time
       kernels::SparseConvOptions o;
       o.oc_group = op->sparse_group_;
       op->conv_.sparse = kernels::create_sparse_conv2d_f32(d, w.data, bias, ctx.isa, o);

@@ -65,7 +65,9 @@ struct RunContext {
 
 // A convolution whose session may run either its dense or its sparse kernel (core/kernel_plan.h). The
 // op creator decides what it can (--kernels dense/sparse, too few zeros); under --kernels auto it builds
-// both and the session times them through this interface, then keeps one.
+// both and the session times them through this interface, then keeps one. Under --kernels sparse the
+// interface is open only while a sparse kernel's variant (sparse_variants) is still to be tuned, and the
+// session then never runs or keeps the dense candidate.
 class KernelChoice {
  public:
   virtual ~KernelChoice() = default;
@@ -127,7 +129,7 @@ class Op {
   std::string kernel_isa() const;
 
   Isa isa = Isa::kScalar;  // the ISA its vector kernels dispatch on (see make_op)
-  // Convolutions: their weights' sparsity, and the dense/sparse choice while it is open (else null).
+  // Convolutions: their weights' sparsity, and the kernel choice while it is open (else null).
   virtual const ConvSparsity* conv_sparsity() const { return nullptr; }
   virtual KernelChoice* kernel_choice() { return nullptr; }
   virtual PlanarConv* planar_conv() { return nullptr; }

@@ -270,8 +270,10 @@ TEST(KernelPlan, SparseConvsInARowExchangePlanarTensors) {
     if (!isa_supported(isa)) continue;
     SCOPED_TRACE(isa_name(isa));
     ++isas;
-    const Result planar = run(g, KernelMode::kSparse, false, "", isa, 0, true);
-    const Result nhwc = run(g, KernelMode::kSparse, false, "", isa, 0, false);
+    // Group sizes untuned (window 0): two sessions timing them could pick different ones, whose sums
+    // round differently; this compares the layouts with the same kernels.
+    const Result planar = run(g, KernelMode::kSparse, false, "", isa, 0, true, 0.0);
+    const Result nhwc = run(g, KernelMode::kSparse, false, "", isa, 0, false, 0.0);
     ASSERT_EQ(planar.out.size(), nhwc.out.size());
     EXPECT_EQ(std::memcmp(planar.out.data(), nhwc.out.data(), planar.out.size() * sizeof(float)), 0);
     std::map<std::string, std::string> kernel;
@@ -525,6 +527,35 @@ TEST(KernelPlan, SparseGroupSizeIsTunedCachedAndObeyed) {
   const auto untuned_plan = read_kernel_plan(untuned_dir.files().front().string(), key, nodes);
   ASSERT_TRUE(untuned_plan.has_value());  // the same key: the window changes what is timed, not the layers
   for (const PlannedLayer& l : *untuned_plan) EXPECT_EQ(l.sparse_variant, 0) << l.node;
+}
+
+// Under --kernels sparse the group sizes are tuned too (the forced sparse kernels are the best ones, as
+// under auto): every candidate stays sparse and "forced", the plan is cached under its own key (beside
+// auto's) and read back on the second start.
+TEST(KernelPlan, ForcedSparseTunesGroupSizesToo) {
+  const Isa isa = best_isa();
+  int sizes[16];
+  if (kernels::sparse_conv_group_sizes(isa, sizes, 16) < 2)
+    GTEST_SKIP() << "no vector sparse kernels on this CPU (" << isa_name(isa) << "): nothing to tune";
+  const Graph g = float_model();
+  TempDir dir;
+  constexpr double kAll = 1e9;
+  const Result first = run(g, KernelMode::kSparse, false, dir.str(), isa, 0, true, kAll);
+  EXPECT_EQ(first.plan.timed, 3);
+  EXPECT_EQ(count_sparse(first), 3);
+  for (const OpProfile& p : first.convs)
+    if (p.sparse) {
+      EXPECT_EQ(p.choice, "forced") << p.node;
+    }
+  ASSERT_EQ(dir.files().size(), 1u);
+  const Result second = run(g, KernelMode::kSparse, false, dir.str(), isa, 0, true, kAll);
+  EXPECT_TRUE(second.plan.from_cache);
+  EXPECT_EQ(second.plan.timed, 0);
+  ASSERT_EQ(second.convs.size(), first.convs.size());
+  for (size_t i = 0; i < first.convs.size(); ++i) EXPECT_EQ(second.convs[i].kernel, first.convs[i].kernel);
+  EXPECT_EQ(second.out, first.out);  // the same kernels: bit-identical
+  run(g, KernelMode::kAuto, false, dir.str(), isa, 0, true, kAll);
+  EXPECT_EQ(dir.files().size(), 2u);  // auto's plan is another file
 }
 
 // time_candidates keeps each candidate's fastest run: one that always sleeps is never the fastest, and
