@@ -82,8 +82,9 @@ class CpuContention {
 // quiet ones keep 21-25); one or two busy processes at normal priority 28-234/s (26-36 sparse).
 constexpr double kBusyPreemptionsPerSecond = 10;
 
-// Under auto, a sparse float conv's output-channel group sizes are timed against each other when the
-// kernel's cost model estimates them within this factor of its pick (SessionOptions::sparse_tune_window).
+// Under auto and sparse, a sparse float conv's output-channel group sizes are timed against each other
+// where the kernel's cost model estimates them within this factor of its pick
+// (SessionOptions::sparse_tune_window).
 // Its constants were fitted on one CPU, and on another the order of close candidates changes (on a Zen 4,
 // AVX2, it picked R = 2 for layers where R = 6 ran up to 1.8x faster). Measured there (2 runs per ISA,
 // bench_spconv_f32 --group 0,1,2,4,6, column estimate_vs_pick), the fastest group size was within 1.2x

@@ -124,7 +124,7 @@ class ConvOp : public Op, public KernelChoice, public PlanarConv {
   int sparse_group_ = 0;             // the sparse kernel's output-channel group size (the cost model's pick, or timed)
   DualKernel<kernels::Conv2dF32> conv_;
   std::map<int, std::unique_ptr<kernels::Conv2dF32>> variants_;  // other group sizes while they are timed
-  std::vector<int> tune_groups_;  // under auto: the group sizes to time (the pick among them)
+  std::vector<int> tune_groups_;  // auto and sparse: the group sizes to time (the pick among them; empty: none)
   ConvSparsity sparsity_;
   uint64_t fingerprint_ = 0;
   int residual_ = -1;
