@@ -513,9 +513,13 @@ class SessionCompiler {
       const std::vector<double> ms = time_candidates(
           static_cast<int>(variants.size()), [&](int i) { c.run_sparse_variant(variants[i], s_.pool_.get()); },
           kVariantBudget);
+      // The cost model's pick (variants[0]) unless another size is clearly faster: on a near tie the
+      // timing's noise decides nothing (as for dense against sparse below).
+      constexpr double kVariantMargin = 0.97;
       const auto fastest = std::min_element(ms.begin(), ms.end());
-      best = variants[fastest - ms.begin()];
-      *best_ms = *fastest;
+      const bool clearly = *fastest < kVariantMargin * ms.front();
+      best = clearly ? variants[fastest - ms.begin()] : variants.front();
+      *best_ms = clearly ? *fastest : ms.front();
     }
     c.use_sparse_variant(best);
     return best;
