@@ -362,10 +362,11 @@ void run(const Options& opt) {
           sparse.push_back(sp::kernels::create_sparse_conv2d_f32(d, pw.data(), b.data(), isa, so));
           row.kernel.emplace_back(sparse.back()->name());
           row.actual_sparsity.push_back(sp::kernels::sparsity_stats(d, pw.data(), isa).zero_fraction);
-          double est = 0;
-          for (const auto& [r, e] : sp::kernels::sparse_conv_group_estimates(d, pw.data(), isa))
-            if (r == col.group || (col.group == 0 && e == 1.0)) est = e;
-          row.estimate.push_back(est);
+          const sp::kernels::SparseGroupEstimates est = sp::kernels::sparse_conv_group_estimates(d, pw.data(), isa);
+          double rel = 0;
+          for (const auto& [r, e] : est.relative)
+            if (r == (col.group ? col.group : est.pick)) rel = e;
+          row.estimate.push_back(rel);
         }
         row.sparse.resize(sparse.size());
         for (int r = 0; r < opt.reps; ++r) {

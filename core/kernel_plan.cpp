@@ -68,20 +68,19 @@ std::vector<double> time_candidates(int n, const std::function<void(int candidat
   if (n < 2) return t;
   // A call costs at most ~budget.ms (at least min_rounds rounds); past min_rounds it stops as soon as one
   // candidate is faster than every other by kClear, where a few more runs cannot change the choice.
-  const int kMinRounds = budget.min_rounds, kMaxRounds = budget.max_rounds;
-  const double kBudgetMs = budget.ms;
   constexpr double kClear = 1.25;
   // Candidates slower than the whole budget together (the scalar reference on a large layer) get one round.
   double round_ms = 1e-3;
   for (double x : t) round_ms += x;
-  const int rounds =
-      round_ms > kBudgetMs ? 1 : std::clamp(static_cast<int>(kBudgetMs / round_ms), kMinRounds, kMaxRounds);
+  const int rounds = round_ms > budget.ms
+                         ? 1
+                         : std::clamp(static_cast<int>(budget.ms / round_ms), budget.min_rounds, budget.max_rounds);
   for (int r = 0; r < rounds; ++r) {
     for (int k = 0; k < n; ++k) {
       const int i = (r + k) % n;  // each round starts with the next candidate
       t[i] = std::min(t[i], once(i));
     }
-    if (r + 1 < std::min(kMinRounds, rounds)) continue;
+    if (r + 1 < std::min(budget.min_rounds, rounds)) continue;
     const auto best = std::min_element(t.begin(), t.end());
     bool clear = true;
     for (auto it = t.begin(); it != t.end(); ++it) clear &= it == best || *it > kClear * *best;

@@ -528,14 +528,18 @@ class SessionCompiler {
   // A cached plan's variants, applied to the candidates; false (the plan is not used) if one of them is
   // not a variant its layer has, or if under --kernels sparse it keeps a dense kernel (a corrupt file:
   // the key covers everything else).
+  // Checked for every layer before any is applied, so that a rejected plan leaves each candidate at the
+  // cost model's pick, which the timing then starts from.
   bool variants_apply(const std::vector<size_t>& open, const std::vector<PlannedLayer>& plan) {
     for (size_t k = 0; k < open.size(); ++k) {
-      KernelChoice& c = *s_.ops_[open[k]]->kernel_choice();
+      const std::vector<int> variants = s_.ops_[open[k]]->kernel_choice()->sparse_variants();
       if (opt_.kernels == KernelMode::kSparse && !plan[k].sparse) return false;
-      const bool tunable = !c.sparse_variants().empty();
-      if (tunable != (plan[k].sparse_variant != 0)) return false;
-      if (tunable && !c.use_sparse_variant(plan[k].sparse_variant)) return false;
+      if (variants.empty() != (plan[k].sparse_variant == 0)) return false;
+      if (!variants.empty() && std::find(variants.begin(), variants.end(), plan[k].sparse_variant) == variants.end())
+        return false;
     }
+    for (size_t k = 0; k < open.size(); ++k)
+      if (plan[k].sparse_variant != 0) s_.ops_[open[k]]->kernel_choice()->use_sparse_variant(plan[k].sparse_variant);
     return true;
   }
 

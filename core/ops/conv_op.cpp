@@ -195,11 +195,10 @@ OpPtr create_conv(const OpBuildContext& ctx) {
     if (build.sparse) {
       // The cost model's pick (estimate 1), and the group sizes it estimates within the tuning window of
       // it, which the session times (core/kernel_plan.h, kSparseTuneWindow).
-      const auto estimates = kernels::sparse_conv_group_estimates(d, w.data, ctx.isa);
-      for (const auto& [r, e] : estimates)
-        if (e == 1.0 && op->sparse_group_ == 0) op->sparse_group_ = r;
+      const kernels::SparseGroupEstimates estimates = kernels::sparse_conv_group_estimates(d, w.data, ctx.isa);
+      op->sparse_group_ = estimates.pick;
       if (ctx.kernels != KernelMode::kDense && ctx.sparse_tune_window >= 1.0)
-        for (const auto& [r, e] : estimates)
+        for (const auto& [r, e] : estimates.relative)
           if (e <= ctx.sparse_tune_window) op->tune_groups_.push_back(r);
       if (op->tune_groups_.size() < 2) op->tune_groups_.clear();  // the pick alone: nothing to time
       kernels::SparseConvOptions o;

@@ -239,10 +239,11 @@ void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, bool all_gro
         EXPECT_NE(name.find("-r" + std::to_string(pick) + "-"), std::string::npos) << name << " vs " << pick;
         // The estimates (what the engine's timed choice starts from): one per group size, relative to the
         // cheapest, which is the pick.
-        const auto est = sparse_conv_group_estimates(c.desc, data.weights.data(), isa);
-        EXPECT_EQ(static_cast<int>(est.size()), static_cast<int>(group_sizes(isa).size()));
+        const SparseGroupEstimates est = sparse_conv_group_estimates(c.desc, data.weights.data(), isa);
+        EXPECT_EQ(est.pick, pick);
+        EXPECT_EQ(static_cast<int>(est.relative.size()), static_cast<int>(group_sizes(isa).size()));
         int first_cheapest = 0;
-        for (const auto& [r, e] : est) {
+        for (const auto& [r, e] : est.relative) {
           EXPECT_GE(e, 1.0) << r;
           if (e == 1.0 && first_cheapest == 0) first_cheapest = r;
         }

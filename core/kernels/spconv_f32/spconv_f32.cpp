@@ -544,27 +544,26 @@ int sparse_conv_planar_input_halo(const Conv2dDesc& d) {
 }
 
 int sparse_conv_default_group(const Conv2dDesc& desc, const float* weights, Isa isa) {
-  conv_internal::validate_conv2d_desc(desc);
-  if (!weights) throw Error("sparse conv2d: missing weights");
-  const IsaSpconvKernels* k = isa_supported(isa) ? isa_kernels(isa) : nullptr;
-  double cost = 0;
-  const SpKernel* kernel = k ? pick_kernel(desc, weights, *k, &cost) : nullptr;
-  return kernel ? kernel->r : 0;
+  return sparse_conv_group_estimates(desc, weights, isa).pick;
 }
 
-std::vector<std::pair<int, double>> sparse_conv_group_estimates(const Conv2dDesc& desc, const float* weights, Isa isa) {
+SparseGroupEstimates sparse_conv_group_estimates(const Conv2dDesc& desc, const float* weights, Isa isa) {
   conv_internal::validate_conv2d_desc(desc);
   if (!weights) throw Error("sparse conv2d: missing weights");
   const IsaSpconvKernels* k = isa_supported(isa) ? isa_kernels(isa) : nullptr;
-  std::vector<std::pair<int, double>> est;
+  SparseGroupEstimates est;
   if (!k) return est;
   double best = std::numeric_limits<double>::infinity();
   for (int i = 0; i < k->num_kernels; ++i) {
     const SpKernel& kernel = k->kernels[i];
-    est.emplace_back(kernel.r, estimate_cost(desc, *k, kernel, count_work(desc, weights, kernel.r)));
-    best = std::min(best, est.back().second);
+    const double c = estimate_cost(desc, *k, kernel, count_work(desc, weights, kernel.r));
+    est.relative.emplace_back(kernel.r, c);
+    if (c < best) {  // the first cheapest, as pick_kernel
+      best = c;
+      est.pick = kernel.r;
+    }
   }
-  for (auto& e : est) e.second /= best;
+  for (auto& e : est.relative) e.second /= best;
   return est;
 }
 

@@ -105,10 +105,14 @@ int sparse_conv_group_sizes(Isa isa, int* sizes, int max);
 // per candidate group size are most of a sparse conv's creation time).
 int sparse_conv_default_group(const Conv2dDesc& desc, const float* weights, Isa isa);
 
-// The cost model's estimate for each group size of the ISA (the same order as sparse_conv_group_sizes),
-// relative to the cheapest (1 for sparse_conv_default_group's pick, >= 1 for the others); empty for the
-// scalar reference. For choosing which sizes are worth timing on this CPU.
-std::vector<std::pair<int, double>> sparse_conv_group_estimates(const Conv2dDesc& desc, const float* weights, Isa isa);
+// The cost model's pick and its estimate for each group size of the ISA (the same order as
+// sparse_conv_group_sizes), relative to the pick's (1 for the pick, >= 1 for the others); pick 0 and no
+// estimates for the scalar reference. For choosing which sizes are worth timing on this CPU.
+struct SparseGroupEstimates {
+  int pick = 0;  // sparse_conv_default_group
+  std::vector<std::pair<int, double>> relative;
+};
+SparseGroupEstimates sparse_conv_group_estimates(const Conv2dDesc& desc, const float* weights, Isa isa);
 
 // Throws sp::Error (one line) for a descriptor it cannot run, missing weights, an ISA the CPU lacks or an
 // oc_group the ISA has no kernel for.
