@@ -121,7 +121,7 @@ void add_optimize_command(CLI::App& app) {
   cmd->add_option("--model", o->model, "float ONNX pose model");
   cmd->add_option("--quantize", o->quantize, "int8: static int8 QDQ model (after pruning, when --prune is given too)");
   CLI::Option* prune = cmd->add_option("--prune", o->prune, "prune to this sparsity of the prunable weights, in (0, 0.99]");
-  cmd->add_option("--prune-method", o->pruning.method, "obs (default: OBS/SparseGPT, compensates the kept weights) | magnitude");
+  cmd->add_option("--prune-method", o->pruning.method, "obs (default: OBS/SparseGPT, compensates the kept weights) | admm (ADMM, the mask chosen gradually, then the exact refit) | magnitude");
   // Block shapes: what the sparse int8 kernels (core/kernels/spconv_s8/README.md) skip. Their unit is 4 input
   // channels of one tap (one VNNI dword), and 4 output channels can share one list of units: measured
   // on this model's 78 non-first convs (avx512vnni, int8), 50 % gives 1.46x over dense with 4x4 blocks,
@@ -137,7 +137,7 @@ void add_optimize_command(CLI::App& app) {
   cmd->add_flag("--prune-head", o->pruning.prune_head, "prune the pose head's branch convs too (kept dense by default)");
   cmd->add_flag("--bias-correction", o->pruning.bias_correction,
                 "after pruning, re-fit each conv's bias so its mean output on the calibration frames is the float model's");
-  cmd->add_flag("--float-target", o->pruning.float_target, "OBS aims at the float model's outputs");
+  cmd->add_flag("--float-target", o->pruning.float_target, "OBS/ADMM aim at the float model's outputs");
   cmd->add_flag("--mirror", o->pruning.mirror, "calibrate on mirrored frames too");
   cmd->add_option("--calib", o->calib, "calibration frames: a directory of images (first N by path, searched recursively) or a video (N frames spread evenly)");
   cmd->add_option("--calib-method", o->int8.method, "int8: minmax|percentile|entropy (default: minmax)");

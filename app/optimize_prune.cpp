@@ -176,6 +176,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     sopt.method = method;
     sopt.pattern = pattern;
     sopt.obs = opt.obs;
+    sopt.admm = opt.admm;
     sopt.max_patches_per_frame = opt.max_patches_per_frame;
     sopt.levels = sensitivity_levels(o.sparsity);
     const auto hframes = spread(calib.frames, kSensitivityHessianFrames);
@@ -266,7 +267,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     }
     if (r) {
       e["wave"] = r->wave;
-      if (pruned && method == PruneMethod::kObs) {
+      if (pruned && uses_hessian(method)) {
         e["hessian_samples"] = r->hessian_samples;
         e["damping"] = r->damping;
       }
@@ -316,6 +317,16 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   r["prune_head"] = o.prune_head;
   r["bias_correction"] = o.bias_correction;
   r["frames"] = all_frames.size();
+  if (method == PruneMethod::kAdmm) {
+    r["admm"] = {{"damping", opt.admm.damping},
+                 {"damping_definition", "H + damping * mean(diag H) * I"},
+                 {"rho", opt.admm.rho},
+                 {"rho_definition", "relative to H's unit diagonal (columns scaled by sqrt(diag H))"},
+                 {"ramp_iterations", opt.admm.ramp_iterations},
+                 {"settle_iterations", opt.admm.settle_iterations},
+                 {"refit_iterations", opt.admm.refit_iterations},
+                 {"max_patches_per_frame", opt.max_patches_per_frame}};
+  }
   if (method == PruneMethod::kObs) {
     r["obs"] = {{"damping", opt.obs.damping},
                 {"damping_definition", "H + damping * mean(diag H) * I"},
@@ -325,7 +336,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   r["pose_damage"] = final_damage;
   r["pose_damage_frames"] = damage.frames();
   r["metrics"] = {
-      {"damage", "per layer: ||W X - Ŵ X||² / ||W X||² on the layer's calibration inputs (OBS only; null for magnitude)"},
+      {"damage", "per layer: ||W X - Ŵ X||² / ||W X||² on the layer's calibration inputs (OBS and ADMM; null for magnitude)"},
       {"pose_damage", "1 - weighted mean, over every anchor where the float model sees a person (score >= 0.25), of "
                       "OKS(float, pruned) * (1 - |score difference|), weight = float score: a proxy for keypoint AP "
                       "points, not AP"}};

@@ -37,21 +37,30 @@ struct ObsOptions {
 // so every layer's sparsity is exact to one group.
 int64_t groups_to_remove(int64_t groups, double sparsity);
 
-// The OBS solver of one layer: H damped, inverted and factored once, then any number of prunes (the
-// sensitivity pass prunes the same layer at several sparsities).
-class ObsSolver {
+// A layer pruner that works from the layer's Hessian (OBS, ADMM): built once per layer, then any
+// number of prunes (the sensitivity pass prunes the same layer at several sparsities).
+class HessianPruner {
+ public:
+  virtual ~HessianPruner() = default;
+  virtual double damping_used() const = 0;
+  // Prunes w (rows x n, row-major) in place to exactly groups_to_remove(groups, sparsity) zero groups
+  // of the pattern (the removed weights exactly 0.0f) and updates the others. rows % pattern.rows and
+  // n % pattern.cols must be 0 (sp::Error otherwise). Returns the method's loss (see each method).
+  virtual double prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& pattern) const = 0;
+};
+
+// The OBS solver of one layer: H damped, inverted and factored once.
+class ObsSolver final : public HessianPruner {
  public:
   // Throws sp::Error (one line) if H is not n x n, not finite, or cannot be factored even damped.
   ObsSolver(const Hessian& h, const ObsOptions& options);
   int64_t n() const { return n_; }
-  double damping_used() const { return damping_used_; }
+  double damping_used() const override { return damping_used_; }
 
-  // Prunes w (rows x n, row-major) in place to exactly groups_to_remove(groups, sparsity) zero groups
-  // of the pattern (the removed weights exactly 0.0f) and updates the others. rows % pattern.rows and
-  // n % pattern.cols must be 0 (sp::Error otherwise). Each column block removes its share of the
-  // groups (cumulative rounding: block sparsities differ by at most one group from the layer's).
-  // Returns the OBS loss: Σ over removed weights of the predicted increase of ½||W X - Ŵ X||² / samples.
-  double prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& pattern) const;
+  // Each column block removes its share of the groups (cumulative rounding: block sparsities differ
+  // by at most one group from the layer's). Returns the OBS loss: Σ over removed weights of the
+  // predicted increase of ½||W X - Ŵ X||² / samples.
+  double prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& pattern) const override;
 
  private:
   int64_t n_ = 0;

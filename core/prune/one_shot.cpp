@@ -13,20 +13,38 @@ namespace sp::prune {
 
 PruneMethod parse_prune_method(const std::string& name) {
   if (name == "obs") return PruneMethod::kObs;
+  if (name == "admm") return PruneMethod::kAdmm;
   if (name == "magnitude") return PruneMethod::kMagnitude;
-  throw Error("--prune-method: unknown method '" + name + "' (obs or magnitude)");
+  throw Error("--prune-method: unknown method '" + name + "' (obs, admm or magnitude)");
 }
 
-const char* prune_method_name(PruneMethod m) { return m == PruneMethod::kObs ? "obs" : "magnitude"; }
+const char* prune_method_name(PruneMethod m) {
+  switch (m) {
+    case PruneMethod::kObs: return "obs";
+    case PruneMethod::kAdmm: return "admm";
+    case PruneMethod::kMagnitude: return "magnitude";
+  }
+  return "?";
+}
+
+std::unique_ptr<HessianPruner> make_hessian_pruner(PruneMethod method, const Hessian& h, const ObsOptions& obs,
+                                                   const AdmmOptions& admm) {
+  switch (method) {
+    case PruneMethod::kObs: return std::make_unique<ObsSolver>(h, obs);
+    case PruneMethod::kAdmm: return std::make_unique<AdmmSolver>(h, admm);
+    case PruneMethod::kMagnitude: return nullptr;
+  }
+  return nullptr;
+}
 
 void prune_matrix(std::vector<float>& w, const ConvLayer& layer, double sparsity, PruneMethod method,
-                  const PrunePattern& pattern, const ObsSolver* solver, double* obs_loss) {
+                  const PrunePattern& pattern, const HessianPruner* solver, double* obs_loss) {
   if (!layer.prunable_shape()) throw Error("pruning: conv '" + layer.name + "' is grouped and cannot be pruned");
   const std::string misfit = pattern.misfit(layer.out_channels, layer.in_channels);
   if (!misfit.empty()) throw Error("--pattern " + pattern.name() + ": conv '" + layer.name + "': " + misfit);
   double loss = 0;
-  if (method == PruneMethod::kObs) {
-    if (!solver) throw Error("pruning: OBS needs the layer's Hessian");
+  if (uses_hessian(method)) {
+    if (!solver) throw Error(std::string("pruning: ") + prune_method_name(method) + " needs the layer's Hessian");
     loss = solver->prune(w, layer.out_channels, sparsity, pattern);
   } else {
     magnitude_prune(w, layer.out_channels, layer.cols(), sparsity, pattern);
@@ -79,7 +97,7 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
     target[l.conv] = l.sparsity;
     names.push_back(l.conv);
   }
-  const bool hessians = opt.method == PruneMethod::kObs;
+  const bool hessians = uses_hessian(opt.method);
   const bool float_target = hessians && opt.float_target;
   const bool needs_reference = float_target || opt.bias_correction;
   const bool needs_data = hessians || opt.bias_correction;
@@ -118,13 +136,13 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
       std::vector<float> w = model.matrix(n);
       const std::vector<float> w0 = w;
       if (r.target > 0) {
-        std::unique_ptr<ObsSolver> solver;
+        std::unique_ptr<HessianPruner> solver;
         Hessian h;
         if (hessians) {
           // With a re-fitted bias the mean is the bias's job: centered statistics.
           h = stats.at(n)->hessian(opt.bias_correction);
           if (float_target) refit_to_reference(w, c.out_channels, h, stats.at(n)->cross_moment(opt.bias_correction), opt.obs.damping);
-          solver = std::make_unique<ObsSolver>(h, opt.obs);
+          solver = make_hessian_pruner(opt.method, h, opt.obs, opt.admm);
           r.damping = solver->damping_used();
           r.hessian_samples = h.samples;
         }

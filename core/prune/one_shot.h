@@ -6,10 +6,12 @@
 // the mean is not the weights' job). Optionally (float_target) OBS aims at the float model's outputs.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/graph.h"
+#include "core/prune/admm.h"
 #include "core/prune/layer_inputs.h"
 #include "core/prune/obs.h"
 #include "core/prune/pattern.h"
@@ -18,9 +20,15 @@
 
 namespace sp::prune {
 
-enum class PruneMethod { kObs, kMagnitude };
-PruneMethod parse_prune_method(const std::string& name);  // "obs" | "magnitude"; throws sp::Error
+enum class PruneMethod { kObs, kAdmm, kMagnitude };
+PruneMethod parse_prune_method(const std::string& name);  // "obs" | "admm" | "magnitude"; throws sp::Error
 const char* prune_method_name(PruneMethod m);
+// OBS and ADMM prune from each layer's Hessian (calibration data); magnitude needs none.
+inline bool uses_hessian(PruneMethod m) { return m != PruneMethod::kMagnitude; }
+
+// The method's pruner for one layer's Hessian (damping, ρ … from the options); nullptr for magnitude.
+std::unique_ptr<HessianPruner> make_hessian_pruner(PruneMethod method, const Hessian& h, const ObsOptions& obs,
+                                                   const AdmmOptions& admm);
 
 struct LayerTarget {
   std::string conv;
@@ -31,6 +39,7 @@ struct OneShotOptions {
   PruneMethod method = PruneMethod::kObs;
   PrunePattern pattern;
   ObsOptions obs;
+  AdmmOptions admm;
   bool bias_correction = false;
   // OBS towards the float model's outputs (refit_to_reference before pruning) instead of towards this
   // layer's own dense output on its drifted inputs; needs the float model run beside the pruned one.
@@ -65,8 +74,8 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
                                         const OneShotOptions& options, const SessionOptions& session, size_t frames,
                                         const FrameFiller& fill, const ProgressFn& progress = {});
 
-// Prunes one layer's matrix (O x K) with the method: OBS needs `solver`.
+// Prunes one layer's matrix (O x K) with the method: OBS and ADMM need `solver`.
 void prune_matrix(std::vector<float>& w, const ConvLayer& layer, double sparsity, PruneMethod method,
-                  const PrunePattern& pattern, const ObsSolver* solver, double* obs_loss = nullptr);
+                  const PrunePattern& pattern, const HessianPruner* solver, double* obs_loss = nullptr);
 
 }  // namespace sp::prune

@@ -23,7 +23,7 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
                                              const SensitivityOptions& opt, const SessionOptions& session, size_t frames,
                                              const FrameFiller& fill, const GraphDamageFn& damage, const ProgressFn& progress) {
   std::map<std::string, std::shared_ptr<const InputStatistics>> stats;
-  if (opt.method == PruneMethod::kObs) {
+  if (uses_hessian(opt.method)) {
     std::vector<StatisticsRequest> req;
     for (const auto& c : convs) req.push_back({c, opt.max_patches_per_frame});
     stats = gather_input_statistics(graph, req, session, frames, fill);
@@ -37,8 +37,8 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
     curve.levels = opt.levels;
     const std::vector<float> w0 = model.matrix(c.name);
     const std::vector<float> onnx0 = model.onnx_weights(c.name);
-    std::unique_ptr<ObsSolver> solver;
-    if (opt.method == PruneMethod::kObs) solver = std::make_unique<ObsSolver>(stats.at(c.name)->hessian(), opt.obs);
+    std::unique_ptr<HessianPruner> solver;
+    if (uses_hessian(opt.method)) solver = make_hessian_pruner(opt.method, stats.at(c.name)->hessian(), opt.obs, opt.admm);
     for (double s : opt.levels) {
       std::vector<float> w = w0;
       prune_matrix(w, c, s, opt.method, opt.pattern, solver.get());

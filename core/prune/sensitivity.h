@@ -28,11 +28,12 @@ struct SensitivityOptions {
   PruneMethod method = PruneMethod::kObs;
   PrunePattern pattern;
   ObsOptions obs;
+  AdmmOptions admm;
   int64_t max_patches_per_frame = 1024;
   std::vector<double> levels;
 };
 
-// Frames 0..frames-1 of `fill` feed the float model's Hessians (OBS only). `graph` is left as given.
+// Frames 0..frames-1 of `fill` feed the float model's Hessians (OBS and ADMM). `graph` is left as given.
 std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& graph, const std::vector<std::string>& convs,
                                              const SensitivityOptions& options, const SessionOptions& session,
                                              size_t frames, const FrameFiller& fill, const GraphDamageFn& damage,

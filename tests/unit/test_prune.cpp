@@ -25,43 +25,12 @@
 #include "core/quantize/quantizable_model.h"
 #include "core/session.h"
 #include "tests/onnx_builder.h"
+#include "tests/unit/prune_test_data.h"
 
 namespace sp::prune {
 namespace {
 
 using test::OnnxBuilder;
-
-std::vector<float> gaussian(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-// N samples of K strongly correlated features: x = A z with z ~ N(0, I) of rank `rank` (<= K), plus
-// a little independent noise when `noise` > 0. Returns the Hessian (1/N) Σ x xᵀ.
-Hessian correlated_hessian(int64_t K, int64_t N, int64_t rank, float noise, uint32_t seed) {
-  std::vector<float> A = gaussian(static_cast<size_t>(K * rank), seed);
-  std::vector<float> z = gaussian(static_cast<size_t>(rank * N), seed + 1);
-  std::vector<float> e = gaussian(static_cast<size_t>(K * N), seed + 2, noise);
-  Hessian h;
-  h.n = K;
-  h.samples = N;
-  h.h.assign(static_cast<size_t>(K * K), 0.0);
-  std::vector<double> x(static_cast<size_t>(K));
-  for (int64_t s = 0; s < N; ++s) {
-    for (int64_t k = 0; k < K; ++k) {
-      double v = e[static_cast<size_t>(k * N + s)];
-      for (int64_t r = 0; r < rank; ++r) v += A[static_cast<size_t>(k * rank + r)] * z[static_cast<size_t>(r * N + s)];
-      x[static_cast<size_t>(k)] = v;
-    }
-    for (int64_t i = 0; i < K; ++i) {
-      for (int64_t j = 0; j < K; ++j) h.h[static_cast<size_t>(i * K + j)] += x[static_cast<size_t>(i)] * x[static_cast<size_t>(j)] / static_cast<double>(N);
-    }
-  }
-  return h;
-}
 
 int64_t zeros(const std::vector<float>& w) { return std::count(w.begin(), w.end(), 0.0f); }
 
@@ -481,8 +450,8 @@ TEST(OneShot, PrunesEveryLayerExactlyAndCorrectsBiases) {
   const Graph float_graph = load_onnx_bytes(bytes.data(), bytes.size(), "small");
   const std::vector<double> float_mean = mean_output(float_graph, "out", 6, fill);
 
-  std::map<std::string, double> error_of[2];
-  for (PruneMethod method : {PruneMethod::kObs, PruneMethod::kMagnitude}) {
+  std::map<PruneMethod, std::map<std::string, double>> error_of;
+  for (PruneMethod method : {PruneMethod::kObs, PruneMethod::kAdmm, PruneMethod::kMagnitude}) {
     PrunableModel m = PrunableModel::from_bytes(bytes, "small");
     Graph g = float_graph;
     OneShotOptions opt;
@@ -502,7 +471,7 @@ TEST(OneShot, PrunesEveryLayerExactlyAndCorrectsBiases) {
         EXPECT_EQ(zero_groups(w, c.out_channels, c.cols(), opt.pattern) * 4, zeros(w)) << l.conv;
       }
       EXPECT_TRUE(l.bias_corrected) << l.conv;
-      error_of[method == PruneMethod::kObs ? 0 : 1][l.conv] = l.output_error;
+      error_of[method][l.conv] = l.output_error;
     }
     EXPECT_EQ(r[3].zeros, 0);  // the depthwise conv is only bias-corrected
     // The graph carries the new weights, and the last conv's mean output is the float model's again.
@@ -514,8 +483,9 @@ TEST(OneShot, PrunesEveryLayerExactlyAndCorrectsBiases) {
     EXPECT_EQ(back.matrix("c2"), m.matrix("c2"));
     EXPECT_EQ(back.bias("c1"), m.bias("c1"));
   }
-  EXPECT_GE(error_of[0]["c1"], 0.0);
-  EXPECT_LT(error_of[1]["c1"], 0.0);  // magnitude gathers no Hessian: not measured
+  EXPECT_GE(error_of[PruneMethod::kObs]["c1"], 0.0);
+  EXPECT_GE(error_of[PruneMethod::kAdmm]["c1"], 0.0);
+  EXPECT_LT(error_of[PruneMethod::kMagnitude]["c1"], 0.0);  // magnitude gathers no Hessian: not measured
 
   // A pattern that does not fit a layer is refused before any work.
   PrunableModel m = PrunableModel::from_bytes(bytes, "small");

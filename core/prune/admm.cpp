@@ -1,0 +1,174 @@
+#include "core/prune/admm.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "core/error.h"
+
+namespace sp::prune {
+namespace {
+
+using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// keep = 0 for the `remove` groups of smallest Σ v² (ties: the lower group index first, so the mask
+// never depends on the selection algorithm), 1 elsewhere.
+void choose_mask(const RowMajorD& v, const PrunePattern& p, int64_t remove, std::vector<std::pair<double, int64_t>>& sal,
+                 std::vector<uint8_t>& keep) {
+  const int64_t rows = v.rows(), cols = v.cols(), group_cols = cols / p.cols;
+  sal.clear();
+  for (int64_t gr = 0; gr < rows / p.rows; ++gr) {
+    for (int64_t gc = 0; gc < group_cols; ++gc) {
+      double s = 0;
+      for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
+        for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) s += v(r, c) * v(r, c);
+      }
+      sal.emplace_back(s, gr * group_cols + gc);
+    }
+  }
+  std::fill(keep.begin(), keep.end(), uint8_t{1});
+  remove = std::clamp<int64_t>(remove, 0, static_cast<int64_t>(sal.size()));
+  if (remove == 0) return;
+  if (remove < static_cast<int64_t>(sal.size())) std::nth_element(sal.begin(), sal.begin() + remove, sal.end());
+  for (int64_t k = 0; k < remove; ++k) {
+    const int64_t gr = sal[static_cast<size_t>(k)].second / group_cols, gc = sal[static_cast<size_t>(k)].second % group_cols;
+    for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
+      for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) keep[static_cast<size_t>(r * cols + c)] = 0;
+    }
+  }
+}
+
+void apply_mask(RowMajorD& m, const std::vector<uint8_t>& keep) {
+  double* d = m.data();
+  for (size_t i = 0; i < keep.size(); ++i) {
+    if (!keep[i]) d[i] = 0.0;
+  }
+}
+
+}  // namespace
+
+AdmmSolver::AdmmSolver(const Hessian& h, const AdmmOptions& options) : n_(h.n), options_(options) {
+  if (h.n <= 0 || static_cast<int64_t>(h.h.size()) != h.n * h.n) throw Error("pruning: Hessian is not square");
+  if (!(options.damping > 0) || !(options.rho > 0)) throw Error("pruning: ADMM damping and rho must be positive");
+  if (options.ramp_iterations < 1 || options.settle_iterations < 0 || options.refit_iterations < 0) {
+    throw Error("pruning: ADMM needs at least one ramp iteration");
+  }
+  Eigen::Map<const RowMajorD> H(h.h.data(), h.n, h.n);
+  if (!H.allFinite()) throw Error("pruning: Hessian has non-finite values (non-finite activations?)");
+  const double mean_diag = H.diagonal().mean();
+  const double scale = mean_diag > 0 ? mean_diag : 1.0;
+  double damping = options.damping;
+  for (int attempt = 0; attempt < 4; ++attempt, damping *= 10) {
+    Eigen::MatrixXd Hd = H;
+    Hd.diagonal().array() += damping * scale;
+    const Eigen::VectorXd d = Hd.diagonal().array().sqrt();
+    const Eigen::VectorXd inv_d = d.cwiseInverse();
+    Eigen::MatrixXd Hn = inv_d.asDiagonal() * Hd * inv_d.asDiagonal();
+    Hn = 0.5 * (Hn + Hn.transpose());
+    if (Eigen::LLT<Eigen::MatrixXd>(Hn).info() != Eigen::Success) continue;
+    Eigen::MatrixXd A = Hn;
+    A.diagonal().array() += options.rho;
+    Eigen::LLT<Eigen::MatrixXd> llt(A);
+    if (llt.info() != Eigen::Success) continue;
+    const Eigen::MatrixXd inv = llt.solve(Eigen::MatrixXd::Identity(h.n, h.n));
+    if (!inv.allFinite()) continue;
+    scale_.assign(d.data(), d.data() + d.size());
+    h_unit_.resize(static_cast<size_t>(h.n * h.n));
+    inverse_.resize(static_cast<size_t>(h.n * h.n));
+    Eigen::Map<RowMajorD>(h_unit_.data(), h.n, h.n) = Hn;
+    Eigen::Map<RowMajorD>(inverse_.data(), h.n, h.n) = 0.5 * (inv + inv.transpose());
+    damping_used_ = damping;
+    return;
+  }
+  throw Error("pruning: the Hessian cannot be factored even with damping " + std::to_string(damping / 10));
+}
+
+double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& p) const {
+  const int64_t n = n_;
+  if (rows <= 0 || static_cast<int64_t>(w.size()) != rows * n) {
+    throw Error("pruning: weight matrix of " + std::to_string(w.size()) + " values is not " + std::to_string(rows) + " x " +
+                std::to_string(n));
+  }
+  if (rows % p.rows != 0 || n % p.cols != 0) {
+    throw Error("pruning: pattern " + p.name() + " does not tile a " + std::to_string(rows) + " x " + std::to_string(n) +
+                " weight matrix");
+  }
+  Eigen::Map<const RowMajorD> Hn(h_unit_.data(), n, n), Inv(inverse_.data(), n, n);
+  Eigen::Map<const Eigen::VectorXd> d(scale_.data(), n);
+  const RowMajorD target = Eigen::Map<const RowMajorF>(w.data(), rows, n).cast<double>() * d.asDiagonal();
+  const RowMajorD pull = target * Hn;  // the least-squares step's fixed part
+  const int64_t groups = (rows / p.rows) * (n / p.cols);
+  const int64_t total = groups_to_remove(groups, sparsity);
+  const double rho = options_.rho;
+  RowMajorD x = target, z = target, u = RowMajorD::Zero(rows, n), v(rows, n);
+  std::vector<uint8_t> keep(static_cast<size_t>(rows * n), 1);
+  std::vector<std::pair<double, int64_t>> sal;
+  const int ramp = options_.ramp_iterations, steps = ramp + options_.settle_iterations;
+  for (int it = 0; it < steps; ++it) {
+    if (it > 0) x.noalias() = (pull + rho * (z - u)) * Inv;
+    v = x + u;
+    if (it < ramp) {
+      // Cubic ramp (Zhu & Gupta's gradual pruning): most weights go early, while the others can
+      // still adapt; the last steps remove few.
+      const double t = static_cast<double>(it + 1) / ramp;
+      const double s = sparsity * (1.0 - (1.0 - t) * (1.0 - t) * (1.0 - t));
+      const int64_t remove = it + 1 == ramp ? total : std::min(total, groups_to_remove(groups, s));
+      choose_mask(v, p, remove, sal, keep);
+    }
+    z = v;
+    apply_mask(z, keep);
+    u += x - z;
+  }
+  const std::vector<double> refit =
+      masked_least_squares(h_unit_, n, {target.data(), static_cast<size_t>(target.size())}, {z.data(), static_cast<size_t>(z.size())},
+                           keep, rows, options_.refit_iterations);
+  const Eigen::Map<const RowMajorD> result(refit.data(), rows, n);
+  const RowMajorD delta = result - target;
+  const double loss = 0.5 * ((delta * Hn).array() * delta.array()).sum();
+  Eigen::Map<RowMajorF> out(w.data(), rows, n);
+  out = (result * d.cwiseInverse().asDiagonal()).cast<float>();
+  for (size_t i = 0; i < keep.size(); ++i) {
+    if (!keep[i]) w[i] = 0.0f;
+  }
+  return loss;
+}
+
+std::vector<double> masked_least_squares(std::span<const double> h, int64_t n, std::span<const double> w,
+                                         std::span<const double> start, std::span<const uint8_t> keep, int64_t rows,
+                                         int iterations) {
+  const size_t size = static_cast<size_t>(rows * n);
+  if (static_cast<int64_t>(h.size()) != n * n || w.size() != size || start.size() != size || keep.size() != size) {
+    throw Error("pruning: least-squares operands do not match");
+  }
+  Eigen::Map<const RowMajorD> H(h.data(), n, n), W(w.data(), rows, n);
+  std::vector<uint8_t> mask(keep.begin(), keep.end());
+  RowMajorD x = Eigen::Map<const RowMajorD>(start.data(), rows, n);
+  apply_mask(x, mask);
+  // Per row: gradient of ½ (x - w)ᵀ H (x - w) is (x - w) H; the residual is its negative on the mask.
+  RowMajorD r = (W - x) * H;
+  apply_mask(r, mask);
+  RowMajorD p = r, ap(rows, n);
+  Eigen::VectorXd rs = r.rowwise().squaredNorm();
+  const Eigen::VectorXd rs0 = rs;
+  for (int it = 0; it < iterations; ++it) {
+    if ((rs.array() <= 1e-16 * rs0.array()).all()) break;
+    ap.noalias() = p * H;
+    apply_mask(ap, mask);
+    const Eigen::VectorXd pap = (p.array() * ap.array()).rowwise().sum();
+    Eigen::VectorXd alpha(rows), beta(rows);
+    for (int64_t i = 0; i < rows; ++i) alpha(i) = pap(i) > 0 && rs(i) > 1e-16 * rs0(i) ? rs(i) / pap(i) : 0.0;
+    x += alpha.asDiagonal() * p;
+    r -= alpha.asDiagonal() * ap;
+    const Eigen::VectorXd next = r.rowwise().squaredNorm();
+    for (int64_t i = 0; i < rows; ++i) beta(i) = rs(i) > 0 ? next(i) / rs(i) : 0.0;
+    p = r + beta.asDiagonal() * p;
+    rs = next;
+  }
+  return {x.data(), x.data() + x.size()};
+}
+
+}  // namespace sp::prune
