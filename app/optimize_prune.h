@@ -16,13 +16,14 @@ namespace sp::app {
 
 struct PruneOptions {
   double sparsity = 0;                 // global target over the prunable weights, (0, 0.99]
-  std::string method = "obs";          // obs | magnitude
+  std::string method = "obs";          // obs | admm | magnitude
   std::string pattern = "unstructured";
   std::string profile = "uniform";     // uniform | sensitivity | accuracy
   bool prune_first = false;
   bool prune_head = false;
   bool bias_correction = false;
   bool float_target = false;
+  bool refit_dense = false;            // with float_target: the convs kept dense refit to the float outputs too
   bool mirror = false;
 };
 

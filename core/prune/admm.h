@@ -28,7 +28,10 @@ struct AdmmOptions {
   double rho = 1.0;       // ADMM penalty, relative to H's unit diagonal
   int ramp_iterations = 60;   // the sparsity grows from 0 to the target over these (mask re-chosen each one)
   int settle_iterations = 40; // then the mask stays and ADMM converges on it
-  int refit_iterations = 200; // conjugate-gradient steps (at most) of the final least squares on the mask
+  // Conjugate-gradient steps (at most) of the final least squares on the mask. After the settle
+  // iterations ADMM is within ~1 % of that optimum in the objective (measured on YOLO11n-pose's convs:
+  // 200 steps gained 0.1-1 %), so a few dozen steps take most of what is left at a fifth of the cost.
+  int refit_iterations = 40;
 };
 
 class AdmmSolver final : public HessianPruner {

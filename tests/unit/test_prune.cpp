@@ -497,6 +497,61 @@ TEST(OneShot, PrunesEveryLayerExactlyAndCorrectsBiases) {
   EXPECT_THROW(prune_one_shot(m, g, {{"dw", 0.5}}, opt, so, 2, fill), Error);
 }
 
+// Mean squared difference of an output between two graphs over the frames.
+double output_mse(const Graph& a, const Graph& b, const std::string& value, size_t frames, const FrameFiller& fill) {
+  SessionOptions so;
+  so.threads = 1;
+  so.outputs = {value};
+  so.nhwc_input = true;
+  Session sa(a, so), sb(b, so);
+  const Shape& sh = sa.output_shape(0);
+  const int64_t n = sh[1] * sh[2] * sh[3];
+  double se = 0;
+  for (size_t f = 0; f < frames; ++f) {
+    fill(f, sa.input_data(0));
+    fill(f, sb.input_data(0));
+    sa.run();
+    sb.run();
+    for (int64_t i = 0; i < n; ++i) se += std::pow(double(sa.output_data(0)[i]) - sb.output_data(0)[i], 2);
+  }
+  return se / static_cast<double>(n * static_cast<int64_t>(frames));
+}
+
+// With float_target, refit_dense makes the conv kept dense after pruned ones (c2) refit to the float
+// model's outputs from its drifted inputs: its weights move, its zeros stay as they were, and the
+// model's output comes closer to the float model's than with c2 left as it was.
+TEST(OneShot, RefitDenseBringsTheDenseConvsAfterPrunedOnesBackToFloat) {
+  const std::string bytes = small_model();
+  const FrameFiller fill = correlated_frames();
+  SessionOptions so;
+  so.threads = 1;
+  so.kernels = KernelMode::kDense;
+  const Graph float_graph = load_onnx_bytes(bytes.data(), bytes.size(), "small");
+  double mse[2] = {0, 0};
+  for (bool refit_dense : {false, true}) {
+    for (PruneMethod method : {PruneMethod::kObs, PruneMethod::kAdmm}) {
+      PrunableModel m = PrunableModel::from_bytes(bytes, "small");
+      const std::vector<float> c2 = m.matrix("c2");
+      Graph g = float_graph;
+      OneShotOptions opt;
+      opt.method = method;
+      opt.float_target = true;
+      opt.refit_dense = refit_dense;
+      opt.max_patches_per_frame = 64;
+      const std::vector<LayerResult> r = prune_one_shot(m, g, {{"c0", 0.6}, {"c1", 0.6}, {"c2", 0.0}}, opt, so, 8, fill);
+      EXPECT_EQ(r[2].zeros, zeros(c2));
+      if (refit_dense) {
+        EXPECT_NE(m.matrix("c2"), c2);
+        EXPECT_GT(r[2].hessian_samples, 0);
+      } else {
+        EXPECT_EQ(m.matrix("c2"), c2);
+      }
+      mse[refit_dense] += output_mse(float_graph, g, "out", 8, fill);
+    }
+  }
+  EXPECT_LT(mse[1], 0.8 * mse[0]) << "refit " << mse[1] << " against " << mse[0];
+}
+
 // OBS on real conv inputs: the sequential pass gives a lower output error than magnitude per layer.
 TEST(OneShot, ObsBeatsMagnitudeOnConvInputs) {
   const std::string bytes = small_model();
