@@ -138,9 +138,6 @@ void add_optimize_command(CLI::App& app) {
   cmd->add_flag("--bias-correction", o->pruning.bias_correction,
                 "after pruning, re-fit each conv's bias so its mean output on the calibration frames is the float model's");
   cmd->add_flag("--float-target", o->pruning.float_target, "OBS/ADMM aim at the float model's outputs");
-  cmd->add_flag("--refit-dense", o->pruning.refit_dense,
-                "with --float-target: the convs left dense (the head, layers the profile keeps dense) refit to the float "
-                "model's outputs from their drifted inputs too");
   cmd->add_flag("--mirror", o->pruning.mirror, "calibrate on mirrored frames too");
   cmd->add_option("--calib", o->calib, "calibration frames: a directory of images (first N by path, searched recursively) or a video (N frames spread evenly)");
   cmd->add_option("--calib-method", o->int8.method, "int8: minmax|percentile|entropy (default: minmax)");

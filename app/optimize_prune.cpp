@@ -72,9 +72,6 @@ void check_prune_options(const PruneOptions& o) {
   if (o.profile != "uniform" && o.profile != "sensitivity" && o.profile != "accuracy") {
     throw Error("--sparsity-profile: unknown profile '" + o.profile + "' (uniform, sensitivity or accuracy)");
   }
-  if (o.refit_dense && (!o.float_target || !uses_hessian(parse_prune_method(o.method)))) {
-    throw Error("--refit-dense needs --float-target and --prune-method obs or admm");
-  }
 }
 
 void check_prunable(const std::string& model_bytes, const std::string& origin) {
@@ -160,7 +157,6 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   opt.pattern = pattern;
   opt.bias_correction = o.bias_correction;
   opt.float_target = o.float_target;
-  opt.refit_dense = o.refit_dense;
   // sensitivity and accuracy: per-layer sparsities from each layer's damage curve, by damage per ms saved
   // or per weight removed (allocation.h).
   const bool by_curves = o.profile != "uniform";
@@ -204,7 +200,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   std::vector<LayerTarget> layers;
   for (const ConvLayer& c : pm.convs()) {
     if (target.count(c.name)) layers.push_back({c.name, target[c.name]});
-    else if ((o.bias_correction || o.refit_dense) && role[c.name] != "decode tail" && role[c.name] != "first") layers.push_back({c.name, 0.0});
+    else if (o.bias_correction && role[c.name] != "decode tail" && role[c.name] != "first") layers.push_back({c.name, 0.0});
   }
   t0 = OptimizeClock::now();
   Graph work = up_to(graph, head->output_names());
@@ -300,7 +296,6 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   note["head_pruned"] = o.prune_head;
   note["bias_correction"] = o.bias_correction;
   note["float_target"] = o.float_target;
-  note["refit_dense"] = o.refit_dense;
   note["frames"] = calib.frames.size();
   note["calib_source"] = calib.source_kind;
   note["imgsz"] = in_w;

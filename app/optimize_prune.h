@@ -23,7 +23,6 @@ struct PruneOptions {
   bool prune_head = false;
   bool bias_correction = false;
   bool float_target = false;
-  bool refit_dense = false;            // with float_target: the convs kept dense refit to the float outputs too
   bool mirror = false;
 };
 

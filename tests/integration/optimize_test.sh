@@ -386,8 +386,6 @@ expect_error "--prune 0" "sparsity must be in \(0, 0.99\], got 0" "$o" -- "${pop
 expect_error "--prune 0.995" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.995 -o "$o"
 expect_error "--prune 1.5" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@]}" --calib "$clip" --prune 1.5 -o "$o"
 expect_error "bad --prune-method" "unknown method 'optimal'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --prune-method optimal -o "$o"
-expect_error "--refit-dense without --float-target" "--refit-dense needs --float-target" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --refit-dense -o "$o"
-expect_error "--refit-dense with magnitude" "--refit-dense needs --float-target and --prune-method obs or admm" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --float-target --refit-dense --prune-method magnitude -o "$o"
 expect_error "bad --pattern" "unknown pattern 'block-z4'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --pattern block-z4 -o "$o"
 expect_error "bad --sparsity-profile" "unknown profile 'greedy'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --sparsity-profile greedy -o "$o"
 expect_error "block pattern vs the first conv's 3 channels" "block-k4: conv '/model.0/conv/Conv' \(first\): 3 input channels are not a multiple of 4" \
