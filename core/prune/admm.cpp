@@ -52,51 +52,38 @@ void apply_mask(RowMajorD& m, const std::vector<uint8_t>& keep) {
 }  // namespace
 
 AdmmSolver::AdmmSolver(const Hessian& h, const AdmmOptions& options) : n_(h.n), options_(options) {
-  if (h.n <= 0 || static_cast<int64_t>(h.h.size()) != h.n * h.n) throw Error("pruning: Hessian is not square");
   if (!(options.damping > 0) || !(options.rho > 0)) throw Error("pruning: ADMM damping and rho must be positive");
   if (options.ramp_iterations < 1 || options.settle_iterations < 0 || options.refit_iterations < 0) {
     throw Error("pruning: ADMM needs at least one ramp iteration");
   }
+  const double scale = checked_damping_scale(h);
   Eigen::Map<const RowMajorD> H(h.h.data(), h.n, h.n);
-  if (!H.allFinite()) throw Error("pruning: Hessian has non-finite values (non-finite activations?)");
-  const double mean_diag = H.diagonal().mean();
-  const double scale = mean_diag > 0 ? mean_diag : 1.0;
-  double damping = options.damping;
-  for (int attempt = 0; attempt < 4; ++attempt, damping *= 10) {
+  damping_used_ = with_escalating_damping(options.damping, [&](double damping) {
     Eigen::MatrixXd Hd = H;
     Hd.diagonal().array() += damping * scale;
     const Eigen::VectorXd d = Hd.diagonal().array().sqrt();
     const Eigen::VectorXd inv_d = d.cwiseInverse();
     Eigen::MatrixXd Hn = inv_d.asDiagonal() * Hd * inv_d.asDiagonal();
     Hn = 0.5 * (Hn + Hn.transpose());
-    if (Eigen::LLT<Eigen::MatrixXd>(Hn).info() != Eigen::Success) continue;
+    if (Eigen::LLT<Eigen::MatrixXd>(Hn).info() != Eigen::Success) return false;
     Eigen::MatrixXd A = Hn;
     A.diagonal().array() += options.rho;
     Eigen::LLT<Eigen::MatrixXd> llt(A);
-    if (llt.info() != Eigen::Success) continue;
+    if (llt.info() != Eigen::Success) return false;
     const Eigen::MatrixXd inv = llt.solve(Eigen::MatrixXd::Identity(h.n, h.n));
-    if (!inv.allFinite()) continue;
+    if (!inv.allFinite()) return false;
     scale_.assign(d.data(), d.data() + d.size());
     h_unit_.resize(static_cast<size_t>(h.n * h.n));
     inverse_.resize(static_cast<size_t>(h.n * h.n));
     Eigen::Map<RowMajorD>(h_unit_.data(), h.n, h.n) = Hn;
     Eigen::Map<RowMajorD>(inverse_.data(), h.n, h.n) = 0.5 * (inv + inv.transpose());
-    damping_used_ = damping;
-    return;
-  }
-  throw Error("pruning: the Hessian cannot be factored even with damping " + std::to_string(damping / 10));
+    return true;
+  });
 }
 
 double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& p) const {
   const int64_t n = n_;
-  if (rows <= 0 || static_cast<int64_t>(w.size()) != rows * n) {
-    throw Error("pruning: weight matrix of " + std::to_string(w.size()) + " values is not " + std::to_string(rows) + " x " +
-                std::to_string(n));
-  }
-  if (rows % p.rows != 0 || n % p.cols != 0) {
-    throw Error("pruning: pattern " + p.name() + " does not tile a " + std::to_string(rows) + " x " + std::to_string(n) +
-                " weight matrix");
-  }
+  check_weight_shape(w, rows, n, p);
   Eigen::Map<const RowMajorD> Hn(h_unit_.data(), n, n), Inv(inverse_.data(), n, n);
   Eigen::Map<const Eigen::VectorXd> d(scale_.data(), n);
   const RowMajorD target = Eigen::Map<const RowMajorF>(w.data(), rows, n).cast<double>() * d.asDiagonal();
@@ -164,7 +151,8 @@ std::vector<double> masked_least_squares(std::span<const double> h, int64_t n, s
     x += alpha.asDiagonal() * p;
     r -= alpha.asDiagonal() * ap;
     const Eigen::VectorXd next = r.rowwise().squaredNorm();
-    for (int64_t i = 0; i < rows; ++i) beta(i) = rs(i) > 0 ? next(i) / rs(i) : 0.0;
+    // A row that has converged (alpha 0) keeps a zero direction rather than one that grows.
+    for (int64_t i = 0; i < rows; ++i) beta(i) = alpha(i) != 0.0 && rs(i) > 0 ? next(i) / rs(i) : 0.0;
     p = r + beta.asDiagonal() * p;
     rs = next;
   }

@@ -11,7 +11,7 @@
 // when its neighbours take over. It ends with the exact least-squares weights for the final mask.
 //
 // Everything runs in coordinates where H has a unit diagonal (w_j · sqrt(H_jj)): there the
-// projection's "smallest magnitude" is the Wanda / OBS-diagonal saliency, and one ρ suits every layer.
+// projection's "smallest magnitude" is Wanda's saliency |w_j| · ||x_j||, and one ρ suits every layer.
 #pragma once
 
 #include <cstdint>

@@ -15,17 +15,6 @@ namespace {
 using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-void check_shape(std::span<const float> w, int64_t rows, int64_t cols, const PrunePattern& p) {
-  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(w.size()) != rows * cols) {
-    throw Error("pruning: weight matrix of " + std::to_string(w.size()) + " values is not " + std::to_string(rows) +
-                " x " + std::to_string(cols));
-  }
-  if (rows % p.rows != 0 || cols % p.cols != 0) {
-    throw Error("pruning: pattern " + p.name() + " does not tile a " + std::to_string(rows) + " x " +
-                std::to_string(cols) + " weight matrix");
-  }
-}
-
 // The `count` smallest (saliency, index) pairs, ties broken by index so that results never depend
 // on the sort's implementation.
 void select_smallest(std::vector<std::pair<double, int64_t>>& s, int64_t count) {
@@ -41,37 +30,56 @@ int64_t groups_to_remove(int64_t groups, double sparsity) {
   return std::clamp<int64_t>(std::llround(sparsity * static_cast<double>(groups)), 0, groups);
 }
 
-ObsSolver::ObsSolver(const Hessian& h, const ObsOptions& options) : n_(h.n), block_cols_(options.block_cols) {
+double checked_damping_scale(const Hessian& h) {
   if (h.n <= 0 || static_cast<int64_t>(h.h.size()) != h.n * h.n) throw Error("pruning: Hessian is not square");
-  if (options.block_cols < 1) throw Error("pruning: column block must be at least 1");
-  if (!(options.damping > 0)) throw Error("pruning: damping must be positive");
   Eigen::Map<const RowMajorD> H(h.h.data(), h.n, h.n);
   if (!H.allFinite()) throw Error("pruning: Hessian has non-finite values (non-finite activations?)");
   const double mean_diag = H.diagonal().mean();
-  // An all-zero H (a layer whose input is always zero) has no scale: damp against 1.
-  const double scale = mean_diag > 0 ? mean_diag : 1.0;
-  double damping = options.damping;
+  return mean_diag > 0 ? mean_diag : 1.0;
+}
+
+double with_escalating_damping(double damping, const std::function<bool(double)>& factor) {
   for (int attempt = 0; attempt < 4; ++attempt, damping *= 10) {
-    Eigen::MatrixXd Hd = H;
-    Hd.diagonal().array() += damping * scale;
-    Eigen::LLT<Eigen::MatrixXd> llt(Hd);
-    if (llt.info() != Eigen::Success) continue;
-    Eigen::MatrixXd inv = llt.solve(Eigen::MatrixXd::Identity(h.n, h.n));
-    inv = 0.5 * (inv + inv.transpose());  // symmetric to rounding before the second factorisation
-    Eigen::LLT<Eigen::MatrixXd> llt_inv(inv);
-    if (llt_inv.info() != Eigen::Success) continue;
-    Eigen::MatrixXd U = llt_inv.matrixU();
-    if (!U.allFinite() || (U.diagonal().array() <= 0).any()) continue;
-    u_.assign(U.data(), U.data() + U.size());
-    damping_used_ = damping;
-    return;
+    if (factor(damping)) return damping;
   }
   throw Error("pruning: the Hessian cannot be factored even with damping " + std::to_string(damping / 10));
 }
 
+void check_weight_shape(std::span<const float> w, int64_t rows, int64_t cols, const PrunePattern& p) {
+  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(w.size()) != rows * cols) {
+    throw Error("pruning: weight matrix of " + std::to_string(w.size()) + " values is not " + std::to_string(rows) +
+                " x " + std::to_string(cols));
+  }
+  if (rows % p.rows != 0 || cols % p.cols != 0) {
+    throw Error("pruning: pattern " + p.name() + " does not tile a " + std::to_string(rows) + " x " +
+                std::to_string(cols) + " weight matrix");
+  }
+}
+
+ObsSolver::ObsSolver(const Hessian& h, const ObsOptions& options) : n_(h.n), block_cols_(options.block_cols) {
+  if (options.block_cols < 1) throw Error("pruning: column block must be at least 1");
+  if (!(options.damping > 0)) throw Error("pruning: damping must be positive");
+  const double scale = checked_damping_scale(h);
+  Eigen::Map<const RowMajorD> H(h.h.data(), h.n, h.n);
+  damping_used_ = with_escalating_damping(options.damping, [&](double damping) {
+    Eigen::MatrixXd Hd = H;
+    Hd.diagonal().array() += damping * scale;
+    Eigen::LLT<Eigen::MatrixXd> llt(Hd);
+    if (llt.info() != Eigen::Success) return false;
+    Eigen::MatrixXd inv = llt.solve(Eigen::MatrixXd::Identity(h.n, h.n));
+    inv = 0.5 * (inv + inv.transpose());  // symmetric to rounding before the second factorisation
+    Eigen::LLT<Eigen::MatrixXd> llt_inv(inv);
+    if (llt_inv.info() != Eigen::Success) return false;
+    Eigen::MatrixXd U = llt_inv.matrixU();
+    if (!U.allFinite() || (U.diagonal().array() <= 0).any()) return false;
+    u_.assign(U.data(), U.data() + U.size());
+    return true;
+  });
+}
+
 double ObsSolver::prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& p) const {
   const int64_t n = n_;
-  check_shape(w, rows, n, p);
+  check_weight_shape(w, rows, n, p);
   Eigen::Map<const Eigen::MatrixXd> U(u_.data(), n, n);
   Eigen::MatrixXd W = Eigen::Map<const RowMajorF>(w.data(), rows, n).cast<double>();
   const int64_t group_rows = rows / p.rows;
@@ -151,7 +159,7 @@ void refit_to_reference(std::span<float> w, int64_t rows, const Hessian& h, std:
 }
 
 void magnitude_prune(std::span<float> w, int64_t rows, int64_t cols, double sparsity, const PrunePattern& p) {
-  check_shape(w, rows, cols, p);
+  check_weight_shape(w, rows, cols, p);
   const int64_t group_rows = rows / p.rows, group_cols = cols / p.cols;
   std::vector<std::pair<double, int64_t>> sal;
   sal.reserve(static_cast<size_t>(group_rows * group_cols));
@@ -187,7 +195,7 @@ double relative_output_error(std::span<const float> reference, std::span<const f
 }
 
 int64_t zero_groups(std::span<const float> w, int64_t rows, int64_t cols, const PrunePattern& p) {
-  check_shape(w, rows, cols, p);
+  check_weight_shape(w, rows, cols, p);
   int64_t zeros = 0;
   for (int64_t gr = 0; gr < rows / p.rows; ++gr) {
     for (int64_t gc = 0; gc < cols / p.cols; ++gc) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -32,6 +33,16 @@ struct ObsOptions {
   double damping = 0.01;
   int block_cols = 128;  // SparseGPT's column block: mask choice and lazy update granularity
 };
+
+// Shared by the Hessian pruners (OBS, ADMM).
+// Throws sp::Error (one line) unless h is a finite n x n matrix; returns the scale damping is relative to:
+// mean(diag H), or 1 for an all-zero H (a layer whose input is always zero has no scale of its own).
+double checked_damping_scale(const Hessian& h);
+// Calls factor(d) with d = damping, then tenfold up to three times, until it returns true (H + d · scale · I
+// factored); returns that d, or throws "the Hessian cannot be factored even with damping …".
+double with_escalating_damping(double damping, const std::function<bool(double)>& factor);
+// Throws sp::Error unless w holds rows x cols values and the pattern tiles that matrix.
+void check_weight_shape(std::span<const float> w, int64_t rows, int64_t cols, const PrunePattern& pattern);
 
 // How many groups of `groups` a sparsity removes: round(sparsity * groups), the same for every method,
 // so every layer's sparsity is exact to one group.

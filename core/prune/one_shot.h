@@ -3,7 +3,7 @@
 // bias-corrected), gathered wave by wave (layer_inputs.h). Optionally each conv's bias is then
 // re-fitted so that its mean output on the calibration frames matches the float model's:
 // b' = b + W · E[x_float] - Ŵ · E[x_pruned] (OBS then works on centered statistics: with a free bias
-// the mean is not the weights' job). Optionally (float_target) OBS aims at the float model's outputs.
+// the mean is not the weights' job). Optionally (float_target) OBS or ADMM aims at the float model's outputs.
 #pragma once
 
 #include <memory>
@@ -46,8 +46,8 @@ struct OneShotOptions {
   bool float_target = false;
   // With float_target: the listed convs that are not pruned (target 0, ungrouped) are refitted too,
   // dense, so the layers kept dense after pruned ones (the head) also make up for their drifted inputs.
-  // Not offered by the CLI: measured at stop 20 (admm 50 %, accuracy profile, head refitted) it cost
-  // 0.054 pose AP on the dev set (box unchanged): a least-squares fit over random pixels, background
+  // Not offered by the CLI: measured at stop 20 (admm 50 %, accuracy profile; the head and the layers
+  // the profile kept dense refitted) it cost 0.054 pose AP on the dev set (box unchanged): a least-squares fit over random pixels, background
   // mostly, is not what the keypoint outputs need (docs/PRUNING.md).
   bool refit_dense = false;
   // Hessian patches per frame and conv (output pixels drawn at random): K² work each. At 640 the

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -423,13 +424,19 @@ TEST(Waves, NoConvFeedsAnotherOfItsWave) {
   EXPECT_THROW(conv_waves(g, {"nope"}), Error);
 }
 
-// Mean of a Session output channel by channel over the frames.
-std::vector<double> mean_output(const Graph& g, const std::string& value, size_t frames, const FrameFiller& fill) {
+// A one-thread session of g that outputs `value` and takes NHWC frames (what FrameFiller writes).
+std::unique_ptr<Session> frame_session(const Graph& g, const std::string& value) {
   SessionOptions so;
   so.threads = 1;
   so.outputs = {value};
   so.nhwc_input = true;
-  Session s(g, so);
+  return std::make_unique<Session>(g, so);
+}
+
+// Mean of a Session output channel by channel over the frames.
+std::vector<double> mean_output(const Graph& g, const std::string& value, size_t frames, const FrameFiller& fill) {
+  const std::unique_ptr<Session> session = frame_session(g, value);
+  Session& s = *session;
   const Shape& sh = s.output_shape(0);
   std::vector<double> m(static_cast<size_t>(sh[1]), 0.0);
   for (size_t f = 0; f < frames; ++f) {
@@ -499,11 +506,8 @@ TEST(OneShot, PrunesEveryLayerExactlyAndCorrectsBiases) {
 
 // Mean squared difference of an output between two graphs over the frames.
 double output_mse(const Graph& a, const Graph& b, const std::string& value, size_t frames, const FrameFiller& fill) {
-  SessionOptions so;
-  so.threads = 1;
-  so.outputs = {value};
-  so.nhwc_input = true;
-  Session sa(a, so), sb(b, so);
+  const std::unique_ptr<Session> session_a = frame_session(a, value), session_b = frame_session(b, value);
+  Session &sa = *session_a, &sb = *session_b;
   const Shape& sh = sa.output_shape(0);
   const int64_t n = sh[1] * sh[2] * sh[3];
   double se = 0;
