@@ -15,34 +15,14 @@ namespace {
 using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// keep = 0 for the `remove` groups of smallest Σ v² (ties: the lower group index first, so the mask
-// never depends on the selection algorithm), 1 elsewhere.
+// keep = 0 for the `remove` groups of smallest Σ v², 1 elsewhere.
 void choose_mask(const RowMajorD& v, const PrunePattern& p, int64_t remove, std::vector<std::pair<double, int64_t>>& sal,
                  std::vector<uint8_t>& keep) {
-  const int64_t rows = v.rows(), cols = v.cols(), group_cols = cols / p.cols;
-  sal.clear();
-  for (int64_t gr = 0; gr < rows / p.rows; ++gr) {
-    for (int64_t gc = 0; gc < group_cols; ++gc) {
-      double s = 0;
-      for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
-        for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) s += v(r, c) * v(r, c);
-      }
-      sal.emplace_back(s, gr * group_cols + gc);
-    }
-  }
   std::fill(keep.begin(), keep.end(), uint8_t{1});
-  remove = std::clamp<int64_t>(remove, 0, static_cast<int64_t>(sal.size()));
-  if (remove == 0) return;
-  if (remove < static_cast<int64_t>(sal.size())) std::nth_element(sal.begin(), sal.begin() + remove, sal.end());
-  for (int64_t k = 0; k < remove; ++k) {
-    const int64_t gr = sal[static_cast<size_t>(k)].second / group_cols, gc = sal[static_cast<size_t>(k)].second % group_cols;
-    for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
-      for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) keep[static_cast<size_t>(r * cols + c)] = 0;
-    }
-  }
+  remove_smallest_groups(v.data(), v.rows(), v.cols(), p, remove, sal, [&](int64_t i) { keep[static_cast<size_t>(i)] = 0; });
 }
 
-void apply_mask(RowMajorD& m, const std::vector<uint8_t>& keep) {
+void apply_mask(RowMajorD& m, std::span<const uint8_t> keep) {
   double* d = m.data();
   for (size_t i = 0; i < keep.size(); ++i) {
     if (!keep[i]) d[i] = 0.0;
@@ -132,19 +112,18 @@ std::vector<double> masked_least_squares(std::span<const double> h, int64_t n, s
     throw Error("pruning: least-squares operands do not match");
   }
   Eigen::Map<const RowMajorD> H(h.data(), n, n), W(w.data(), rows, n);
-  std::vector<uint8_t> mask(keep.begin(), keep.end());
   RowMajorD x = Eigen::Map<const RowMajorD>(start.data(), rows, n);
-  apply_mask(x, mask);
+  apply_mask(x, keep);
   // Per row: gradient of ½ (x - w)ᵀ H (x - w) is (x - w) H; the residual is its negative on the mask.
   RowMajorD r = (W - x) * H;
-  apply_mask(r, mask);
+  apply_mask(r, keep);
   RowMajorD p = r, ap(rows, n);
   Eigen::VectorXd rs = r.rowwise().squaredNorm();
   const Eigen::VectorXd rs0 = rs;
   for (int it = 0; it < iterations; ++it) {
     if ((rs.array() <= 1e-16 * rs0.array()).all()) break;
     ap.noalias() = p * H;
-    apply_mask(ap, mask);
+    apply_mask(ap, keep);
     const Eigen::VectorXd pap = (p.array() * ap.array()).rowwise().sum();
     Eigen::VectorXd alpha(rows), beta(rows);
     for (int64_t i = 0; i < rows; ++i) alpha(i) = pap(i) > 0 && rs(i) > 1e-16 * rs0(i) ? rs(i) / pap(i) : 0.0;

@@ -160,26 +160,9 @@ void refit_to_reference(std::span<float> w, int64_t rows, const Hessian& h, std:
 
 void magnitude_prune(std::span<float> w, int64_t rows, int64_t cols, double sparsity, const PrunePattern& p) {
   check_weight_shape(w, rows, cols, p);
-  const int64_t group_rows = rows / p.rows, group_cols = cols / p.cols;
   std::vector<std::pair<double, int64_t>> sal;
-  sal.reserve(static_cast<size_t>(group_rows * group_cols));
-  for (int64_t gr = 0; gr < group_rows; ++gr) {
-    for (int64_t gc = 0; gc < group_cols; ++gc) {
-      double s = 0;
-      for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
-        for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) s += double(w[static_cast<size_t>(r * cols + c)]) * w[static_cast<size_t>(r * cols + c)];
-      }
-      sal.emplace_back(s, gr * group_cols + gc);
-    }
-  }
-  const int64_t total = groups_to_remove(group_rows * group_cols, sparsity);
-  select_smallest(sal, total);
-  for (int64_t k = 0; k < total; ++k) {
-    const int64_t gr = sal[static_cast<size_t>(k)].second / group_cols, gc = sal[static_cast<size_t>(k)].second % group_cols;
-    for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
-      for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) w[static_cast<size_t>(r * cols + c)] = 0.0f;
-    }
-  }
+  const int64_t total = groups_to_remove(rows / p.rows * (cols / p.cols), sparsity);
+  remove_smallest_groups(w.data(), rows, cols, p, total, sal, [&](int64_t i) { w[static_cast<size_t>(i)] = 0.0f; });
 }
 
 double relative_output_error(std::span<const float> reference, std::span<const float> pruned, int64_t rows, const Hessian& h) {

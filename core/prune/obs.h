@@ -10,9 +10,11 @@
 // W is [rows = output channels] x [cols = K], row-major, K in the pattern's column order (see pattern.h).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/prune/pattern.h"
@@ -43,6 +45,34 @@ double checked_damping_scale(const Hessian& h);
 double with_escalating_damping(double damping, const std::function<bool(double)>& factor);
 // Throws sp::Error unless w holds rows x cols values and the pattern tiles that matrix.
 void check_weight_shape(std::span<const float> w, int64_t rows, int64_t cols, const PrunePattern& pattern);
+
+// The `count` groups of the pattern with the smallest Σ x² over the row-major rows x cols matrix m
+// (ties: the lower group index first, so the choice never depends on the selection algorithm); calls
+// remove(i) for the flat index i of every element of each. Magnitude pruning and ADMM's projection.
+// `scratch` is reused between calls. The shape must fit (check_weight_shape).
+template <class T, class Remove>
+void remove_smallest_groups(const T* m, int64_t rows, int64_t cols, const PrunePattern& p, int64_t count,
+                            std::vector<std::pair<double, int64_t>>& scratch, Remove remove) {
+  const int64_t group_cols = cols / p.cols;
+  scratch.clear();
+  for (int64_t gr = 0; gr < rows / p.rows; ++gr) {
+    for (int64_t gc = 0; gc < group_cols; ++gc) {
+      double s = 0;
+      for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
+        for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) s += double(m[r * cols + c]) * double(m[r * cols + c]);
+      }
+      scratch.emplace_back(s, gr * group_cols + gc);
+    }
+  }
+  count = std::clamp<int64_t>(count, 0, static_cast<int64_t>(scratch.size()));
+  if (count < static_cast<int64_t>(scratch.size())) std::nth_element(scratch.begin(), scratch.begin() + count, scratch.end());
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t gr = scratch[static_cast<size_t>(k)].second / group_cols, gc = scratch[static_cast<size_t>(k)].second % group_cols;
+    for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
+      for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) remove(r * cols + c);
+    }
+  }
+}
 
 // How many groups of `groups` a sparsity removes: round(sparsity * groups), the same for every method,
 // so every layer's sparsity is exact to one group.

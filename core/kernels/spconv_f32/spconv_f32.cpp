@@ -222,19 +222,23 @@ const SpKernel* kernel_for_group(const IsaSpconvKernels& isa, int r) {
   return nullptr;
 }
 
-const SpKernel* pick_kernel(const Conv2dDesc& d, const float* weights, const IsaSpconvKernels& isa,
-                            double* best_cost) {
-  const SpKernel* best = nullptr;
-  *best_cost = std::numeric_limits<double>::infinity();
+// The cost model's estimate for each of the ISA's kernels, in the ISA's order.
+std::vector<double> kernel_costs(const Conv2dDesc& d, const float* weights, const IsaSpconvKernels& isa) {
+  std::vector<double> costs;
   for (int i = 0; i < isa.num_kernels; ++i) {
     const SpKernel& k = isa.kernels[i];
-    const double c = estimate_cost(d, isa, k, count_work(d, weights, k.r));
-    if (c < *best_cost) {
-      *best_cost = c;
-      best = &k;
-    }
+    costs.push_back(estimate_cost(d, isa, k, count_work(d, weights, k.r)));
   }
-  return best;
+  return costs;
+}
+
+// The first cheapest kernel by the cost model (nullptr if the ISA has none).
+const SpKernel* pick_kernel(const Conv2dDesc& d, const float* weights, const IsaSpconvKernels& isa,
+                            double* best_cost) {
+  const std::vector<double> costs = kernel_costs(d, weights, isa);
+  const auto best = std::min_element(costs.begin(), costs.end());
+  *best_cost = best == costs.end() ? std::numeric_limits<double>::infinity() : *best;
+  return best == costs.end() ? nullptr : &isa.kernels[best - costs.begin()];
 }
 
 double dense_cost(const Conv2dDesc& d, const IsaSpconvKernels& isa) {
@@ -553,17 +557,11 @@ SparseGroupEstimates sparse_conv_group_estimates(const Conv2dDesc& desc, const f
   const IsaSpconvKernels* k = isa_supported(isa) ? isa_kernels(isa) : nullptr;
   SparseGroupEstimates est;
   if (!k) return est;
-  double best = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < k->num_kernels; ++i) {
-    const SpKernel& kernel = k->kernels[i];
-    const double c = estimate_cost(desc, *k, kernel, count_work(desc, weights, kernel.r));
-    est.relative.emplace_back(kernel.r, c);
-    if (c < best) {  // the first cheapest, as pick_kernel
-      best = c;
-      est.pick = kernel.r;
-    }
-  }
-  for (auto& e : est.relative) e.second /= best;
+  const std::vector<double> costs = kernel_costs(desc, weights, *k);
+  if (costs.empty()) return est;
+  const size_t best = static_cast<size_t>(std::min_element(costs.begin(), costs.end()) - costs.begin());  // as pick_kernel
+  est.pick = k->kernels[best].r;
+  for (size_t i = 0; i < costs.size(); ++i) est.relative.emplace_back(k->kernels[i].r, costs[i] / costs[best]);
   return est;
 }
 
