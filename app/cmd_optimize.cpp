@@ -139,6 +139,12 @@ void add_optimize_command(CLI::App& app) {
                 "after pruning, re-fit each conv's bias so its mean output on the calibration frames is the float model's");
   cmd->add_flag("--float-target", o->pruning.float_target, "OBS/ADMM aim at the float model's outputs");
   cmd->add_flag("--mirror", o->pruning.mirror, "calibrate on mirrored frames too");
+  cmd->add_option("--prune-seed", o->pruning.sampling_seed,
+                  "OBS/ADMM: which calibration pixels the Hessians sample (0: the standard draw; other values give "
+                  "other draws, to see how much a result owes to it)")
+      ->check(CLI::Validator(
+          [](std::string& v) { return v.rfind('-', 0) == 0 ? "must be a non-negative integer, got " + v : std::string(); },
+          "SEED"));
   cmd->add_option("--calib", o->calib, "calibration frames: a directory of images (first N by path, searched recursively) or a video (N frames spread evenly)");
   cmd->add_option("--calib-method", o->int8.method, "int8: minmax|percentile|entropy (default: minmax)");
   cmd->add_option("--calib-n", o->calib_n, "calibration frames to use (default: 128)");

@@ -157,6 +157,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   opt.pattern = pattern;
   opt.bias_correction = o.bias_correction;
   opt.float_target = o.float_target;
+  opt.sampling_seed = o.sampling_seed;
   // sensitivity and accuracy: per-layer sparsities from each layer's damage curve, by damage per ms saved
   // or per weight removed (allocation.h).
   const bool by_curves = o.profile != "uniform";
@@ -178,6 +179,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
     sopt.obs = opt.obs;
     sopt.admm = opt.admm;
     sopt.max_patches_per_frame = opt.max_patches_per_frame;
+    sopt.sampling_seed = opt.sampling_seed;
     sopt.levels = sensitivity_levels(o.sparsity);
     const auto hframes = spread(calib.frames, kSensitivityHessianFrames);
     std::fprintf(stderr, "prune sensitivity: %zu convs x %zu levels, damage on %zu frames at %dx%d\n", chosen.size(),
@@ -296,6 +298,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   note["head_pruned"] = o.prune_head;
   note["bias_correction"] = o.bias_correction;
   note["float_target"] = o.float_target;
+  if (o.sampling_seed != 0) note["sampling_seed"] = o.sampling_seed;
   note["frames"] = calib.frames.size();
   note["calib_source"] = calib.source_kind;
   note["imgsz"] = in_w;
@@ -318,6 +321,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   r["prune_head"] = o.prune_head;
   r["bias_correction"] = o.bias_correction;
   r["frames"] = all_frames.size();
+  r["sampling_seed"] = o.sampling_seed;
   if (method == PruneMethod::kAdmm) {
     r["admm"] = {{"damping", opt.admm.damping},
                  {"damping_definition", "H + damping * mean(diag H) * I"},

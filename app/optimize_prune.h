@@ -24,6 +24,8 @@ struct PruneOptions {
   bool bias_correction = false;
   bool float_target = false;
   bool mirror = false;
+  // The Hessians' pixel draw (core/prune/layer_inputs.h): 0 the standard one; others measure the spread.
+  uint64_t sampling_seed = 0;
 };
 
 struct PruneResult {

@@ -52,6 +52,11 @@ std::string geometry_key(const ConvGeometry& geo) {
          std::to_string(geo.pad_right);
 }
 
+std::string sampling_key(const ConvGeometry& g, const StatisticsRequest& r) {
+  return geometry_key(g) + "|" + std::to_string(r.max_patches_per_frame) +
+         (r.sampling_seed == 0 ? std::string() : "|seed=" + std::to_string(r.sampling_seed));
+}
+
 uint64_t stable_seed(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -89,7 +94,7 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> gather_input_stati
     const std::string& in = graph.values[n.inputs[0]].name;
     const size_t o = static_cast<size_t>(std::find(inputs.begin(), inputs.end(), in) - inputs.begin());
     ConvGeometry geo = conv_geometry(graph, n, session.output_shape(o));
-    const std::string key = in + "|" + geometry_key(geo) + "|" + std::to_string(requests[i].max_patches_per_frame);
+    const std::string key = in + "|" + sampling_key(geo, requests[i]);
     if (!slots.count(key)) slots[key] = {o, std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame, stable_seed(key))};
     key_of[i] = key;
   }

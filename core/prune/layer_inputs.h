@@ -23,7 +23,11 @@ using ProgressFn = std::function<void(const std::string& message)>;
 struct StatisticsRequest {
   std::string conv;                  // Conv node name
   int64_t max_patches_per_frame = 0; // 0: means only
+  // Which output pixels the Hessian samples: 0 is the standard draw, any other value another fixed draw
+  // (to measure how much a pruning result owes to the draw).
+  uint64_t sampling_seed = 0;
 };
+
 
 // Runs `graph` cut at the inputs of the requested convs on frames 0..frames-1 and returns each conv's
 // statistics. Convs reading the same value with the same geometry and budget share one object.
@@ -45,6 +49,10 @@ std::vector<std::vector<std::string>> conv_waves(const Graph& graph, const std::
 ConvGeometry conv_geometry(const Graph& graph, const Node& conv, const Shape& input);
 // A text key of the geometry (statistics of two convs with equal keys on the same value are equal).
 std::string geometry_key(const ConvGeometry& g);
+// What a request's statistics depend on besides its input value: the geometry, the patch budget and the
+// sampling seed ("|seed=N", left out for 0 so that the standard draw stays what it always was). Statistics
+// slots are keyed, and their pixel draws seeded, by the value's name and this.
+std::string sampling_key(const ConvGeometry& g, const StatisticsRequest& request);
 // A seed derived from a name (FNV-1a), the same on every platform.
 uint64_t stable_seed(const std::string& name);
 

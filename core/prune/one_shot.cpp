@@ -121,7 +121,7 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
         const bool pruned = target[n] > 0;
         const bool refit = float_target && (pruned || (opt.refit_dense && model.conv(n).prunable_shape()));
         if (!pruned && !refit && !opt.bias_correction) continue;
-        req.push_back({n, (pruned && hessians) || refit ? opt.max_patches_per_frame : 0});
+        req.push_back({n, (pruned && hessians) || refit ? opt.max_patches_per_frame : 0, opt.sampling_seed});
       }
       stats = runner->gather(wi, graph, req, needs_reference ? &reference : nullptr);
     }

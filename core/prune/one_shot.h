@@ -54,6 +54,8 @@ struct OneShotOptions {
   // largest maps have 25600 pixels; 1024 per frame x 32+ frames gives >= 28 patches per column for
   // the widest conv here (K = 1152) and keeps the Hessians to about a second per frame.
   int64_t max_patches_per_frame = 1024;
+  // Which pixels the Hessians sample (StatisticsRequest::sampling_seed): 0, the standard draw, or another.
+  uint64_t sampling_seed = 0;
 };
 
 struct LayerResult {

@@ -25,7 +25,7 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
   std::map<std::string, std::shared_ptr<const InputStatistics>> stats;
   if (uses_hessian(opt.method)) {
     std::vector<StatisticsRequest> req;
-    for (const auto& c : convs) req.push_back({c, opt.max_patches_per_frame});
+    for (const auto& c : convs) req.push_back({c, opt.max_patches_per_frame, opt.sampling_seed});
     stats = gather_input_statistics(graph, req, session, frames, fill);
   }
   std::vector<LayerCurve> curves;

@@ -30,6 +30,7 @@ struct SensitivityOptions {
   ObsOptions obs;
   AdmmOptions admm;
   int64_t max_patches_per_frame = 1024;
+  uint64_t sampling_seed = 0;  // StatisticsRequest::sampling_seed
   std::vector<double> levels;
 };
 

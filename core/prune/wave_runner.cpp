@@ -228,9 +228,11 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> WaveRunner::gather
     const Node& n = graph.nodes[static_cast<size_t>(conv_nodes[i])];
     const int in = n.inputs[0];
     ConvGeometry geo = conv_geometry(graph, n, shape_of(run, in));
-    const std::string key = std::to_string(in) + "|" + geometry_key(geo) + "|" + std::to_string(requests[i].max_patches_per_frame);
+    const std::string sampling = sampling_key(geo, requests[i]);
+    const std::string key = std::to_string(in) + "|" + sampling;
     if (!slots.count(key)) {
-      slots[key] = std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame, stable_seed(graph.values[static_cast<size_t>(in)].name + "|" + geometry_key(geo) + "|" + std::to_string(requests[i].max_patches_per_frame)));
+      slots[key] = std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame,
+                                                     stable_seed(graph.values[static_cast<size_t>(in)].name + "|" + sampling));
       slot_value[key] = in;
     }
     key_of[i] = key;

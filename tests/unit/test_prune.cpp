@@ -565,7 +565,7 @@ TEST(OneShot, ObsBeatsMagnitudeOnConvInputs) {
   const Graph float_graph = load_onnx_bytes(bytes.data(), bytes.size(), "small");
   PrunableModel m = PrunableModel::from_bytes(bytes, "small");
   Graph g = float_graph;
-  auto stats = gather_input_statistics(g, {{"c0", 1000}, {"c1", 1000}}, so, 4, fill);
+  auto stats = gather_input_statistics(g, {{"c0", 1000, 0}, {"c1", 1000, 0}}, so, 4, fill);
   for (const char* c : {"c0", "c1"}) {
     const ConvLayer& layer = m.conv(c);
     Hessian h = stats.at(c)->hessian();
@@ -575,6 +575,22 @@ TEST(OneShot, ObsBeatsMagnitudeOnConvInputs) {
     prune_matrix(mag, layer, 0.6, PruneMethod::kMagnitude, {}, nullptr);
     EXPECT_LT(relative_output_error(w0, obs, layer.out_channels, h), relative_output_error(w0, mag, layer.out_channels, h)) << c;
   }
+}
+
+// A sampling seed draws other Hessian pixels; seed 0 is the standard draw, and the means (every pixel) do
+// not depend on it.
+TEST(InputStatistics, SamplingSeedDrawsOtherPixels) {
+  const std::string bytes = small_model();
+  const FrameFiller fill = correlated_frames();
+  SessionOptions so;
+  so.threads = 1;
+  const Graph g = load_onnx_bytes(bytes.data(), bytes.size(), "small");
+  auto draw = [&](uint64_t seed) { return gather_input_statistics(g, {{"c0", 20, seed}}, so, 3, fill).at("c0"); };
+  const auto standard = draw(0), again = draw(0), other = draw(3);
+  EXPECT_EQ(standard->hessian().h, again->hessian().h);
+  EXPECT_NE(standard->hessian().h, other->hessian().h);
+  EXPECT_EQ(standard->patches(), other->patches());
+  EXPECT_EQ(standard->mean_patch(), other->mean_patch());
 }
 
 // x -> c0 3x3 8->16 -> SiLU a0 -> Split s0, s1 -> c1 1x1 on s1 -> SiLU a1 -> r = s1 + a1
@@ -618,12 +634,13 @@ TEST(WaveRunner, MatchesFullRunsAsWeightsChange) {
   auto waves = conv_waves(g, {"c0", "c1", "c2", "dw"});
   ASSERT_EQ(waves.size(), 3u);
   for (size_t cache_bytes : {size_t{1} << 30, size_t{0}}) {  // with the cache, and falling back without it
+    const uint64_t seed = cache_bytes > 0 ? 0 : 7;  // both paths draw the same pixels for any sampling seed
     Graph work = reference;
     PrunableModel pm = PrunableModel::from_bytes(bytes, "branchy");
     WaveRunner runner(work, waves, so, 3, fill, cache_bytes);
     for (size_t w = 0; w < waves.size(); ++w) {
       std::vector<StatisticsRequest> req;
-      for (const auto& c : waves[w]) req.push_back({c, c == "dw" ? 0 : 50});
+      for (const auto& c : waves[w]) req.push_back({c, c == "dw" ? 0 : 50, seed});
       auto fast = runner.gather(w, work, req, &reference);
       auto full = gather_input_statistics(work, req, so, 3, fill, &reference);
       for (const auto& r : req) {
