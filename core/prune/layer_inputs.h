@@ -28,7 +28,6 @@ struct StatisticsRequest {
   uint64_t sampling_seed = 0;
 };
 
-
 // Runs `graph` cut at the inputs of the requested convs on frames 0..frames-1 and returns each conv's
 // statistics. Convs reading the same value with the same geometry and budget share one object.
 // With a `reference` graph (the float model: same value names), it runs on the same frames too and

@@ -15,15 +15,13 @@ namespace {
 using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// The `count` smallest (saliency, index) pairs, ties broken by index so that results never depend
-// on the sort's implementation.
+}  // namespace
+
 void select_smallest(std::vector<std::pair<double, int64_t>>& s, int64_t count) {
   count = std::clamp<int64_t>(count, 0, static_cast<int64_t>(s.size()));
   if (count == 0 || count == static_cast<int64_t>(s.size())) return;
   std::nth_element(s.begin(), s.begin() + count, s.end());
 }
-
-}  // namespace
 
 int64_t groups_to_remove(int64_t groups, double sparsity) {
   if (!(sparsity >= 0 && sparsity <= 1)) throw Error("pruning: sparsity " + std::to_string(sparsity) + " is not in [0, 1]");
