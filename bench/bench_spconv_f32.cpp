@@ -4,7 +4,10 @@
 //
 //   bench_spconv_f32 [--isa avx2,avx512] [--sparsity 0.5,0.7,0.9] [--pattern unstructured,oc4,oc8,k4]
 //                    [--layers all|i,j,...] [--reps 7] [--min-ms 15] [--group R[,R...]] [--threads 1] [--csv FILE]
-//                    [--io nhwc|planar|planar-in|planar-out] [--out-halo 1]
+//                    [--io nhwc|planar|planar-in|planar-out] [--out-halo 1] [--chunks K[,K...]]
+//
+// --chunks: the sparse kernels' reduction chunks (SparseConvOptions::reduction_chunks; 0, the default:
+// the kernel's own choice). Several (--chunks 1,0) time each as its own column, alternating in one process.
 //
 // --group: the output-channel group size of the sparse kernels (0, the default: the cost model's pick).
 // Several (--group 0,2,4,6) time each as its own column, alternating in one process, and add the sum of
@@ -59,6 +62,7 @@ struct Options {
   int reps = 7;
   double min_ms = 15;
   std::vector<int> groups = {0};
+  std::vector<int> chunks = {0};
   int threads = 1;
   std::string csv;
   bool planar_in = false, planar_out = false;
@@ -99,6 +103,9 @@ Options parse(int argc, char** argv) {
       o.reps = std::stoi(next());
     } else if (a == "--min-ms") {
       o.min_ms = std::stod(next());
+    } else if (a == "--chunks") {
+      o.chunks.clear();
+      for (const std::string& s : split(next())) o.chunks.push_back(std::stoi(s));
     } else if (a == "--group") {
       o.groups.clear();
       for (const std::string& s : split(next())) o.groups.push_back(std::stoi(s));
@@ -232,16 +239,18 @@ struct Row {
 struct Variant {
   double sparsity = 0;
   int group = 0;
+  int chunks = 0;
   bool planar = false;
 };
 
 std::vector<Variant> variants(const Options& o) {
   std::vector<Variant> v;
   for (double s : o.sparsities)
-    for (int g : o.groups) {
-      v.push_back({s, g, false});
-      if (o.planar_in || o.planar_out) v.push_back({s, g, true});
-    }
+    for (int g : o.groups)
+      for (int k : o.chunks) {
+        v.push_back({s, g, k, false});
+        if (o.planar_in || o.planar_out) v.push_back({s, g, k, true});
+      }
   return v;
 }
 
@@ -357,6 +366,7 @@ void run(const Options& opt) {
           prune(pw, d, pattern, col.sparsity);
           sp::kernels::SparseConvOptions so;
           so.oc_group = col.group;
+          so.reduction_chunks = col.chunks;
           so.planar_input_halo = col.planar ? in_halo : -1;
           so.planar_output_halo = col.planar && opt.planar_out ? opt.out_halo : -1;
           sparse.push_back(sp::kernels::create_sparse_conv2d_f32(d, pw.data(), b.data(), isa, so));
@@ -391,7 +401,8 @@ void run(const Options& opt) {
                   std::string(sp::isa_name(isa)).c_str(), pattern.c_str(), opt.threads);
       std::printf("| # | layer | n | dense ms |");
       for (const Variant& col : cols) {
-        const std::string g = opt.groups.size() > 1 ? " R=" + (col.group ? std::to_string(col.group) : "auto") : "";
+        std::string g = opt.groups.size() > 1 ? " R=" + (col.group ? std::to_string(col.group) : "auto") : "";
+        if (opt.chunks.size() > 1) g += " k=" + (col.chunks ? std::to_string(col.chunks) : "auto");
         std::printf(" %.0f%%%s%s ms | x |", 100 * col.sparsity, g.c_str(), col.planar ? " planar" : "");
       }
       std::printf(" group size R |\n|---:|---|---:|---:|");

@@ -38,6 +38,19 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Floats of channel planes a band may use: a band's planes then stay in L2 while its tiles read them.
 constexpr int64_t kPlaneBudget = 96 * 1024;
+// Bytes of input one tile's columns of a reduction chunk may read: they are re-read by every group of output
+// channels, so a chunk's share should stay in L1 (32 KiB on Zen 4, 48 KiB on Zen 5 and Sapphire Rapids; the
+// rest holds the groups' weight streams and the tile of outputs).
+constexpr int64_t kChunkInputBudget = 32 * 1024;
+// Fewest columns (input channel x tap) per chunk, per channel mask a group of R can have (2^R - 1), and
+// most chunks: a chunk's columns are sorted into runs by mask, and runs of a column or two spend more on
+// their dispatch than the re-reads from L2 they save. Measured on a Zen 5 (AVX-512, 70 % unstructured,
+// bench_spconv_f32 --chunks): 1x1 384->256 and 512->256 at R = 6 gain from 2 chunks and lose from 3
+// (128 and 170 columns per chunk), 1x1 128-channel layers at R = 5 lose from 2; inside the engine, where
+// a layer's weights arrive cold once per frame, 4 to 6 chunks of the strided and 20x20 layers ran 10-27 %
+// slower than one, while 2 chunks were neutral to 1 % faster.
+constexpr int kMinChunkColumnsPerMask = 4;
+constexpr int kMaxChunks = 2;
 // Tasks per thread a parallel run aims for (bands are handed out dynamically).
 constexpr int kTasksPerThread = 4;
 
@@ -181,6 +194,46 @@ void plan_geometry(const Conv2dDesc& d, int tile, SparsePlan* p) {
                 std::to_string(p->plane_stride) + " floats per plane)");
 }
 
+// Bytes of one input channel that a tile of `tile` positions reads: per stride phase, the union of the
+// position ranges its taps' rows and column shifts cover (plane rows are plane_w floats apart, so a tile
+// wider than a row reads overlapping ranges), in 64-byte lines. From the descriptor alone (plane_w as
+// plan_geometry sets it), so the chunks, and with them each output's order of summation, are the same
+// whichever sides are planar.
+int64_t tile_input_bytes_per_channel(const Conv2dDesc& d, int64_t tile) {
+  if (is_flat(d)) return round_up(tile, 16) * 4;
+  const int64_t plane_w = d.out_w() + (d.kernel_w - 1) * d.dilation_w / d.stride_w;
+  int64_t bytes = 0;
+  for (int py = 0; py < d.stride_h; ++py)
+    for (int px = 0; px < d.stride_w; ++px) {
+      std::vector<std::pair<int64_t, int64_t>> spans;  // [begin, end) in floats from the tile's position
+      for (int y = 0; y < d.kernel_h; ++y)
+        for (int x = 0; x < d.kernel_w; ++x) {
+          const int dy = y * d.dilation_h, dx = x * d.dilation_w;
+          if (dy % d.stride_h != py || dx % d.stride_w != px) continue;
+          const int64_t begin = static_cast<int64_t>(dy / d.stride_h) * plane_w + dx / d.stride_w;
+          spans.emplace_back(begin, begin + tile);
+        }
+      std::sort(spans.begin(), spans.end());
+      int64_t end = std::numeric_limits<int64_t>::min();
+      for (const auto& [b, e] : spans) {
+        bytes += std::max<int64_t>(0, e - std::max(b, end)) * 4;
+        end = std::max(end, e);
+      }
+    }
+  return round_up(bytes, 64);
+}
+
+// Reduction chunks for a plan of group size p.r (options: SparseConvOptions::reduction_chunks): as many as
+// keep a chunk's tile input within kChunkInputBudget, with at least kMinChunkColumnsPerMask columns per
+// mask each.
+int reduction_chunks(const Conv2dDesc& d, const SparsePlan& p, int requested) {
+  if (requested > 0) return std::min(requested, d.in_c);
+  const int64_t by_budget = ceil_div(tile_input_bytes_per_channel(d, p.tile) * d.in_c, kChunkInputBudget);
+  const int64_t columns = static_cast<int64_t>(d.in_c) * d.kernel_h * d.kernel_w;
+  const int64_t by_runs = columns / (kMinChunkColumnsPerMask * ((int64_t{1} << p.r) - 1));
+  return static_cast<int>(std::clamp<int64_t>(std::min({by_budget, by_runs, int64_t{kMaxChunks}}), 1, d.in_c));
+}
+
 // A column's offset in bytes (< 2^31: plan_geometry checks the planes' size).
 int32_t column_offset(const Conv2dDesc& d, const SparsePlan& p, int key) {
   const int x = key % d.kernel_w, y = key / d.kernel_w % d.kernel_h, c = key / (d.kernel_w * d.kernel_h);
@@ -270,35 +323,55 @@ class SparseConv2d final : public Conv2dF32 {
 
     std::vector<float> stream;
     const int ic_g = d.in_c / d.groups, oc_g = d.out_c / d.groups, taps = d.kernel_h * d.kernel_w;
+    p.chunks = reduction_chunks(d, p, options.reduction_chunks);
+    const auto chunk_of = [&](int key) { return key / taps * p.chunks / d.in_c; };
+    // Per group, its columns sorted by reduction chunk, then by mask (runs); inside a run, in reduction order
+    // (ascending offsets within a phase).
+    std::vector<GroupColumns> columns;
+    std::vector<std::vector<int>> orders;
     for (int g = 0; g < p.num_groups; ++g) {
-      const int oc = g * k.r, oc_count = std::min(k.r, d.out_c - oc);
-      // Runs by mask; inside a run, columns in reduction order (ascending offsets within a phase).
-      const GroupColumns gc = group_columns(d, weights, oc, oc_count);
+      const int oc = g * k.r;
+      columns.push_back(group_columns(d, weights, oc, std::min(k.r, d.out_c - oc)));
+      const GroupColumns& gc = columns.back();
       std::vector<int> order(gc.keys.size());
       for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return gc.masks[a] < gc.masks[b]; });
-      SpGroup grp;
-      grp.run_begin = static_cast<int>(runs_.size());
-      grp.stream_begin = static_cast<int64_t>(stream.size());
-      for (const int col : order) {
-        const uint32_t mask = gc.masks[col];
-        if (grp.run_count == 0 || runs_.back().mask != mask) {
-          runs_.push_back({mask, 0});
-          grp.run_count++;
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return std::pair(chunk_of(gc.keys[a]), gc.masks[a]) < std::pair(chunk_of(gc.keys[b]), gc.masks[b]);
+      });
+      orders.push_back(std::move(order));
+    }
+    // The stream chunk by chunk, each chunk group by group: the order the band kernel reads it in, so a
+    // layer's weights, which come from L3 or memory once per run, stream in sequentially.
+    std::vector<size_t> next(p.num_groups, 0);
+    for (int chunk = 0; chunk < p.chunks; ++chunk) {
+      for (int g = 0; g < p.num_groups; ++g) {
+        const int oc = g * k.r, oc_count = std::min(k.r, d.out_c - oc);
+        const GroupColumns& gc = columns[g];
+        const std::vector<int>& order = orders[g];
+        SpGroup grp;  // groups_[chunk * p.num_groups + g]
+        grp.run_begin = static_cast<int>(runs_.size());
+        grp.stream_begin = static_cast<int64_t>(stream.size());
+        for (; next[g] < order.size() && chunk_of(gc.keys[order[next[g]]]) == chunk; ++next[g]) {
+          const int col = order[next[g]];
+          const uint32_t mask = gc.masks[col];
+          if (grp.run_count == 0 || runs_.back().mask != mask) {
+            runs_.push_back({mask, 0});
+            grp.run_count++;
+          }
+          runs_.back().count++;
+          const int32_t off = column_offset(d, p, gc.keys[col]);
+          float off_bits;
+          std::memcpy(&off_bits, &off, sizeof off);
+          stream.push_back(off_bits);
+          const int c = gc.keys[col] / taps, t = gc.keys[col] % taps;
+          for (int r = 0; r < oc_count; ++r) {
+            if (!((mask >> r) & 1)) continue;
+            const int o = oc + r;
+            stream.push_back(weights[(static_cast<int64_t>(o) * ic_g + (c - o / oc_g * ic_g)) * taps + t]);
+          }
         }
-        runs_.back().count++;
-        const int32_t off = column_offset(d, p, gc.keys[col]);
-        float off_bits;
-        std::memcpy(&off_bits, &off, sizeof off);
-        stream.push_back(off_bits);
-        const int c = gc.keys[col] / taps, t = gc.keys[col] % taps;
-        for (int r = 0; r < oc_count; ++r) {
-          if (!((mask >> r) & 1)) continue;
-          const int o = oc + r;
-          stream.push_back(weights[(static_cast<int64_t>(o) * ic_g + (c - o / oc_g * ic_g)) * taps + t]);
-        }
+        groups_.push_back(grp);
       }
-      groups_.push_back(grp);
     }
     stream_ = std::move(stream);
     bias_ = AlignedFloats(round_up(static_cast<int64_t>(p.num_groups) * k.r, 16));
@@ -311,7 +384,7 @@ class SparseConv2d final : public Conv2dF32 {
     p.zeros = zeros_.data();
 
     WorkCounts built;  // what the cost model counts, of the compressed groups
-    built.groups = p.num_groups;
+    built.groups = static_cast<int64_t>(p.num_groups) * p.chunks;  // each chunk of a group loads and stores its sums
     for (const SpRun& run : runs_) built.cols += run.count;
     built.nnz = static_cast<int64_t>(stream_.size()) - built.cols;  // the stream: per column, offset + weights
     tile_ns_ = tile_cost(k, built);
@@ -326,6 +399,10 @@ class SparseConv2d final : public Conv2dF32 {
     if (options.planar_input_halo >= 0 || options.planar_output_halo >= 0) {
       name_ += '-';
       name_ += layout_tag(options.planar_output_halo);
+    }
+    if (p.chunks > 1) {
+      name_ += "-k";
+      name_ += std::to_string(p.chunks);
     }
     name_ += '-';
     name_ += isa.isa_name;

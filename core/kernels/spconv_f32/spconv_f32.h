@@ -71,6 +71,11 @@ struct SparseConvOptions {
   // sparse_conv_planar_input_halo(desc); a residual has the output's layout. Vector ISAs only.
   int planar_input_halo = -1;
   int planar_output_halo = -1;
+  // The reduction (input channels) is cut into this many chunks, each run through every group of a tile
+  // before the next, so the input a tile's columns read stays in L1 while the groups re-read it (the
+  // partial sums wait in the tile buffer). 0: as many as the tile's input needs (spconv_f32.cpp,
+  // reduction_chunks); n >= 1: n (at most in_c).
+  int reduction_chunks = 0;
 };
 
 // What the engine needs to decide dense vs sparse before creating anything (cheap: one pass over the

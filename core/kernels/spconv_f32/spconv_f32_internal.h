@@ -33,9 +33,10 @@ struct SpRun {
   int32_t count = 0;
 };
 
-// The columns of one group (R consecutive output channels), stored run by run in one stream, per column
-// 1 + popcount(mask) 32-bit words: the column's offset in bytes from the tile's position in the planes
-// (an int32), then its weights in channel order. One pointer walks it, and the offset needs no scaling.
+// The columns of one group (R consecutive output channels) in one reduction chunk, stored run by run in one
+// stream (chunk by chunk, group by group: the band kernel's order), per column 1 + popcount(mask) 32-bit
+// words: the column's offset in bytes from the tile's position in the planes (an int32), then its weights in
+// channel order. One pointer walks it, and the offset needs no scaling.
 struct SpGroup {
   int run_begin = 0, run_count = 0;
   int64_t stream_begin = 0;  // into SparsePlan::stream
@@ -64,6 +65,7 @@ struct SparsePlan {
   int out_halo = 0;
   int64_t out_row_stride = 0, out_channel_stride = 0;
   int num_groups = 0;  // ceil(out_c / r); group g is output channels [g * r, g * r + r)
+  int chunks = 1;      // reduction chunks: groups[k * num_groups + g] holds group g's columns of chunk k
   const SpGroup* groups = nullptr;
   const SpRun* runs = nullptr;
   const float* stream = nullptr;
