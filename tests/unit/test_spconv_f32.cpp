@@ -366,12 +366,12 @@ TEST(SpconvF32, ReductionChunksMatchTheReference) {
   }
 }
 
-// The automatic choice: a layer whose tile input overflows L1 is cut, a small one is not, and the planar
-// sides do not change the choice (so they do not change the order of summation either).
+// The automatic choice: a layer whose tile input and weight stream overflow L1 is cut, a small one is not,
+// and the planar sides do not change the choice (so they do not change the order of summation either).
 TEST(SpconvF32, ReductionChunksFollowTheTileInput) {
   std::mt19937 rng(8);
   for (Isa isa : vector_isas()) {
-    const Case wide = shape(256, 20, 20, 32, 3, 1, Activation::kSilu);  // 256 x 3 rows of a tile: > 32 KiB
+    const Case wide = shape(256, 20, 20, 32, 3, 1, Activation::kSilu);  // 256 x 3 rows of a tile: > 48 KiB
     const Case small = shape(16, 20, 20, 16, 3, 1, Activation::kSilu);
     for (const Case* c : {&wide, &small}) {
       const std::vector<float> w = make_weights(*c, rng);

@@ -38,17 +38,19 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Floats of channel planes a band may use: a band's planes then stay in L2 while its tiles read them.
 constexpr int64_t kPlaneBudget = 96 * 1024;
-// Bytes of input one tile's columns of a reduction chunk may read: they are re-read by every group of output
-// channels, so a chunk's share should stay in L1 (32 KiB on Zen 4, 48 KiB on Zen 5 and Sapphire Rapids; the
-// rest holds the groups' weight streams and the tile of outputs).
-constexpr int64_t kChunkInputBudget = 32 * 1024;
+// What one tile of a reduction chunk streams through L1: the input its columns read, which every group of
+// output channels reads again, and the groups' weight streams between those re-reads. Kept within this
+// budget (Zen 5's L1D is 48 KiB; Zen 4's 32 KiB), the input stays in L1 from one group to the next.
+constexpr int64_t kChunkL1Budget = 48 * 1024;
 // Fewest columns (input channel x tap) per chunk, per channel mask a group of R can have (2^R - 1), and
 // most chunks: a chunk's columns are sorted into runs by mask, and runs of a column or two spend more on
-// their dispatch than the re-reads from L2 they save. Measured on a Zen 5 (AVX-512, 70 % unstructured,
-// bench_spconv_f32 --chunks): 1x1 384->256 and 512->256 at R = 6 gain from 2 chunks and lose from 3
-// (128 and 170 columns per chunk), 1x1 128-channel layers at R = 5 lose from 2; inside the engine, where
-// a layer's weights arrive cold once per frame, 4 to 6 chunks of the strided and 20x20 layers ran 10-27 %
-// slower than one, while 2 chunks were neutral to 1 % faster.
+// their dispatch than the re-reads from L2 they save. Measured on a Zen 5 (70 % unstructured,
+// bench_spconv_f32 --chunks): with AVX-512, 1x1 384->256 and 512->256 at R = 6 gain from 2 chunks and
+// lose from 3 (128 and 170 columns per chunk), 1x1 128-channel layers at R = 5 lose from 2; inside the
+// engine, where a layer's weights arrive cold once per frame, 4 to 6 chunks of the strided and 20x20
+// layers ran 10-27 % slower than one, while 2 chunks were neutral to 4 % faster. With AVX2 (16-position
+// tiles, so little input per tile), 2 chunks gained 2-6 % exactly where input + weight stream exceed the
+// budget (3x3 64->64, 1x1 192->128 and wider) and lost 3-9 % on the smaller layers.
 constexpr int kMinChunkColumnsPerMask = 4;
 constexpr int kMaxChunks = 2;
 // Tasks per thread a parallel run aims for (bands are handed out dynamically).
@@ -223,12 +225,14 @@ int64_t tile_input_bytes_per_channel(const Conv2dDesc& d, int64_t tile) {
   return round_up(bytes, 64);
 }
 
-// Reduction chunks for a plan of group size p.r (options: SparseConvOptions::reduction_chunks): as many as
-// keep a chunk's tile input within kChunkInputBudget, with at least kMinChunkColumnsPerMask columns per
-// mask each.
-int reduction_chunks(const Conv2dDesc& d, const SparsePlan& p, int requested) {
+// Reduction chunks for a plan of group size p.r whose groups hold `work` (options:
+// SparseConvOptions::reduction_chunks): as many as keep a chunk's tile input and weight stream within
+// kChunkL1Budget, with at least kMinChunkColumnsPerMask columns per mask each, and at most kMaxChunks.
+int reduction_chunks(const Conv2dDesc& d, const SparsePlan& p, const WorkCounts& work, int requested) {
   if (requested > 0) return std::min(requested, d.in_c);
-  const int64_t by_budget = ceil_div(tile_input_bytes_per_channel(d, p.tile) * d.in_c, kChunkInputBudget);
+  const int64_t stream_bytes = (work.cols + work.nnz) * 4;  // per column its offset, then its weights
+  const int64_t bytes = tile_input_bytes_per_channel(d, p.tile) * d.in_c + stream_bytes;
+  const int64_t by_budget = ceil_div(bytes, kChunkL1Budget);
   const int64_t columns = static_cast<int64_t>(d.in_c) * d.kernel_h * d.kernel_w;
   const int64_t by_runs = columns / (kMinChunkColumnsPerMask * ((int64_t{1} << p.r) - 1));
   return static_cast<int>(std::clamp<int64_t>(std::min({by_budget, by_runs, int64_t{kMaxChunks}}), 1, d.in_c));
@@ -323,7 +327,7 @@ class SparseConv2d final : public Conv2dF32 {
 
     std::vector<float> stream;
     const int ic_g = d.in_c / d.groups, oc_g = d.out_c / d.groups, taps = d.kernel_h * d.kernel_w;
-    p.chunks = reduction_chunks(d, p, options.reduction_chunks);
+    p.chunks = reduction_chunks(d, p, count_work(d, weights, k.r), options.reduction_chunks);
     const auto chunk_of = [&](int key) { return key / taps * p.chunks / d.in_c; };
     // Per group, its columns sorted by reduction chunk, then by mask (runs); inside a run, in reduction order
     // (ascending offsets within a phase).

@@ -73,8 +73,8 @@ struct SparseConvOptions {
   int planar_output_halo = -1;
   // The reduction (input channels) is cut into this many chunks, each run through every group of a tile
   // before the next, so the input a tile's columns read stays in L1 while the groups re-read it (the
-  // partial sums wait in the tile buffer). 0: as many as the tile's input needs (spconv_f32.cpp,
-  // reduction_chunks); n >= 1: n (at most in_c).
+  // partial sums wait in the tile buffer). 0: the kernel's choice from the tile's input and the weight
+  // stream (spconv_f32.cpp, reduction_chunks; at most 2); n >= 1: n (at most in_c).
   int reduction_chunks = 0;
 };
 
