@@ -318,75 +318,6 @@ TEST(SpconvF32, ModelShapesUnstructured) {
   }
 }
 
-// The chunk count a kernel name carries ("-k3-"), or "" for one chunk.
-std::string chunk_tag(std::string_view name) {
-  const size_t at = name.find("-k");
-  return at == std::string_view::npos ? "" : std::string(name.substr(at, name.find('-', at + 1) - at + 1));
-}
-
-// The reduction cut into chunks (SparseConvOptions::reduction_chunks): every ISA and group size against the
-// scalar reference for chunk counts from 1 to one per input channel (and more, which is clamped), with NHWC
-// and planar output (the last chunk's epilogue stores straight from registers, the earlier chunks' sums wait
-// in the tile buffer), on one thread and on a pool (bit-identical: the chunks do not depend on the bands).
-TEST(SpconvF32, ReductionChunksMatchTheReference) {
-  std::mt19937 rng(4321);
-  ThreadPool pool(3);
-  const std::vector<Case> cases = {
-      shape(64, 41, 40, 64, 3, 1, Activation::kSilu, 1),  // 3x3, several bands, residual
-      shape(96, 17, 19, 40, 1, 1, Activation::kSilu),     // 1x1, flat
-      shape(48, 30, 29, 24, 3, 2, Activation::kNone),     // stride 2
-      shape(5, 9, 8, 7, 3, 1, Activation::kRelu),         // fewer channels than some chunk counts
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.label());
-    const Conv2dDesc& d = c.desc;
-    std::vector<float> weights = make_weights(c, rng);
-    const ConvData data = random_operands(c, std::move(weights), rng);
-    const float* bias = c.has_bias ? data.bias.data() : nullptr;
-    const Bound bound = error_scale(c, data);
-    auto ref = create_sparse_conv2d_f32(d, data.weights.data(), bias, Isa::kScalar);
-    const Slice want = run_conv(*ref, c, data, nullptr);
-    for (Isa isa : vector_isas()) {
-      for (int g : group_sizes(isa)) {
-        for (int chunks : {1, 2, 3, d.in_c, d.in_c + 5}) {
-          SparseConvOptions opt;
-          opt.oc_group = g;
-          opt.reduction_chunks = chunks;
-          auto conv = create_sparse_conv2d_f32(d, data.weights.data(), bias, isa, opt);
-          const std::string name = std::string(conv->name()) + " (group " + std::to_string(g) + ", " +
-                                   std::to_string(chunks) + " chunks)";
-          const int used = std::min(chunks, d.in_c);
-          EXPECT_EQ(chunk_tag(conv->name()), used > 1 ? "-k" + std::to_string(used) + "-" : "") << name;
-          const Slice got = run_conv(*conv, c, data, nullptr);
-          ASSERT_EQ(compare(got, want, c, bound, name), 0);
-          ASSERT_EQ(count_different(run_conv(*conv, c, data, &pool), got), 0) << name << " on a pool";
-        }
-      }
-    }
-  }
-}
-
-// The automatic choice: a layer whose tile input and weight stream overflow L1 is cut, a small one is not,
-// and the planar sides do not change the choice (so they do not change the order of summation either).
-TEST(SpconvF32, ReductionChunksFollowTheTileInput) {
-  std::mt19937 rng(8);
-  for (Isa isa : vector_isas()) {
-    const Case wide = shape(256, 20, 20, 32, 3, 1, Activation::kSilu);  // 256 x 3 rows of a tile: > 48 KiB
-    const Case small = shape(16, 20, 20, 16, 3, 1, Activation::kSilu);
-    for (const Case* c : {&wide, &small}) {
-      const std::vector<float> w = make_weights(*c, rng);
-      SparseConvOptions opt;
-      opt.oc_group = 4;  // 15 channel masks: the run-length floor allows up to 51 chunks of the wide layer
-      const std::string nhwc(create_sparse_conv2d_f32(c->desc, w.data(), nullptr, isa, opt)->name());
-      EXPECT_EQ(chunk_tag(nhwc).empty(), c == &small) << nhwc;
-      opt.planar_input_halo = sparse_conv_planar_input_halo(c->desc);
-      opt.planar_output_halo = 1;
-      const std::string planar(create_sparse_conv2d_f32(c->desc, w.data(), nullptr, isa, opt)->name());
-      EXPECT_EQ(chunk_tag(nhwc), chunk_tag(planar)) << nhwc << " vs " << planar;
-    }
-  }
-}
-
 TEST(SpconvF32, MultiBandLayers) {
   std::mt19937 rng(99);
   ThreadPool pool(2);
@@ -629,6 +560,94 @@ TEST(SpconvF32, PlanarInputAndOutputMatchNhwc) {
     SCOPED_TRACE("random " + std::to_string(i) + ": " + c.label());
     check_planar_case(c, rng, &pool);
     if (HasFatalFailure()) return;
+  }
+}
+
+// The chunk count a kernel name carries ("-k3-"), or "" for one chunk.
+std::string chunk_tag(std::string_view name) {
+  const size_t at = name.find("-k");
+  return at == std::string_view::npos ? "" : std::string(name.substr(at, name.find('-', at + 1) - at + 1));
+}
+
+// The reduction cut into chunks (SparseConvOptions::reduction_chunks): every ISA and group size against the
+// scalar reference for chunk counts from 1 to one per input channel (and more, which is clamped), with NHWC
+// and planar output (the last chunk's epilogue stores straight from registers, the earlier chunks' sums wait
+// in the tile buffer; bit-identical to NHWC), on one thread and on a pool (bit-identical: the chunks do not
+// depend on the bands).
+TEST(SpconvF32, ReductionChunksMatchTheReference) {
+  std::mt19937 rng(4321);
+  ThreadPool pool(3);
+  const std::vector<Case> cases = {
+      shape(64, 41, 40, 64, 3, 1, Activation::kSilu, 1),  // 3x3, several bands, residual
+      shape(96, 17, 19, 40, 1, 1, Activation::kSilu),     // 1x1, flat
+      shape(48, 30, 29, 24, 3, 2, Activation::kNone),     // stride 2
+      shape(5, 9, 8, 7, 3, 1, Activation::kRelu),         // fewer channels than some chunk counts
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label());
+    const Conv2dDesc& d = c.desc;
+    std::vector<float> weights = make_weights(c, rng);
+    const ConvData data = random_operands(c, std::move(weights), rng);
+    const float* bias = c.has_bias ? data.bias.data() : nullptr;
+    const Bound bound = error_scale(c, data);
+    auto ref = create_sparse_conv2d_f32(d, data.weights.data(), bias, Isa::kScalar);
+    const Slice want = run_conv(*ref, c, data, nullptr);
+    for (Isa isa : vector_isas()) {
+      for (int g : group_sizes(isa)) {
+        for (int chunks : {1, 2, 3, d.in_c, d.in_c + 5}) {
+          SparseConvOptions opt;
+          opt.oc_group = g;
+          opt.reduction_chunks = chunks;
+          auto conv = create_sparse_conv2d_f32(d, data.weights.data(), bias, isa, opt);
+          const std::string name = std::string(conv->name()) + " (group " + std::to_string(g) + ", " +
+                                   std::to_string(chunks) + " chunks)";
+          const int used = std::min(chunks, d.in_c);
+          EXPECT_EQ(chunk_tag(conv->name()), used > 1 ? "-k" + std::to_string(used) + "-" : "") << name;
+          const Slice got = run_conv(*conv, c, data, nullptr);
+          ASSERT_EQ(compare(got, want, c, bound, name), 0);
+          ASSERT_EQ(count_different(run_conv(*conv, c, data, &pool), got), 0) << name << " on a pool";
+          // Planar output, stored from the registers by the last chunk: bit-identical to NHWC output.
+          opt.planar_output_halo = 1;
+          auto planar = create_sparse_conv2d_f32(d, data.weights.data(), bias, isa, opt);
+          const std::vector<float> in = random_floats(static_cast<size_t>(d.in_h) * d.in_w * d.in_c, rng);
+          const PlanarLayout ol = planar_layout(d.out_h(), d.out_w(), d.out_c, 1);
+          std::vector<float> nhwc(static_cast<size_t>(d.out_h()) * d.out_w() * d.out_c), out(ol.floats, std::nanf(""));
+          ConvIO io;
+          io.input = in.data();
+          io.in_pixel_stride = d.in_c;
+          io.output = nhwc.data();
+          io.out_pixel_stride = d.out_c;
+          conv->run(io, nullptr);
+          io.output = out.data();
+          io.out_pixel_stride = 0;
+          planar->run(io, &pool);
+          const PlanarCheck r = check_planar(out, ol, nhwc);
+          ASSERT_EQ(r.mismatches, 0) << name << ", planar output";
+          ASSERT_EQ(r.halo_not_zero, 0) << name << ", planar output";
+        }
+      }
+    }
+  }
+}
+
+// The automatic choice: a layer whose tile input and weight stream overflow L1 is cut, a small one is not,
+// and the planar sides do not change the choice (so they do not change the order of summation either).
+TEST(SpconvF32, ReductionChunksFollowTheTileInput) {
+  std::mt19937 rng(8);
+  for (Isa isa : vector_isas()) {
+    const Case wide = shape(256, 20, 20, 32, 3, 1, Activation::kSilu);  // 256 x 3 rows of a tile: > 48 KiB
+    const Case small = shape(16, 20, 20, 16, 3, 1, Activation::kSilu);
+    for (const Case* c : {&wide, &small}) {
+      const std::vector<float> w = make_weights(*c, rng);
+      SparseConvOptions opt;
+      opt.oc_group = 4;  // 15 channel masks: the run-length floor allows up to 51 chunks of the wide layer
+      const std::string nhwc(create_sparse_conv2d_f32(c->desc, w.data(), nullptr, isa, opt)->name());
+      EXPECT_EQ(chunk_tag(nhwc).empty(), c == &small) << nhwc;
+      opt.planar_input_halo = sparse_conv_planar_input_halo(c->desc);
+      opt.planar_output_halo = 1;
+      const std::string planar(create_sparse_conv2d_f32(c->desc, w.data(), nullptr, isa, opt)->name());
+      EXPECT_EQ(chunk_tag(nhwc), chunk_tag(planar)) << nhwc << " vs " << planar;
+    }
   }
 }
 
