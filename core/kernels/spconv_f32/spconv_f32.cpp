@@ -48,9 +48,10 @@ constexpr int64_t kChunkL1Budget = 48 * 1024;
 // bench_spconv_f32 --chunks): with AVX-512, 1x1 384->256 and 512->256 at R = 6 gain from 2 chunks and
 // lose from 3 (128 and 170 columns per chunk), 1x1 128-channel layers at R = 5 lose from 2; inside the
 // engine, where a layer's weights arrive cold once per frame, 4 to 6 chunks of the strided and 20x20
-// layers ran 10-27 % slower than one, while 2 chunks were neutral to 4 % faster. With AVX2 (16-position
-// tiles, so little input per tile), 2 chunks gained 2-6 % exactly where input + weight stream exceed the
-// budget (3x3 64->64, 1x1 192->128 and wider) and lost 3-9 % on the smaller layers.
+// layers ran 10-27 % slower than one, while with 2 the chunked layers together ran 1-3.5 % faster (single
+// layers from 9 % slower to 11 % faster). With AVX2 (16-position tiles, so little input per tile), 2 chunks
+// gained 2-6 % in the bench exactly where input + weight stream exceed the budget (3x3 64->64, 1x1
+// 192->128 and wider) and lost 3-9 % on the smaller layers.
 constexpr int kMinChunkColumnsPerMask = 4;
 constexpr int kMaxChunks = 2;
 // Tasks per thread a parallel run aims for (bands are handed out dynamically).
