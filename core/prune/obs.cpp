@@ -17,10 +17,10 @@ using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 
 }  // namespace
 
-void select_smallest(std::vector<std::pair<double, int64_t>>& s, int64_t count) {
+int64_t select_smallest(std::vector<std::pair<double, int64_t>>& s, int64_t count) {
   count = std::clamp<int64_t>(count, 0, static_cast<int64_t>(s.size()));
-  if (count == 0 || count == static_cast<int64_t>(s.size())) return;
-  std::nth_element(s.begin(), s.begin() + count, s.end());
+  if (count > 0 && count < static_cast<int64_t>(s.size())) std::nth_element(s.begin(), s.begin() + count, s.end());
+  return count;
 }
 
 int64_t groups_to_remove(int64_t groups, double sparsity) {
@@ -103,8 +103,7 @@ double ObsSolver::prune(std::span<float> w, int64_t rows, double sparsity, const
         sal.emplace_back(s, gc * group_rows + gr);
       }
     }
-    select_smallest(sal, want);
-    const int64_t take = std::clamp<int64_t>(want, 0, static_cast<int64_t>(sal.size()));
+    const int64_t take = select_smallest(sal, want);
     for (int64_t k = 0; k < take; ++k) {
       const int64_t gc = sal[static_cast<size_t>(k)].second / group_rows, gr = sal[static_cast<size_t>(k)].second % group_rows;
       for (int64_t c = gc * p.cols; c < (gc + 1) * p.cols; ++c) {

@@ -46,9 +46,9 @@ double with_escalating_damping(double damping, const std::function<bool(double)>
 // Throws sp::Error unless w holds rows x cols values and the pattern tiles that matrix.
 void check_weight_shape(std::span<const float> w, int64_t rows, int64_t cols, const PrunePattern& pattern);
 
-// Moves the `count` smallest (saliency, index) pairs to the front (count clamped to the size), ties broken by
-// index so that results never depend on the selection algorithm.
-void select_smallest(std::vector<std::pair<double, int64_t>>& s, int64_t count);
+// Moves the `count` smallest (saliency, index) pairs to the front, ties broken by index so that results
+// never depend on the selection algorithm; returns count clamped to [0, s.size()], how many are in front.
+int64_t select_smallest(std::vector<std::pair<double, int64_t>>& s, int64_t count);
 
 // The `count` groups of the pattern with the smallest Σ x² over the row-major rows x cols matrix m
 // (ties: the lower group index first, so the choice never depends on the selection algorithm); calls
@@ -68,8 +68,7 @@ void remove_smallest_groups(const T* m, int64_t rows, int64_t cols, const PruneP
       scratch.emplace_back(s, gr * group_cols + gc);
     }
   }
-  count = std::clamp<int64_t>(count, 0, static_cast<int64_t>(scratch.size()));
-  select_smallest(scratch, count);
+  count = select_smallest(scratch, count);
   for (int64_t k = 0; k < count; ++k) {
     const int64_t gr = scratch[static_cast<size_t>(k)].second / group_cols, gc = scratch[static_cast<size_t>(k)].second % group_cols;
     for (int64_t r = gr * p.rows; r < (gr + 1) * p.rows; ++r) {
