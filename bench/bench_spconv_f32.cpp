@@ -267,8 +267,9 @@ std::string layer_label(const LayerShape& s) {
   return buf;
 }
 
-// With several group sizes: per sparsity and I/O, the sum over layers of the fastest group's median
-// (the per-layer choice a timed pick would make), against the cost model's pick (group 0) if it was timed.
+// With several group sizes: per sparsity, I/O and chunk count, the sum over layers of the fastest group's
+// median (the per-layer choice a timed pick would make), against the cost model's pick (group 0) if it was
+// timed.
 void print_fastest_group_sums(const Options& opt, const std::vector<Variant>& cols, const std::vector<Row>& rows) {
   for (size_t k = 0; k < cols.size(); ++k) {
     if (cols[k].group != opt.groups.front()) continue;
@@ -276,15 +277,17 @@ void print_fastest_group_sums(const Options& opt, const std::vector<Variant>& co
     for (const Row& row : rows) {
       double best = 0;
       for (size_t j = 0; j < cols.size(); ++j) {
-        if (cols[j].sparsity != cols[k].sparsity || cols[j].planar != cols[k].planar) continue;
+        if (cols[j].sparsity != cols[k].sparsity || cols[j].planar != cols[k].planar || cols[j].chunks != cols[k].chunks)
+          continue;
         const double m = row.sparse[j].median();
         if (best == 0 || m < best) best = m;
       }
       fastest += row.count * best;
       first += row.count * row.sparse[k].median();
     }
-    std::printf("\n%.0f%%%s: sum of the fastest group per layer %.2f ms; R=%s %.2f ms (%.3fx the fastest)\n",
-                100 * cols[k].sparsity, cols[k].planar ? " planar" : "", fastest,
+    const std::string chunks = opt.chunks.size() > 1 ? " k=" + (cols[k].chunks ? std::to_string(cols[k].chunks) : "auto") : "";
+    std::printf("\n%.0f%%%s%s: sum of the fastest group per layer %.2f ms; R=%s %.2f ms (%.3fx the fastest)\n",
+                100 * cols[k].sparsity, cols[k].planar ? " planar" : "", chunks.c_str(), fastest,
                 cols[k].group ? std::to_string(cols[k].group).c_str() : "auto", first, first / fastest);
   }
 }

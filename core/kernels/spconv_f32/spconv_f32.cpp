@@ -138,14 +138,16 @@ struct WorkCounts {
   int64_t groups = 0, cols = 0, nnz = 0;
 };
 
+// Adds one group's columns and nonzeros to `wc`.
+void add_group_work(const GroupColumns& gc, WorkCounts* wc) {
+  wc->groups++;
+  wc->cols += static_cast<int64_t>(gc.masks.size());
+  for (uint32_t x : gc.masks) wc->nnz += __builtin_popcount(x);
+}
+
 WorkCounts count_work(const Conv2dDesc& d, const float* weights, int r) {
   WorkCounts wc;
-  for (int oc = 0; oc < d.out_c; oc += r) {
-    const GroupColumns gc = group_columns(d, weights, oc, std::min(r, d.out_c - oc));
-    wc.groups++;
-    wc.cols += static_cast<int64_t>(gc.masks.size());
-    for (uint32_t x : gc.masks) wc.nnz += __builtin_popcount(x);
-  }
+  for (int oc = 0; oc < d.out_c; oc += r) add_group_work(group_columns(d, weights, oc, std::min(r, d.out_c - oc)), &wc);
   return wc;
 }
 
@@ -328,16 +330,18 @@ class SparseConv2d final : public Conv2dF32 {
 
     std::vector<float> stream;
     const int ic_g = d.in_c / d.groups, oc_g = d.out_c / d.groups, taps = d.kernel_h * d.kernel_w;
-    p.chunks = reduction_chunks(d, p, count_work(d, weights, k.r), options.reduction_chunks);
+    std::vector<GroupColumns> columns;
+    WorkCounts work;
+    for (int oc = 0; oc < d.out_c; oc += k.r) {
+      columns.push_back(group_columns(d, weights, oc, std::min(k.r, d.out_c - oc)));
+      add_group_work(columns.back(), &work);
+    }
+    p.chunks = reduction_chunks(d, p, work, options.reduction_chunks);
     const auto chunk_of = [&](int key) { return key / taps * p.chunks / d.in_c; };
     // Per group, its columns sorted by reduction chunk, then by mask (runs); inside a run, in reduction order
     // (ascending offsets within a phase).
-    std::vector<GroupColumns> columns;
     std::vector<std::vector<int>> orders;
-    for (int g = 0; g < p.num_groups; ++g) {
-      const int oc = g * k.r;
-      columns.push_back(group_columns(d, weights, oc, std::min(k.r, d.out_c - oc)));
-      const GroupColumns& gc = columns.back();
+    for (const GroupColumns& gc : columns) {
       std::vector<int> order(gc.keys.size());
       for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
       std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
