@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "app/common.h"
+#include "core/build_identity.h"
 #include "core/onnx_import.h"
 
 namespace sp::app {
@@ -18,6 +19,8 @@ void run_info(const EngineOptions& o) {
   std::printf("ISAs:       %s\n", isas.c_str());
   Isa chosen = resolve_isa(o.isa);
   std::printf("chosen ISA: %s (the kernels each layer runs are listed below)\n", std::string(isa_name(chosen)).c_str());
+  // The kernel plan cache is keyed by it (core/build_identity.h); `readelf -n` prints the same ID.
+  std::printf("build ID:   %s\n", build_identity().c_str());
   std::printf("threads:    %d\n\n", o.threads > 0 ? o.threads : default_threads());
 
   std::string path = resolve_model_path(o);

@@ -7,8 +7,9 @@
 // kernel only where it is at least 3 % faster (a near tie keeps the dense one). Before that, a float
 // sparse kernel's output-channel group size is itself timed among the sizes its cost model rates close
 // (kSparseTuneWindow below). `sparse` times only those group sizes (its plan is cached under its own key).
-// The timings depend only on the candidates' weights and shapes, the CPU, the ISA and the thread count,
-// so the resulting plan is cached in a small text file keyed by a hash of exactly those: the second start
+// The timings depend only on the candidates' weights and shapes, the CPU, the ISA, the thread count and
+// the build of the kernels (build_identity.h), so the resulting plan is cached in a small text file keyed
+// by a hash of exactly those: the second start
 // of the same model on the same machine reads it instead of timing. A file that does not parse, belongs to
 // another key or names other layers is ignored (and rewritten).
 // A plan timed while other programs took the cores from ours (a build, another model) says more about

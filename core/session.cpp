@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "core/build_identity.h"
 #include "core/error.h"
 #include "core/kernels/spconv_f32/spconv_f32.h"
 #include "core/memory_planner.h"
@@ -552,6 +553,7 @@ class SessionCompiler {
     std::vector<std::string> nodes;
     uint64_t key = hash_string("sparsepose kernel plan", 1);
     key = hash_string(kernel_mode_name(opt_.kernels), key);
+    key = hash_string(build_identity(), key);  // another build's kernels time differently
     key = hash_string(detect_cpu().brand, key);
     key = hash_string(isa_name(s_.isa_), key);
     key = hash_u64(static_cast<uint64_t>(s_.pool_->num_threads()), key);

@@ -95,6 +95,15 @@ assert 0.6 < j["bbox"]["AP"] <= 1.0, j["bbox"]["AP"]
 print("subset keypoint AP", j["keypoints"]["AP"], "box AP", j["bbox"]["AP"])
 PY
 
+# --- the build ID that keys the kernel plan cache is the linker's (readelf, from binutils, reads it apart)
+if command -v readelf >/dev/null; then
+  want_id=$(readelf -n "$bin" | sed -n 's/^ *Build ID: *//p')
+  got_id=$("$bin" info 2>/dev/null | sed -n 's/^build ID: *//p')
+  [ -n "$want_id" ] && [ "$got_id" = "$want_id" ] && ok "info: build ID $got_id is readelf's" || bad "info build ID '$got_id', readelf '$want_id'"
+else
+  echo "skip build ID check: readelf (binutils) is not installed"
+fi
+
 # --- every ISA the CPU has, through the command line, against the scalar path (the float model: the
 # default model depends on the ISA, see --engine auto)
 isas=$("$bin" info 2>/dev/null | sed -n 's/^ISAs: *//p')

@@ -1,8 +1,9 @@
 // Per-layer dense / sparse kernel choice (core/kernel_plan.h): sessions on small synthetic models with
 // pruned convs give the same outputs under --kernels dense, sparse and auto (bit-identical for int8, a
 // float tolerance for fp32); the plan cache round-trips, is keyed by what the timing depends on, and a
-// corrupt or foreign plan file is ignored; a plan timed on a busy CPU is not cached; the float sparse
-// kernels' group size is tuned by timing, cached with the plan, and a cached group is obeyed.
+// corrupt or foreign plan file is ignored (the build is part of the key); a plan timed on a busy CPU is
+// not cached; the float sparse kernels' group size is tuned by timing, cached with the plan, and a cached
+// group is obeyed.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "core/build_identity.h"
 #include "core/error.h"
 #include "core/kernel_plan.h"
 #include "core/kernels/spconv_f32/spconv_f32.h"
@@ -606,6 +608,16 @@ TEST(KernelPlan, PlanFileFormat) {
   EXPECT_EQ(kernel_plan_cache_dir("/some/dir"), "/some/dir");
   EXPECT_EQ(parse_kernel_mode("sparse"), KernelMode::kSparse);
   EXPECT_THROW(parse_kernel_mode("fast"), Error);
+}
+
+// The plan cache key includes the build (a plan timed with other kernels would outlive them). That the
+// ID is the linker's is checked against readelf in tests/integration/cli_test.sh; here, its form.
+TEST(KernelPlan, BuildIdentityIsStableHex) {
+  const std::string& id = build_identity();
+  EXPECT_EQ(&id, &build_identity());  // computed once
+  std::string hex = id.rfind("file:", 0) == 0 ? id.substr(5) : id;
+  EXPECT_GE(hex.size(), 16u) << id;
+  EXPECT_EQ(hex.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
 }
 
 }  // namespace
