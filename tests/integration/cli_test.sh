@@ -26,6 +26,25 @@ expect_ok() {
   if timeout 300 "$@" >"$tmp/out" 2>"$tmp/err"; then ok "$name"; else bad "$name: exit $?"; cat "$tmp/err"; fi
 }
 
+# --- command lines that do not parse: one line, naming the problem and the help, exit status 2
+usage_error() {
+  local name=$1 pattern=$2
+  shift 3
+  timeout 60 "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qE "^sparsepose: error: $pattern" "$tmp/err"; then
+    ok "$name"
+  else
+    bad "$name: exit $rc, stderr:"
+    cat "$tmp/err"
+  fi
+}
+usage_error "option value out of range" "--iters: .*\(see sparsepose bench --help\)$" -- "$bin" bench --iters x
+usage_error "unknown option" "The following argument was not expected: --bogus" -- "$bin" bench --bogus
+usage_error "unknown command" "unknown command 'frobnicate' \(commands: run, .*\(see sparsepose --help\)$" -- "$bin" frobnicate
+usage_error "no command" "no command given" -- "$bin"
+"$bin" bench --help >"$tmp/out" 2>&1 && grep -q -- "--iters" "$tmp/out" && ok "bench --help: exit 0" || bad "bench --help"
+
 # --- bad models
 expect_error "missing model" "cannot open model file" -- "$bin" bench --model "$tmp/nope.onnx" --iters 1
 echo "this is plainly not a model" >"$tmp/text.onnx"
