@@ -1,7 +1,7 @@
 // One-shot pruning (core/prune/): patterns, OBS against magnitude on inputs with known correlation,
 // exact sparsity per layer and per column block, masks that respect the pattern, damping of a
 // rank-deficient Hessian, the conv input statistics against a brute-force im2col, waves, the
-// sensitivity allocation, the whole-model pass on a small graph (bias correction included), and
+// sensitivity curves (the same on any number of threads) and allocation, the whole-model pass on a small graph (bias correction included), and
 // pruned zeros that stay exactly zero through int8 quantization.
 #include <gtest/gtest.h>
 
@@ -21,6 +21,7 @@
 #include "core/prune/one_shot.h"
 #include "core/prune/pattern.h"
 #include "core/prune/prunable_model.h"
+#include "core/prune/sensitivity.h"
 #include "core/prune/wave_runner.h"
 #include "core/quantize/calibration.h"
 #include "core/quantize/quantizable_model.h"
@@ -718,6 +719,45 @@ TEST(Allocation, PerWeightPrunesTheHarmlessWideLayerFirstWhateverItsTime) {
 }
 
 // --- pruned, then quantized: the zeros stay exactly zero
+
+// The levels of a layer are pruned side by side on the session's threads; the curves must not depend on
+// it, and each damage call must see its own level's zeros (the graph holds the candidate while it runs).
+TEST(Sensitivity, CurvesDoNotDependOnThreads) {
+  const std::string bytes = small_model();
+  const FrameFiller fill = correlated_frames();
+  const std::vector<std::string> convs{"c0", "c1", "c2"};
+  std::map<int, std::vector<LayerCurve>> curves_of;
+  for (int threads : {1, 3}) {
+    PrunableModel m = PrunableModel::from_bytes(bytes, "small");
+    Graph g = load_onnx_bytes(bytes.data(), bytes.size(), "small");
+    SensitivityOptions opt;
+    opt.method = PruneMethod::kAdmm;
+    opt.max_patches_per_frame = 64;
+    opt.levels = sensitivity_levels(0.5);
+    SessionOptions so;
+    so.threads = threads;
+    size_t calls = 0;
+    // "Damage": the candidate's zero weights over every conv, which tells the levels apart exactly.
+    auto damage = [&](const Graph& candidate) {
+      ++calls;
+      double z = 0;
+      for (const std::string& c : convs) {
+        for (const Node& n : candidate.nodes)
+          if (n.name == c)
+            for (float w : candidate.values[n.inputs[1]].constant->as_float()) z += w == 0.0f;
+      }
+      return z;
+    };
+    curves_of[threads] = measure_layer_damage(m, g, convs, opt, so, 4, fill, damage);
+    EXPECT_EQ(calls, convs.size() * opt.levels.size());
+    for (const LayerCurve& c : curves_of[threads]) {
+      ASSERT_EQ(c.damage.size(), opt.levels.size());
+      for (size_t k = 1; k < c.damage.size(); ++k) EXPECT_GT(c.damage[k], c.damage[k - 1]) << c.conv;
+    }
+  }
+  ASSERT_EQ(curves_of[1].size(), curves_of[3].size());
+  for (size_t i = 0; i < curves_of[1].size(); ++i) EXPECT_EQ(curves_of[1][i].damage, curves_of[3][i].damage);
+}
 
 TEST(PruneThenQuantize, PrunedWeightsStayExactlyZero) {
   const std::string bytes = small_model();
