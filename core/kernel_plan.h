@@ -9,9 +9,9 @@
 // (kSparseTuneWindow below). `sparse` times only those group sizes (its plan is cached under its own key).
 // The timings depend only on the candidates' weights and shapes, the CPU, the ISA, the thread count and
 // the build of the kernels (build_identity.h), so the resulting plan is cached in a small text file keyed
-// by a hash of exactly those: the second start
-// of the same model on the same machine reads it instead of timing. A file that does not parse, belongs to
-// another key or names other layers is ignored (and rewritten).
+// by a hash of exactly those: the second start of the same model on the same machine reads it instead of
+// timing. A file that does not parse, belongs to another key or names other layers is ignored (and
+// rewritten). Plans of earlier builds stay in the directory, unused (a few KB each).
 // A plan timed while other programs took the cores from ours (a build, another model) says more about
 // that moment than about the machine, so it is used for that session but not cached: the next start
 // times again (CpuContention below).
