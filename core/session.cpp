@@ -615,7 +615,7 @@ class SessionCompiler {
 Session::Session(const Graph& model, const SessionOptions& options)
     : isa_(options.isa), profiling_(options.profile) {
   if (!isa_supported(isa_)) throw Error("this CPU does not support ISA '" + std::string(isa_name(isa_)) + "'");
-  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = resolve_thread_count(options.threads);
   if (threads > 256) throw Error("too many threads: " + std::to_string(threads));
   pool_ = std::make_unique<ThreadPool>(threads);
   SessionCompiler(*this, model, options).compile();

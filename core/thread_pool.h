@@ -7,6 +7,7 @@
 // descheduled worker therefore costs nothing: the caller simply runs the remaining tasks itself.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -35,6 +36,12 @@ class FunctionRef<R(Args...)> {
   void* object_;
   R (*call_)(void*, Args...);
 };
+
+// The threads a pool of `requested` threads has: `requested` if positive, else one per hardware thread
+// (at least one).
+inline int resolve_thread_count(int requested) {
+  return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 class ThreadPool {
  public:
