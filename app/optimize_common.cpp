@@ -58,6 +58,7 @@ PoseDamage::PoseDamage(const Graph& reference, const models::PoseModelOptions& o
   // would otherwise time its pruned layers at creation (--kernels auto) and leave a plan file behind.
   opt_.kernels = KernelMode::kDense;
   models::PoseModel ref(reference, opt_);
+  head_ = ref.head();
   reference_ = decode_all(ref);
 }
 
@@ -65,7 +66,21 @@ double PoseDamage::operator()(const Graph& candidate, bool integer) {
   models::PoseModelOptions co = opt_;
   co.integer = integer;
   models::PoseModel cand(candidate, co);
-  auto anchors = decode_all(cand);
+  return compare(decode_all(cand));
+}
+
+double PoseDamage::operator()(const std::string& model_bytes, bool integer) {
+  Graph g = load_onnx_bytes(model_bytes.data(), model_bytes.size(), "candidate model");
+  return (*this)(g, integer);
+}
+
+double PoseDamage::operator()(const prune::DamageCandidate& candidate) {
+  if (!head_) throw Error("pose damage: the reference model has no pose head to decode");
+  models::PoseModel cand(*candidate.graph, opt_, *head_);
+  return compare(decode_all(cand, &candidate));
+}
+
+double PoseDamage::compare(const std::vector<std::vector<models::PoseDetection>>& anchors) {
   double sum = 0, weight = 0;
   for (size_t i = 0; i < anchors.size(); ++i) {
     auto a = models::anchor_agreement(reference_[i], anchors[i], kReferenceConf);
@@ -76,15 +91,11 @@ double PoseDamage::operator()(const Graph& candidate, bool integer) {
   return weight > 0 ? 1.0 - sum / weight : 0.0;
 }
 
-double PoseDamage::operator()(const std::string& model_bytes, bool integer) {
-  Graph g = load_onnx_bytes(model_bytes.data(), model_bytes.size(), "candidate model");
-  return (*this)(g, integer);
-}
-
-std::vector<std::vector<models::PoseDetection>> PoseDamage::decode_all(models::PoseModel& m) {
+std::vector<std::vector<models::PoseDetection>> PoseDamage::decode_all(models::PoseModel& m, const prune::DamageCandidate* cut) {
   std::vector<std::vector<models::PoseDetection>> out;
-  for (const cv::Mat* f : frames_) {
-    imaging::letterbox_into(pre_, *f, m);
+  for (size_t i = 0; i < frames_.size(); ++i) {
+    if (!cut || cut->reads_image) imaging::letterbox_into(pre_, *frames_[i], m);
+    if (cut && cut->feed) cut->feed(m.session(), i);
     m.infer();
     out.emplace_back();
     m.decode_all_anchors(out.back());

@@ -5,10 +5,12 @@
 #include <opencv2/core.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/graph.h"
+#include "core/prune/sensitivity.h"
 #include "models/pose_model.h"
 #include "models/pose_types.h"
 #include "imaging/preprocess.h"
@@ -38,12 +40,20 @@ class PoseDamage {
   // `integer`: run the candidate's quantized parts on the integer engine (as users run QDQ models).
   double operator()(const Graph& candidate, bool integer);
   double operator()(const std::string& model_bytes, bool integer);
+  // A float candidate cut at the reference's cached activations (prune::measure_layer_damage), on the
+  // same frames in the same order (frames() and fill()).
+  double operator()(const prune::DamageCandidate& candidate);
+  // The frames, in the order the candidates' `feed` numbers them.
+  const std::vector<const cv::Mat*>& frame_list() const { return frames_; }
   size_t frames() const { return frames_.size(); }
   int evaluations() const { return evaluations_; }
 
  private:
-  std::vector<std::vector<models::PoseDetection>> decode_all(models::PoseModel& m);
+  // Every frame through `m` (inputs past the image from `feed`, when given).
+  std::vector<std::vector<models::PoseDetection>> decode_all(models::PoseModel& m, const prune::DamageCandidate* cut = nullptr);
+  double compare(const std::vector<std::vector<models::PoseDetection>>& anchors);
   models::PoseModelOptions opt_;
+  std::optional<models::PoseHead> head_;  // the reference's: cut candidates run with it
   std::vector<const cv::Mat*> frames_;
   imaging::Preprocessor pre_;
   std::vector<std::vector<models::PoseDetection>> reference_;

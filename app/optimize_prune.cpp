@@ -186,11 +186,16 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
                  sopt.levels.size(), damage.frames(), in_w, in_h);
     Graph work = graph;
     size_t done = 0;
+    // The candidates run from the float model's cached activations on the damage frames.
+    DamageFrames cached;
+    cached.count = damage.frames();
+    cached.fill = filler(damage.frame_list());
+    cached.kept = head->output_names();
     curves = measure_layer_damage(pm, work, chosen, sopt, so, hframes.size(), filler(hframes),
-                                  [&](const Graph& g) { return damage(g, false); },
+                                  [&](const DamageCandidate& c) { return damage(c); },
                                   [&](const std::string& msg) {
                                     if (++done % 16 == 0 || done == chosen.size()) say(msg);
-                                  });
+                                  }, &cached);
     alloc = allocate_sparsity(curves, o.sparsity, cost,
                               per_weight ? AllocationObjective::kDamagePerWeight : AllocationObjective::kDamagePerMsSaved);
     for (size_t i = 0; i < chosen.size(); ++i) target[chosen[i]] = alloc.sparsity[i];

@@ -16,6 +16,15 @@ Graph load_pose_graph(const std::string& path) {
 }
 
 PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
+  if (!options.use_exported_output) head_ = find_pose_head(graph);
+  init(graph, options);
+}
+
+PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options, const PoseHead& head) : head_(head) {
+  init(graph, options);
+}
+
+void PoseModel::init(const Graph& graph, const PoseModelOptions& options) {
   const Shape& in = graph.values.at(graph.inputs.at(0)).shape;
   if (options.imgsz != 0 && (options.imgsz < 32 || options.imgsz % 32 != 0 || options.imgsz > 4096)) {
     throw Error("--imgsz must be a multiple of 32 between 32 and 4096, got " + std::to_string(options.imgsz));
@@ -23,7 +32,6 @@ PoseModel::PoseModel(const Graph& graph, const PoseModelOptions& options) {
   input_h_ = options.imgsz ? options.imgsz : (in[2] > 0 ? static_cast<int>(in[2]) : 640);
   input_w_ = options.imgsz ? options.imgsz : (in[3] > 0 ? static_cast<int>(in[3]) : 640);
 
-  if (!options.use_exported_output) head_ = find_pose_head(graph);
   SessionOptions so;
   so.threads = options.threads;
   so.isa = options.isa;

@@ -32,6 +32,9 @@ struct PoseModelOptions {
 class PoseModel {
  public:
   PoseModel(const Graph& graph, const PoseModelOptions& options);
+  // With the head already found (on the whole model): for a graph cut at cached activations
+  // (prune::WaveRunner), whose shapes find_pose_head cannot work out at another input size.
+  PoseModel(const Graph& graph, const PoseModelOptions& options, const PoseHead& head);
 
   int input_width() const { return input_w_; }
   int input_height() const { return input_h_; }
@@ -62,6 +65,7 @@ class PoseModel {
   const Session& session() const { return *session_; }
 
  private:
+  void init(const Graph& graph, const PoseModelOptions& options);  // head_ set (or not) first
   void decode_head(float conf_threshold, std::vector<PoseDetection>& out);
 
   std::optional<PoseHead> head_;

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 
 #include "core/error.h"
+#include "core/prune/wave_runner.h"
 #include "core/thread_pool.h"
 
 namespace sp::prune {
@@ -24,19 +26,39 @@ std::vector<double> sensitivity_levels(double target) {
 
 std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& graph, const std::vector<std::string>& convs,
                                              const SensitivityOptions& opt, const SessionOptions& session, size_t frames,
-                                             const FrameFiller& fill, const GraphDamageFn& damage, const ProgressFn& progress) {
+                                             const FrameFiller& fill, const GraphDamageFn& damage, const ProgressFn& progress,
+                                             const DamageFrames* damage_frames) {
   std::map<std::string, std::shared_ptr<const InputStatistics>> stats;
   if (uses_hessian(opt.method)) {
     std::vector<StatisticsRequest> req;
     for (const auto& c : convs) req.push_back({c, opt.max_patches_per_frame, opt.sampling_seed});
     stats = gather_input_statistics(graph, req, session, frames, fill);
   }
+  // The layers in model order (node order is topological), so that the float model's cached
+  // activations move forward one conv at a time: one wave per conv.
+  std::map<std::string, size_t> node_of;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (!graph.nodes[n].removed) node_of.emplace(graph.nodes[n].name, n);
+  }
+  std::vector<size_t> order(convs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return node_of.at(convs[a]) < node_of.at(convs[b]); });
+  std::unique_ptr<WaveRunner> runner;
+  if (damage_frames && damage_frames->count > 0) {
+    std::vector<std::vector<std::string>> waves;
+    for (size_t i : order) waves.push_back({convs[i]});
+    runner = std::make_unique<WaveRunner>(graph, waves, session, damage_frames->count, damage_frames->fill, size_t{6} << 30,
+                                          damage_frames->kept);
+  }
   // The levels' prunes of a layer run side by side on these threads (the damages run the model on the
   // session's own).
   ThreadPool pool(resolve_thread_count(session.threads));
-  std::vector<LayerCurve> curves;
-  for (size_t i = 0; i < convs.size(); ++i) {
+  std::vector<LayerCurve> curves(convs.size());
+  for (size_t step = 0; step < order.size(); ++step) {
+    const size_t i = order[step];
     const ConvLayer& c = model.conv(convs[i]);
+    // The float model's activations up to this conv: what none of the convs from here on changes.
+    if (runner) runner->gather(step, graph, {}, nullptr);
     LayerCurve curve;
     curve.conv = c.name;
     curve.weights = c.weights();
@@ -63,7 +85,18 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
       set_conv_constants(graph, c.name, matrix_to_onnx(w, c.out_channels, c.in_channels, c.kernel_h, c.kernel_w), {});
       double d = 0;
       try {
-        d = damage(graph);
+        if (runner) {
+          const Graph cut = runner->cut_at_frontier(graph);
+          DamageCandidate candidate;
+          candidate.graph = &cut;
+          candidate.feed = [&](Session& s, size_t frame) { runner->feed_frontier(s, frame); };
+          candidate.reads_image = reads_image(cut, damage_frames->kept);
+          d = damage(candidate);
+        } else {
+          DamageCandidate candidate;
+          candidate.graph = &graph;
+          d = damage(candidate);
+        }
       } catch (...) {
         set_conv_constants(graph, c.name, onnx0, {});
         throw;
@@ -72,7 +105,7 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
     }
     set_conv_constants(graph, c.name, onnx0, {});
     if (progress) {
-      std::string msg = "sensitivity " + std::to_string(i + 1) + "/" + std::to_string(convs.size()) + ": " + c.name + " damage";
+      std::string msg = "sensitivity " + std::to_string(step + 1) + "/" + std::to_string(convs.size()) + ": " + c.name + " damage";
       char buf[32];
       for (double d : curve.damage) {
         std::snprintf(buf, sizeof buf, " %.4f", d);
@@ -80,7 +113,7 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
       }
       progress(msg);
     }
-    curves.push_back(std::move(curve));
+    curves[i] = std::move(curve);
   }
   return curves;
 }

@@ -83,8 +83,23 @@ int node_index(const Graph& g, const std::string& name) {
 
 }  // namespace
 
+bool reads_image(const Graph& g, const std::vector<std::string>& outputs) {
+  Graph probe = g;
+  if (!outputs.empty()) {
+    probe.outputs.clear();
+    for (const auto& name : outputs) probe.outputs.push_back(probe.find_value(name));
+  }
+  probe.remove_dead_nodes();
+  const int image = probe.inputs.at(0);
+  if (std::find(probe.outputs.begin(), probe.outputs.end(), image) != probe.outputs.end()) return true;
+  for (const Node& n : probe.nodes) {
+    if (!n.removed && std::find(n.inputs.begin(), n.inputs.end(), image) != n.inputs.end()) return true;
+  }
+  return false;
+}
+
 WaveRunner::WaveRunner(const Graph& graph, std::vector<std::vector<std::string>> waves, SessionOptions options,
-                       size_t frames, FrameFiller fill, size_t max_cache_bytes)
+                       size_t frames, FrameFiller fill, size_t max_cache_bytes, const std::vector<std::string>& kept)
     : base_(graph), waves_(std::move(waves)), options_(std::move(options)), frames_(frames), fill_(std::move(fill)),
       max_cache_bytes_(max_cache_bytes) {
   options_.nhwc_input = true;
@@ -92,6 +107,14 @@ WaveRunner::WaveRunner(const Graph& graph, std::vector<std::vector<std::string>>
   std::map<std::string, int> wave_of;
   for (size_t w = 0; w < waves_.size(); ++w)
     for (const auto& c : waves_[w]) wave_of[c] = static_cast<int>(w + 1);
+  // A kept value's producer (and so everything after it) is final after no wave: it is never cut away.
+  const int never = static_cast<int>(waves_.size()) + 1;
+  std::set<int> kept_values;
+  for (const auto& name : kept) {
+    const int v = base_.find_value(name);
+    if (v < 0) throw Error("pruning: the graph has no value named '" + name + "'");
+    kept_values.insert(v);
+  }
   final_after_.assign(base_.values.size(), 0);
   consumer_final_.assign(base_.values.size(), 0);
   for (const Node& n : base_.nodes) {
@@ -102,6 +125,9 @@ WaveRunner::WaveRunner(const Graph& graph, std::vector<std::vector<std::string>>
     }
     auto it = n.op_type == "Conv" ? wave_of.find(n.name) : wave_of.end();
     if (it != wave_of.end()) fa = std::max(fa, it->second);
+    for (int v : n.outputs) {
+      if (kept_values.count(v)) fa = never;
+    }
     for (int v : n.outputs) {
       if (v >= 0) final_after_[static_cast<size_t>(v)] = fa;
     }
@@ -132,6 +158,22 @@ std::vector<int> WaveRunner::frontier(size_t k) const {
     }
   }
   return {closed.begin(), closed.end()};
+}
+
+Graph WaveRunner::cut_at_frontier(const Graph& g) const {
+  if (g.values.size() != base_.values.size()) throw Error("pruning: the graph changed shape between waves");
+  return cut(g, *cache_);
+}
+
+void WaveRunner::feed_frontier(Session& session, size_t frame) const { feed(session, *cache_, frame); }
+
+void WaveRunner::feed(Session& session, const Cache& cache, size_t frame) {
+  if (cache.values.empty()) return;
+  if (session.num_inputs() != 1 + cache.values.size()) throw Error("pruning: cut graph has unexpected inputs");
+  for (size_t i = 0; i < cache.values.size(); ++i) {
+    const auto& d = cache.data.at(frame)[i];
+    std::copy(d.begin(), d.end(), session.input_data(1 + i));
+  }
 }
 
 Graph WaveRunner::cut(const Graph& g, const Cache& cache) const {
@@ -192,18 +234,7 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> WaveRunner::gather
     }
     if (so.outputs.empty()) so.outputs.push_back(g.values[static_cast<size_t>(wanted.front())].name);  // never empty
     Graph cg = cut(g, cache);
-    {
-      // Letterboxing a frame costs milliseconds: skip it once the image is behind the frontier.
-      Graph probe = cg;
-      probe.outputs.clear();
-      for (const auto& name : so.outputs) probe.outputs.push_back(probe.find_value(name));
-      probe.remove_dead_nodes();
-      const int image = probe.inputs.at(0);
-      r.reads_image = std::find(probe.outputs.begin(), probe.outputs.end(), image) != probe.outputs.end();
-      for (const Node& n : probe.nodes) {
-        if (!n.removed && std::find(n.inputs.begin(), n.inputs.end(), image) != n.inputs.end()) r.reads_image = true;
-      }
-    }
+    r.reads_image = reads_image(cg, so.outputs);
     r.session = std::make_unique<Session>(cg, so);
     for (size_t i = 0; i < r.session->num_outputs(); ++i) r.output_of[cg.find_value(r.session->output_name(i))] = i;
     // Inputs after the image: the cached values, in cache order.
@@ -246,21 +277,15 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> WaveRunner::gather
     next_cache.data.resize(frames_);
     if (reference) next_ref.data.resize(frames_);
   }
-  auto feed = [&](Run& r, size_t f) {
-    for (size_t i = 0; i < r.cache->values.size(); ++i) {
-      const auto& d = r.cache->data[f][i];
-      std::copy(d.begin(), d.end(), r.session->input_data(1 + i));
-    }
-  };
   std::vector<float> in_scratch, ref_scratch;
   for (size_t f = 0; f < frames_; ++f) {
     if (run.reads_image || (reference && ref.reads_image)) fill_(f, run.session->input_data(0));
-    feed(run, f);
+    feed(*run.session, *run.cache, f);
     run.session->run();
     if (reference) {
       const int64_t n = shape_numel(run.session->input_shape(0));
       if (ref.reads_image) std::copy(run.session->input_data(0), run.session->input_data(0) + n, ref.session->input_data(0));
-      feed(ref, f);
+      feed(*ref.session, *ref.cache, f);
       ref.session->run();
     }
     auto view = [&](const Run& r, int v) {

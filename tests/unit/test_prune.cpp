@@ -738,7 +738,8 @@ TEST(Sensitivity, CurvesDoNotDependOnThreads) {
     so.threads = threads;
     size_t calls = 0;
     // "Damage": the candidate's zero weights over every conv, which tells the levels apart exactly.
-    auto damage = [&](const Graph& candidate) {
+    auto damage = [&](const DamageCandidate& c) {
+      const Graph& candidate = *c.graph;
       ++calls;
       double z = 0;
       for (const std::string& c : convs) {
@@ -757,6 +758,117 @@ TEST(Sensitivity, CurvesDoNotDependOnThreads) {
   }
   ASSERT_EQ(curves_of[1].size(), curves_of[3].size());
   for (size_t i = 0; i < curves_of[1].size(); ++i) EXPECT_EQ(curves_of[1][i].damage, curves_of[3][i].damage);
+}
+
+// The damage curves of `convs`, measured on whole candidates and on candidates cut at the float
+// model's cached activations (DamageFrames, `kept` = the outputs the damage reads), with a "damage"
+// that any difference in the outputs shows: a weighted sum of squares of `outputs` over the frames.
+struct WholeAndCut {
+  std::vector<LayerCurve> whole, cut;
+  int cut_image_reads = 0, cut_feeds = 0;  // frames run with the image filled / with cached values in
+  Graph cut_graph;                         // the graph the cut measure was given
+};
+WholeAndCut measure_whole_and_cut(const std::string& bytes, const std::vector<std::string>& convs,
+                                  const std::vector<std::string>& outputs) {
+  const FrameFiller fill = correlated_frames();
+  SessionOptions so;
+  so.threads = 2;
+  so.kernels = KernelMode::kDense;
+  SensitivityOptions opt;
+  opt.method = PruneMethod::kObs;
+  opt.max_patches_per_frame = 64;
+  opt.levels = sensitivity_levels(0.5);
+  constexpr size_t kFrames = 3;
+  int image_reads = 0, feeds = 0;
+  auto damage = [&](const DamageCandidate& c) {
+    // The outputs' producers are in the graph, as a PoseModel needs the head's convs to find it.
+    for (const std::string& name : outputs) {
+      const int producer = c.graph->values[static_cast<size_t>(c.graph->find_value(name))].producer;
+      EXPECT_TRUE(producer >= 0 && !c.graph->nodes[static_cast<size_t>(producer)].removed) << name << " is cut away";
+    }
+    SessionOptions s = so;
+    s.nhwc_input = true;
+    s.outputs = outputs;
+    Session session(*c.graph, s);
+    double sum = 0;
+    for (size_t f = 0; f < kFrames; ++f) {
+      if (c.reads_image) {
+        fill(f, session.input_data(0));
+        ++image_reads;
+      }
+      if (c.feed) c.feed(session, f);
+      if (session.num_inputs() > 1) ++feeds;
+      session.run();
+      for (size_t o = 0; o < session.num_outputs(); ++o) {
+        const float* y = session.output_data(o);
+        for (int64_t i = 0; i < shape_numel(session.output_shape(o)); ++i) sum += double(y[i]) * y[i] * double(1 + i % 7);
+      }
+    }
+    return sum;
+  };
+  PrunableModel m = PrunableModel::from_bytes(bytes, "model");
+  WholeAndCut r;
+  Graph whole_graph = load_onnx_bytes(bytes.data(), bytes.size(), "model");
+  r.whole = measure_layer_damage(m, whole_graph, convs, opt, so, 4, fill, damage);
+  EXPECT_EQ(image_reads, static_cast<int>(kFrames * convs.size() * opt.levels.size()));
+  EXPECT_EQ(feeds, 0);
+  image_reads = feeds = 0;
+  DamageFrames frames;
+  frames.count = kFrames;
+  frames.fill = fill;
+  frames.kept = outputs;
+  r.cut_graph = load_onnx_bytes(bytes.data(), bytes.size(), "model");
+  r.cut = measure_layer_damage(m, r.cut_graph, convs, opt, so, 4, fill, damage, {}, &frames);
+  r.cut_image_reads = image_reads;
+  r.cut_feeds = feeds;
+  return r;
+}
+
+std::vector<float> conv_weights(const Graph& g, const std::string& conv) {
+  for (const Node& n : g.nodes)
+    if (n.name == conv) return g.values[static_cast<size_t>(n.inputs[1])].constant->as_float();
+  return {};
+}
+
+// With the damage frames given, each candidate runs from the float model's cached activations, cut
+// where it first differs; the damage function must see exactly the outputs the whole candidate gives
+// (bitwise), for layers given out of model order, through a Split, a residual and a Concat.
+TEST(Sensitivity, CutCandidatesGiveTheWholeModelsOutputs) {
+  const std::string bytes = branchy_model();
+  const std::vector<std::string> convs{"c2", "c0", "c1"};
+  const WholeAndCut r = measure_whole_and_cut(bytes, convs, {"out", "side"});
+  ASSERT_EQ(r.cut.size(), r.whole.size());
+  for (size_t i = 0; i < r.cut.size(); ++i) {
+    EXPECT_EQ(r.cut[i].conv, convs[i]);
+    EXPECT_EQ(r.cut[i].damage, r.whole[i].damage) << r.cut[i].conv;
+  }
+  // Only c0's candidates (5 levels x 3 frames) read the image; c1's and c2's start from cached activations.
+  EXPECT_EQ(r.cut_image_reads, 15);
+  EXPECT_EQ(r.cut_feeds, 30);
+  // The graph is left as given.
+  const Graph fresh = load_onnx_bytes(bytes.data(), bytes.size(), "branchy");
+  for (const std::string& c : convs) EXPECT_EQ(conv_weights(r.cut_graph, c), conv_weights(fresh, c)) << c;
+}
+
+// A kept output whose value a later conv's branch also reads (as the pose head's outputs feed the
+// exported decode tail): the cut graphs must still compute it, from the cached input of its producer,
+// not take it as a cached input (a PoseModel finds the head by its convs, so they must be there).
+TEST(Sensitivity, CutCandidatesStillComputeKeptOutputs) {
+  OnnxBuilder b(17);
+  b.input("x", {1, 8, 12, 12});
+  conv(b, "c0", "x", "y0", 8, 16, 3, 1, 100);
+  silu(b, "y0", "a0");
+  conv(b, "dw", "a0", "side", 16, 16, 3, 1, 400, 16);  // kept: final after c0, read after c1
+  conv(b, "c1", "a0", "y1", 16, 16, 1, 1, 200);
+  silu(b, "y1", "a1");
+  b.node("Add", {"side", "a1"}, {"sum"}, "tail");
+  b.output("sum");
+  const std::vector<std::string> convs{"c0", "c1"};
+  const WholeAndCut r = measure_whole_and_cut(b.bytes(), convs, {"side", "a1"});
+  ASSERT_EQ(r.cut.size(), 2u);
+  for (size_t i = 0; i < r.cut.size(); ++i) EXPECT_EQ(r.cut[i].damage, r.whole[i].damage) << r.cut[i].conv;
+  EXPECT_EQ(r.cut_image_reads, 15);
+  EXPECT_EQ(r.cut_feeds, 15);
 }
 
 TEST(PruneThenQuantize, PrunedWeightsStayExactlyZero) {
