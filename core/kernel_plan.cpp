@@ -152,6 +152,8 @@ std::optional<std::vector<PlannedLayer>> read_kernel_plan(const std::string& pat
     if (line.rfind("end ", 0) == 0) {
       if (line != "end " + std::to_string(layers.size()) || layers.size() != nodes.size()) return std::nullopt;
       if (std::getline(f, line)) return std::nullopt;  // nothing may follow the end line
+      std::error_code ec;  // best effort: a read-only cache still works, it just cannot be trimmed well
+      fs::last_write_time(path, fs::file_time_type::clock::now(), ec);
       return layers;
     }
     const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1),
@@ -211,7 +213,25 @@ bool write_kernel_plan(const std::string& path, uint64_t key, const std::vector<
     fs::remove(tmp, ec);
     return false;
   }
+  if (p.has_parent_path()) trim_kernel_plan_cache(p.parent_path().string());
   return true;
+}
+
+size_t trim_kernel_plan_cache(const std::string& cache_dir, size_t keep) {
+  std::vector<std::pair<fs::file_time_type, fs::path>> plans;
+  std::error_code ec;
+  for (fs::directory_iterator it(cache_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("kernel-plan-", 0) != 0 || name.size() < 4 || name.compare(name.size() - 4, 4, ".txt") != 0) continue;
+    std::error_code tec;
+    const auto t = fs::last_write_time(it->path(), tec);
+    if (!tec) plans.emplace_back(t, it->path());
+  }
+  if (plans.size() <= keep) return 0;
+  std::sort(plans.begin(), plans.end());  // oldest first
+  size_t removed = 0;
+  for (size_t i = 0; i + keep < plans.size(); ++i) removed += fs::remove(plans[i].second, ec) ? 1 : 0;
+  return removed;
 }
 
 }  // namespace sp

@@ -109,12 +109,23 @@ std::string kernel_plan_cache_dir(const std::string& dir);
 // The plan file of a key inside `cache_dir`.
 std::string kernel_plan_path(const std::string& cache_dir, uint64_t key);
 
+// Plans kept in a cache directory. Every build, model, CPU and thread count has its own file (a few
+// KB), and the plans of old builds are never read again; past this many, writing a plan removes the
+// least recently used ones (reading a plan marks it used).
+inline constexpr size_t kMaxCachedPlans = 200;
+
+// Removes the least recently used plan files (kernel-plan-*.txt) of `cache_dir` beyond `keep`; other
+// files are left alone. Returns how many were removed.
+size_t trim_kernel_plan_cache(const std::string& cache_dir, size_t keep = kMaxCachedPlans);
+
 // Reads a plan written by write_kernel_plan for `key` whose layers are exactly `nodes` (in that order);
-// nullopt for a missing, unreadable, corrupt or foreign file.
+// nullopt for a missing, unreadable, corrupt or foreign file. A plan read is marked used (its time
+// stamp set to now) for trim_kernel_plan_cache.
 std::optional<std::vector<PlannedLayer>> read_kernel_plan(const std::string& path, uint64_t key,
                                                           const std::vector<std::string>& nodes);
-// Writes the plan atomically (temporary file + rename), creating the directory; false (and nothing
-// left behind) if it cannot, or if a node name cannot be stored (tab or newline in it).
+// Writes the plan atomically (temporary file + rename), creating the directory, then trims the
+// directory to kMaxCachedPlans; false (and nothing left behind) if it cannot, or if a node name cannot
+// be stored (tab or newline in it).
 bool write_kernel_plan(const std::string& path, uint64_t key, const std::vector<PlannedLayer>& layers);
 
 }  // namespace sp

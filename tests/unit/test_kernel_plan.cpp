@@ -610,6 +610,32 @@ TEST(KernelPlan, PlanFileFormat) {
   EXPECT_THROW(parse_kernel_mode("fast"), Error);
 }
 
+// Plans of old builds are never read again: past kMaxCachedPlans the least recently used go, where
+// reading a plan counts as a use; other files in the directory stay.
+TEST(KernelPlan, CacheKeepsTheMostRecentlyUsedPlans) {
+  TempDir dir;
+  const std::vector<PlannedLayer> layers = {{"a", true, {1.5, 0.75}, 6}};
+  const auto now = std::filesystem::file_time_type::clock::now();
+  for (uint64_t key = 1; key <= 5; ++key) {
+    const std::string path = kernel_plan_path(dir.str(), key);
+    ASSERT_TRUE(write_kernel_plan(path, key, layers));
+    std::filesystem::last_write_time(path, now - std::chrono::hours(10 - key));  // key 1 the oldest
+  }
+  std::ofstream(dir.str() + "/notes.txt") << "not a plan\n";
+  std::filesystem::last_write_time(dir.str() + "/notes.txt", now - std::chrono::hours(100));
+  ASSERT_TRUE(read_kernel_plan(kernel_plan_path(dir.str(), 2), 2, {"a"}).has_value());  // 2 is used now
+  EXPECT_EQ(trim_kernel_plan_cache(dir.str(), 3), 2u);
+  for (uint64_t key = 1; key <= 5; ++key) {
+    EXPECT_EQ(std::filesystem::exists(kernel_plan_path(dir.str(), key)), key != 1 && key != 3) << key;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.str() + "/notes.txt"));
+  EXPECT_EQ(trim_kernel_plan_cache(dir.str(), 3), 0u);
+  EXPECT_EQ(trim_kernel_plan_cache(dir.str() + "/missing", 3), 0u);
+  // Writing trims to kMaxCachedPlans: far above these few, so nothing goes.
+  ASSERT_TRUE(write_kernel_plan(kernel_plan_path(dir.str(), 9), 9, layers));
+  EXPECT_EQ(dir.files().size(), 5u);
+}
+
 // The plan cache key includes the build (a plan timed with other kernels would outlive them). That the
 // ID is the linker's is checked against readelf in tests/integration/cli_test.sh; here, its form.
 TEST(KernelPlan, BuildIdentityIsStableHex) {
