@@ -28,6 +28,9 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
     help = "sparsepose " + first + " --help";
   } else if (!first.empty() && first[0] != '-') {
     what = "unknown command '" + first + "' (commands: " + commands + ")";
+  } else if (!first.empty()) {
+    // --help and --version never get here; CLI11 reports the missing command before the stray option.
+    what = "unknown option '" + first + "' before the command (commands: " + commands + ")";
   } else if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::RequiredError)) {
     what = "no command given (commands: " + commands + ")";
   }

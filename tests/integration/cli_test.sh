@@ -43,6 +43,7 @@ usage_error "option value out of range" "--iters: .*\(see sparsepose bench --hel
 usage_error "unknown option" "The following argument was not expected: --bogus" -- "$bin" bench --bogus
 usage_error "unknown command" "unknown command 'frobnicate' \(commands: run, .*\(see sparsepose --help\)$" -- "$bin" frobnicate
 usage_error "no command" "no command given" -- "$bin"
+usage_error "unknown option before the command" "unknown option '--bogus' before the command \(commands: run, .*\(see sparsepose --help\)$" -- "$bin" --bogus
 "$bin" bench --help >"$tmp/out" 2>&1 && grep -q -- "--iters" "$tmp/out" && ok "bench --help: exit 0" || bad "bench --help"
 
 # --- bad models
