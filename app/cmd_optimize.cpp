@@ -138,6 +138,7 @@ void add_optimize_command(CLI::App& app) {
   cmd->add_flag("--bias-correction", o->pruning.bias_correction,
                 "after pruning, re-fit each conv's bias so its mean output on the calibration frames is the float model's");
   cmd->add_flag("--float-target", o->pruning.float_target, "OBS/ADMM aim at the float model's outputs");
+  cmd->add_flag("--silu-refit", o->pruning.silu_refit, "with --float-target: refit each pruned conv through its SiLU");
   cmd->add_flag("--mirror", o->pruning.mirror, "calibrate on mirrored frames too");
   cmd->add_option("--prune-seed", o->pruning.sampling_seed,
                   "OBS/ADMM: which calibration pixels the Hessians sample (0: the standard draw; other values give "

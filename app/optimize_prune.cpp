@@ -72,6 +72,9 @@ void check_prune_options(const PruneOptions& o) {
   if (o.profile != "uniform" && o.profile != "sensitivity" && o.profile != "accuracy") {
     throw Error("--sparsity-profile: unknown profile '" + o.profile + "' (uniform, sensitivity or accuracy)");
   }
+  if (o.silu_refit && (!o.float_target || !uses_hessian(parse_prune_method(o.method)))) {
+    throw Error("--silu-refit needs --float-target and --prune-method obs or admm (it fits the float model's outputs)");
+  }
 }
 
 void check_prunable(const std::string& model_bytes, const std::string& origin) {
@@ -157,6 +160,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   opt.pattern = pattern;
   opt.bias_correction = o.bias_correction;
   opt.float_target = o.float_target;
+  opt.silu_refit = o.silu_refit;
   opt.sampling_seed = o.sampling_seed;
   // sensitivity and accuracy: per-layer sparsities from each layer's damage curve, by damage per ms saved
   // or per weight removed (allocation.h).
@@ -280,6 +284,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
       }
       e["bias_corrected"] = r->bias_corrected;
       if (r->bias_corrected) e["bias_shift_rms"] = r->bias_shift_rms;
+      if (r->silu_error_before >= 0) e["silu_refit"] = {{"error_before", r->silu_error_before}, {"error_after", r->silu_error_after}};
     }
     per.push_back(e);
     if (selected(role[c.name], o)) zeros += z;
@@ -303,6 +308,7 @@ PruneResult prune_pose_model(const std::string& model_bytes, const std::string& 
   note["head_pruned"] = o.prune_head;
   note["bias_correction"] = o.bias_correction;
   note["float_target"] = o.float_target;
+  note["silu_refit"] = o.silu_refit;
   if (o.sampling_seed != 0) note["sampling_seed"] = o.sampling_seed;
   note["frames"] = calib.frames.size();
   note["calib_source"] = calib.source_kind;

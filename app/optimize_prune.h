@@ -23,6 +23,7 @@ struct PruneOptions {
   bool prune_head = false;
   bool bias_correction = false;
   bool float_target = false;
+  bool silu_refit = false;
   bool mirror = false;
   // The Hessians' pixel draw (core/prune/layer_inputs.h): 0 the standard one; others measure the spread.
   uint64_t sampling_seed = 0;

@@ -132,9 +132,12 @@ void InputStatistics::add(const ActivationView& x, const ActivationView* ref) {
   for (int64_t c = 0; c < K; ++c) {
     for (int64_t r = c; r < K; ++r) sum_xx_[static_cast<size_t>(c * K + r)] += F(r, c);
   }
+  const int64_t keep = std::min(m, keep_per_frame_);  // the first of a random draw: random too
+  kept_x_.insert(kept_x_.end(), patch_.begin(), patch_.begin() + keep * K);
   if (ref) {
     ref_patch_.resize(static_cast<size_t>(K * m));
     for (int64_t i = 0; i < m; ++i) patch_of(g, ref_nhwc_, idx[static_cast<size_t>(i)], ref_patch_.data() + i * K);
+    kept_r_.insert(kept_r_.end(), ref_patch_.begin(), ref_patch_.begin() + keep * K);
     Eigen::Map<const Eigen::MatrixXf> R(ref_patch_.data(), K, m);
     Eigen::Map<Eigen::VectorXd>(sum_rs_.data(), K) += R.rowwise().sum().cast<double>();
     F.noalias() = R * P.transpose();
@@ -142,6 +145,7 @@ void InputStatistics::add(const ActivationView& x, const ActivationView* ref) {
     Eigen::Map<Eigen::MatrixXd>(sum_rx_.data(), K, K) += F.cast<double>();
   }
   patches_ += m;
+  kept_ += keep;
 }
 
 Hessian InputStatistics::hessian(bool centered) const {

@@ -10,6 +10,7 @@
 // For a grouped conv the patch spans all input channels (means only; OBS needs group == 1).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -43,6 +44,13 @@ class InputStatistics {
   // Either every frame has a reference or none does.
   void add(const ActivationView& x, const ActivationView* reference = nullptr);
 
+  // Also keep the first `per_frame` sampled patches of every frame (and the reference's at the same
+  // pixels) as columns: for refits that need more than the second moments (silu_refit.h).
+  void keep_samples(int64_t per_frame) { keep_per_frame_ = std::max<int64_t>(0, per_frame); }
+  int64_t kept_samples() const { return kept_; }
+  const std::vector<float>& samples() const { return kept_x_; }            // K x kept_samples(), column-major
+  const std::vector<float>& reference_samples() const { return kept_r_; }  // same pixels, the reference
+
   const ConvGeometry& geometry() const { return geometry_; }
   bool has_hessian() const { return max_patches_ > 0; }
   int64_t frames() const { return frames_; }
@@ -61,6 +69,8 @@ class InputStatistics {
   int64_t max_patches_;
   uint64_t seed_;
   int64_t frames_ = 0, reference_frames_ = 0, patches_ = 0, pixels_ = 0;
+  int64_t keep_per_frame_ = 0, kept_ = 0;
+  std::vector<float> kept_x_, kept_r_;
   std::vector<double> sum_xx_;     // K x K, lower triangle used
   std::vector<double> sum_rx_;     // K x K, column-major: Σ r xᵀ (with a reference)
   std::vector<double> sum_xs_, sum_rs_;  // K: Σ x and Σ r over the sampled patches

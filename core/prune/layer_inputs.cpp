@@ -94,8 +94,12 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> gather_input_stati
     const std::string& in = graph.values[n.inputs[0]].name;
     const size_t o = static_cast<size_t>(std::find(inputs.begin(), inputs.end(), in) - inputs.begin());
     ConvGeometry geo = conv_geometry(graph, n, session.output_shape(o));
-    const std::string key = in + "|" + sampling_key(geo, requests[i]);
-    if (!slots.count(key)) slots[key] = {o, std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame, stable_seed(key))};
+    const std::string drawn = in + "|" + sampling_key(geo, requests[i]);
+    const std::string key = drawn + "|" + std::to_string(requests[i].keep_samples_per_frame);
+    if (!slots.count(key)) {
+      slots[key] = {o, std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame, stable_seed(drawn))};
+      slots[key].stats->keep_samples(requests[i].keep_samples_per_frame);
+    }
     key_of[i] = key;
   }
   auto view = [](const Session& s, size_t o) {

@@ -26,6 +26,7 @@ struct StatisticsRequest {
   // Which output pixels the Hessian samples: 0 is the standard draw, any other value another fixed draw
   // (to measure how much a pruning result owes to the draw).
   uint64_t sampling_seed = 0;
+  int64_t keep_samples_per_frame = 0;  // InputStatistics::keep_samples
 };
 
 // Runs `graph` cut at the inputs of the requested convs on frames 0..frames-1 and returns each conv's

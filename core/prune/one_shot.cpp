@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/prune/wave_runner.h"
+#include "core/thread_pool.h"
 
 namespace sp::prune {
 
@@ -71,6 +72,22 @@ std::vector<double> mean_output(const std::vector<float>& w, const ConvLayer& c,
   return y;
 }
 
+// Whether the conv's output goes through a SiLU as exported: Sigmoid(y) and Mul(y, Sigmoid(y)).
+bool followed_by_silu(const Graph& g, const std::string& conv) {
+  int out = -1;
+  for (const Node& n : g.nodes)
+    if (!n.removed && n.name == conv) out = n.outputs.at(0);
+  if (out < 0) return false;
+  for (const Node& s : g.nodes) {
+    if (s.removed || s.op_type != "Sigmoid" || s.inputs.at(0) != out) continue;
+    for (const Node& m : g.nodes) {
+      if (m.removed || m.op_type != "Mul" || m.inputs.size() != 2) continue;
+      if ((m.inputs[0] == out && m.inputs[1] == s.outputs[0]) || (m.inputs[1] == out && m.inputs[0] == s.outputs[0])) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, const std::vector<LayerTarget>& layers,
@@ -112,6 +129,7 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
   std::unique_ptr<WaveRunner> runner;
   if (needs_data) runner = std::make_unique<WaveRunner>(graph, waves, session, frames, fill);
   std::map<std::string, LayerResult> results;
+  std::unique_ptr<ThreadPool> refit_pool;  // silu_refit's, made when first needed
   for (size_t wi = 0; wi < waves.size(); ++wi) {
     const auto& wave = waves[wi];
     std::map<std::string, std::shared_ptr<const InputStatistics>> stats;
@@ -121,7 +139,9 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
         const bool pruned = target[n] > 0;
         const bool refit = float_target && (pruned || (opt.refit_dense && model.conv(n).prunable_shape()));
         if (!pruned && !refit && !opt.bias_correction) continue;
-        req.push_back({n, (pruned && hessians) || refit ? opt.max_patches_per_frame : 0, opt.sampling_seed});
+        const bool silu = opt.silu_refit && float_target && pruned && followed_by_silu(graph, n);
+        req.push_back({n, (pruned && hessians) || refit ? opt.max_patches_per_frame : 0, opt.sampling_seed,
+                       silu ? opt.max_patches_per_frame : 0});
       }
       stats = runner->gather(wi, graph, req, needs_reference ? &reference : nullptr);
     }
@@ -149,6 +169,17 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
         const std::vector<float> dense = w;
         prune_matrix(w, c, r.target, opt.method, opt.pattern, solver.get(), &r.obs_loss);
         if (hessians) r.output_error = relative_output_error(dense, w, c.out_channels, h);
+        const std::shared_ptr<const InputStatistics> st = stats.count(n) ? stats.at(n) : nullptr;
+        if (st && st->kept_samples() > 0 && !model.bias(n).empty()) {
+          std::vector<float> b = model.bias(n);
+          const std::vector<float> b0 = b;
+          if (!refit_pool) refit_pool = std::make_unique<ThreadPool>(resolve_thread_count(session.threads));
+          const SiluRefitResult sr = silu_refit(w, b, c.out_channels, w0, b0, st->samples(), st->reference_samples(),
+                                                st->kept_samples(), opt.silu, refit_pool.get());
+          r.silu_error_before = sr.error_before;
+          r.silu_error_after = sr.error_after;
+          model.set_bias(n, b);
+        }
         model.set_matrix(n, w);
         ++pruned_here;
       } else if (float_target && opt.refit_dense && c.prunable_shape()) {

@@ -16,6 +16,7 @@
 #include "core/prune/obs.h"
 #include "core/prune/pattern.h"
 #include "core/prune/prunable_model.h"
+#include "core/prune/silu_refit.h"
 #include "core/session.h"
 
 namespace sp::prune {
@@ -50,6 +51,10 @@ struct OneShotOptions {
   // the profile kept dense refitted) it cost 0.054 pose AP on the dev set (box unchanged): a least-squares fit over random pixels, background
   // mostly, is not what the keypoint outputs need (docs/PRUNING.md).
   bool refit_dense = false;
+  // With float_target: after pruning, each conv followed by a SiLU is refitted through it (silu_refit.h)
+  // on the pixels its Hessian samples (all of them: with fewer the refit overfits, silu_refit.h).
+  bool silu_refit = false;
+  SiluRefitOptions silu;
   // Hessian patches per frame and conv (output pixels drawn at random): K² work each. At 640 the
   // largest maps have 25600 pixels; 1024 per frame x 32+ frames gives >= 28 patches per column for
   // the widest conv here (K = 1152) and keeps the Hessians to about a second per frame.
@@ -67,6 +72,7 @@ struct LayerResult {
   double damping = 0;           // the damping OBS used (0 for magnitude)
   int64_t hessian_samples = 0;
   bool bias_corrected = false;
+  double silu_error_before = -1, silu_error_after = -1;  // silu_refit's; -1: not refitted
   double bias_shift_rms = 0;    // RMS of b' - b over output channels
   int wave = 0;
 };

@@ -260,10 +260,11 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> WaveRunner::gather
     const int in = n.inputs[0];
     ConvGeometry geo = conv_geometry(graph, n, shape_of(run, in));
     const std::string sampling = sampling_key(geo, requests[i]);
-    const std::string key = std::to_string(in) + "|" + sampling;
+    const std::string key = std::to_string(in) + "|" + sampling + "|" + std::to_string(requests[i].keep_samples_per_frame);
     if (!slots.count(key)) {
       slots[key] = std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame,
                                                      stable_seed(graph.values[static_cast<size_t>(in)].name + "|" + sampling));
+      slots[key]->keep_samples(requests[i].keep_samples_per_frame);
       slot_value[key] = in;
     }
     key_of[i] = key;

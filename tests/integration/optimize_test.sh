@@ -328,6 +328,28 @@ assert abs(sum(l["target"] * l["weights"] for l in body) / p["prunable_weights"]
 assert s["steps"] and all("damage_per_weight" in st for st in s["steps"])
 PY
 
+# The SiLU refit after ADMM towards the float outputs: every body conv followed by a SiLU is refitted
+# (all but the attention block's qkv, proj and ffn.1, which have none), its SiLU-output error on the
+# samples never rises, and the zeros stay at the target.
+if timeout 300 "$bin" optimize --model "$model" --prune 0.5 --prune-method admm --float-target --silu-refit --calib "$clip" \
+    --calib-n 2 --imgsz 160 --report "$tmp/psr.json" -o "$tmp/psr.onnx" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  python3 - "$tmp/psr.json" <<'PY' && ok "silu refit: every conv with a SiLU refitted, error not higher, exact sparsity" || bad "silu refit report"
+import json, sys
+p = json.load(open(sys.argv[1]))["pruning"]
+body = [l for l in p["layers"] if l["role"] == "body"]
+plain = [l["conv"] for l in body if "silu_refit" not in l]
+assert sorted(c.split("/")[-3] for c in plain) == ["ffn.1", "proj", "qkv"], plain
+body = [l for l in body if "silu_refit" in l]
+assert all(l["silu_refit"]["error_after"] <= l["silu_refit"]["error_before"] for l in body)
+assert sum(l["silu_refit"]["error_after"] < l["silu_refit"]["error_before"] for l in body) > len(body) // 2
+for l in body:
+    want = round(0.5 * l["weights"])
+    assert want <= l["zeros"] <= want + l["zeros_before"], l
+PY
+else
+  bad "silu refit: exit $?"; cat "$tmp/stderr"
+fi
+
 # --target-ms that no model meets: one warning naming it, and the fastest model found is written.
 out3="$tmp/t.onnx"
 if timeout 300 "$bin" optimize --model "$model" --quantize int8 --calib "$clip" --calib-n 2 --imgsz 160 \
@@ -387,6 +409,7 @@ expect_error "--prune 0.995" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@
 expect_error "--prune 1.5" "sparsity must be in \(0, 0.99\]" "$o" -- "${popt[@]}" --calib "$clip" --prune 1.5 -o "$o"
 expect_error "bad --prune-method" "unknown method 'optimal'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --prune-method optimal -o "$o"
 expect_error "bad --pattern" "unknown pattern 'block-z4'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --pattern block-z4 -o "$o"
+expect_error "--silu-refit without --float-target" "silu-refit needs --float-target" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --silu-refit -o "$o"
 expect_error "bad --sparsity-profile" "unknown profile 'greedy'" "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --sparsity-profile greedy -o "$o"
 expect_error "block pattern vs the first conv's 3 channels" "block-k4: conv '/model.0/conv/Conv' \(first\): 3 input channels are not a multiple of 4" \
   "$o" -- "${popt[@]}" --calib "$clip" --prune 0.5 --pattern block-k4 --prune-first -o "$o"

@@ -22,6 +22,7 @@
 #include "core/prune/pattern.h"
 #include "core/prune/prunable_model.h"
 #include "core/prune/sensitivity.h"
+#include "core/prune/silu_refit.h"
 #include "core/prune/wave_runner.h"
 #include "core/quantize/calibration.h"
 #include "core/quantize/quantizable_model.h"
@@ -592,6 +593,98 @@ TEST(InputStatistics, SamplingSeedDrawsOtherPixels) {
   EXPECT_NE(standard->hessian().h, other->hessian().h);
   EXPECT_EQ(standard->patches(), other->patches());
   EXPECT_EQ(standard->mean_patch(), other->mean_patch());
+}
+
+// The kept samples are the sampled patches themselves: over every pixel (budget >= pixels) their
+// second moment is the Hessian, and the reference's columns are the same pixels of the reference.
+TEST(InputStatistics, KeptSamplesAreTheSampledPatches) {
+  ConvGeometry g;
+  g.in_h = 5;
+  g.in_w = 4;
+  g.channels = 3;
+  g.kernel_h = g.kernel_w = 3;
+  g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 1;
+  const int64_t K = g.patch_size(), pixels = g.out_h() * g.out_w();
+  InputStatistics all(g, 1000, 1), some(g, 1000, 1);
+  all.keep_samples(1000);
+  some.keep_samples(7);
+  const int frames = 3;
+  for (int f = 0; f < frames; ++f) {
+    std::vector<float> x = gaussian(static_cast<size_t>(pixels * g.channels), 70 + f);
+    std::vector<float> r(x.size());
+    for (size_t i = 0; i < r.size(); ++i) r[i] = 2.0f * x[i];
+    const ActivationView v{x.data(), g.in_h, g.in_w, g.channels, g.channels, 1}, rv{r.data(), g.in_h, g.in_w, g.channels, g.channels, 1};
+    all.add(v, &rv);
+    some.add(v, &rv);
+  }
+  ASSERT_EQ(all.kept_samples(), frames * pixels);
+  ASSERT_EQ(some.kept_samples(), frames * 7);
+  ASSERT_EQ(static_cast<int64_t>(some.samples().size()), K * frames * 7);
+  const Hessian h = all.hessian();
+  const auto& xs = all.samples();
+  const int64_t n = all.kept_samples();
+  for (int64_t i = 0; i < K; ++i) {
+    for (int64_t j = 0; j < K; ++j) {
+      double sum = 0;
+      for (int64_t c = 0; c < n; ++c) sum += double(xs[static_cast<size_t>(c * K + i)]) * xs[static_cast<size_t>(c * K + j)];
+      EXPECT_NEAR(sum / static_cast<double>(n), h.h[static_cast<size_t>(i * K + j)], 1e-5) << i << "," << j;
+    }
+  }
+  for (size_t i = 0; i < xs.size(); ++i) ASSERT_EQ(all.reference_samples()[i], 2.0f * xs[i]) << i;
+  // The first 7 of each frame's draw: the same columns as the full keep's (same seed, same draw order).
+  for (int f = 0; f < frames; ++f) {
+    for (int64_t c = 0; c < 7 * K; ++c) {
+      ASSERT_EQ(some.samples()[static_cast<size_t>(f * 7 * K + c)], xs[static_cast<size_t>(f * pixels * K + c)]) << f;
+    }
+  }
+}
+
+// The SiLU refit: error on the samples never rises, zeros stay zero, the thread count changes nothing,
+// and a perturbed unpruned conv is pulled back towards its float output.
+TEST(SiluRefit, LowersTheErrorKeepsTheMaskAndIgnoresThreads) {
+  const int64_t rows = 19, K = 24, n = 600;  // 19: the last block of channels is partial
+  const std::vector<float> x = gaussian(static_cast<size_t>(K * n), 5);
+  std::vector<float> r = gaussian(static_cast<size_t>(K * n), 6, 0.1f);
+  for (size_t i = 0; i < r.size(); ++i) r[i] += x[i];  // the float model's inputs: near the pruned model's
+  const std::vector<float> w0 = gaussian(static_cast<size_t>(rows * K), 7, 0.4f), b0 = gaussian(static_cast<size_t>(rows), 8, 0.5f);
+  std::vector<float> pruned = w0;
+  magnitude_prune(pruned, rows, K, 0.5, {});
+  auto sq_error = [&](const std::vector<float>& w, const std::vector<float>& b) {
+    double e = 0;
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t o = 0; o < rows; ++o) {
+        float z = b[static_cast<size_t>(o)], z0 = b0[static_cast<size_t>(o)];
+        for (int64_t c = 0; c < K; ++c) {
+          z += w[static_cast<size_t>(o * K + c)] * x[static_cast<size_t>(j * K + c)];
+          z0 += w0[static_cast<size_t>(o * K + c)] * r[static_cast<size_t>(j * K + c)];
+        }
+        const double d = z / (1 + std::exp(-double(z))) - z0 / (1 + std::exp(-double(z0)));
+        e += d * d;
+      }
+    return e / static_cast<double>(rows * n);
+  };
+  std::vector<float> w1 = pruned, b1 = b0, w3 = pruned, b3 = b0;
+  const SiluRefitResult one = silu_refit(w1, b1, rows, w0, b0, x, r, n);
+  ThreadPool pool(3);
+  const SiluRefitResult three = silu_refit(w3, b3, rows, w0, b0, x, r, n, {}, &pool);
+  EXPECT_EQ(w1, w3);
+  EXPECT_EQ(b1, b3);
+  EXPECT_EQ(one.error_after, three.error_after);
+  EXPECT_NEAR(one.error_before, sq_error(pruned, b0), 1e-4 * one.error_before);
+  EXPECT_NEAR(one.error_after, sq_error(w1, b1), 1e-4 * one.error_before);
+  EXPECT_LT(one.error_after, 0.98 * one.error_before);
+  for (size_t i = 0; i < w1.size(); ++i) {
+    if (pruned[i] == 0.0f) {
+      ASSERT_EQ(w1[i], 0.0f) << i;
+    }
+  }
+  // Unpruned and perturbed, on the float model's own inputs: most of the error goes.
+  std::vector<float> w = w0, b = b0;
+  const std::vector<float> noise = gaussian(w.size(), 9, 0.02f);
+  for (size_t i = 0; i < w.size(); ++i) w[i] += noise[i];
+  const SiluRefitResult back = silu_refit(w, b, rows, w0, b0, r, r, n);
+  EXPECT_LT(back.error_after, 0.3 * back.error_before) << back.error_before;
+  EXPECT_THROW(silu_refit(w, b, rows, w0, b0, r, r, n - 1), Error);
 }
 
 // x -> c0 3x3 8->16 -> SiLU a0 -> Split s0, s1 -> c1 1x1 on s1 -> SiLU a1 -> r = s1 + a1
