@@ -41,7 +41,7 @@ class PoseDamage {
   double operator()(const Graph& candidate, bool integer);
   double operator()(const std::string& model_bytes, bool integer);
   // A float candidate cut at the reference's cached activations (prune::measure_layer_damage), on the
-  // same frames in the same order (frames() and fill()).
+  // same frames in the same order (frame_list()).
   double operator()(const prune::DamageCandidate& candidate);
   // The frames, in the order the candidates' `feed` numbers them.
   const std::vector<const cv::Mat*>& frame_list() const { return frames_; }

@@ -231,15 +231,21 @@ TEST(Obs, RefitToReferenceCorrectsDrift) {
   EXPECT_THROW(refit_to_reference(v, rows + 1, h, G, 0.01), Error);
 }
 
+// A 3x3 conv with padding 1 on an h x w x c input.
+ConvGeometry padded_3x3(int64_t h, int64_t w, int64_t c, int64_t stride) {
+  ConvGeometry g;
+  g.in_h = h;
+  g.in_w = w;
+  g.channels = c;
+  g.kernel_h = g.kernel_w = 3;
+  g.stride_h = g.stride_w = stride;
+  g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 1;
+  return g;
+}
+
 // The statistics of a 3x3 stride-2 padded conv input against a brute-force im2col over every pixel.
 TEST(InputStatistics, MatchBruteForceIm2col) {
-  ConvGeometry g;
-  g.in_h = 7;
-  g.in_w = 6;
-  g.channels = 3;
-  g.kernel_h = g.kernel_w = 3;
-  g.stride_h = g.stride_w = 2;
-  g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 1;
+  const ConvGeometry g = padded_3x3(7, 6, 3, 2);
   const int64_t K = g.patch_size(), oh = g.out_h(), ow = g.out_w();
   ASSERT_EQ(oh, 4);
   ASSERT_EQ(ow, 3);
@@ -598,12 +604,7 @@ TEST(InputStatistics, SamplingSeedDrawsOtherPixels) {
 // The kept samples are the sampled patches themselves: over every pixel (budget >= pixels) their
 // second moment is the Hessian, and the reference's columns are the same pixels of the reference.
 TEST(InputStatistics, KeptSamplesAreTheSampledPatches) {
-  ConvGeometry g;
-  g.in_h = 5;
-  g.in_w = 4;
-  g.channels = 3;
-  g.kernel_h = g.kernel_w = 3;
-  g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 1;
+  const ConvGeometry g = padded_3x3(5, 4, 3, 1);
   const int64_t K = g.patch_size(), pixels = g.out_h() * g.out_w();
   InputStatistics all(g, 1000, 1), some(g, 1000, 1);
   all.keep_samples(1000);
