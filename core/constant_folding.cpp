@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "core/error.h"
 #include "core/shape_inference.h"
@@ -31,15 +32,25 @@ std::vector<double> to_double(const Tensor& t) {
   return out;
 }
 
+// Folded integer arithmetic runs in double; a result outside the type (INT64_MAX + 1 rounds up to
+// 2^63) or NaN would make the cast undefined, so it saturates (NaN: 0).
+template <typename T>
+T saturate(double v) {
+  if (std::isnan(v)) return T{0};
+  if (v <= static_cast<double>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
+  if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
+
 TensorPtr from_double(const std::vector<double>& v, DType t, const Shape& shape) {
   auto out = std::make_shared<Tensor>(t, shape);
   for (size_t i = 0; i < v.size(); ++i) {
     switch (t) {
       case DType::kFloat32: out->data<float>()[i] = static_cast<float>(v[i]); break;
-      case DType::kInt64: out->data<int64_t>()[i] = static_cast<int64_t>(v[i]); break;
-      case DType::kInt32: out->data<int32_t>()[i] = static_cast<int32_t>(v[i]); break;
-      case DType::kInt8: out->data<int8_t>()[i] = static_cast<int8_t>(v[i]); break;
-      case DType::kUInt8: out->data<uint8_t>()[i] = static_cast<uint8_t>(v[i]); break;
+      case DType::kInt64: out->data<int64_t>()[i] = saturate<int64_t>(v[i]); break;
+      case DType::kInt32: out->data<int32_t>()[i] = saturate<int32_t>(v[i]); break;
+      case DType::kInt8: out->data<int8_t>()[i] = saturate<int8_t>(v[i]); break;
+      case DType::kUInt8: out->data<uint8_t>()[i] = saturate<uint8_t>(v[i]); break;
       case DType::kBool: out->data<uint8_t>()[i] = v[i] != 0; break;
     }
   }
