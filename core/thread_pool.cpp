@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <chrono>
+#include <exception>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -44,6 +45,20 @@ void ThreadPool::run_tasks(uint32_t generation) {
     done_.fetch_add(1, std::memory_order_acq_rel);
     s = state_.load(std::memory_order_acquire);
   }
+}
+
+void ThreadPool::parallel_for_rethrowing(int64_t num_tasks, FunctionRef<void(int64_t)> fn) {
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  parallel_for(num_tasks, [&](int64_t task) {
+    try {
+      fn(task);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  });
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::parallel_for(int64_t num_tasks, FunctionRef<void(int64_t)> fn) {

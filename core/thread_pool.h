@@ -55,6 +55,9 @@ class ThreadPool {
   // Calls fn(task) for task in [0, num_tasks), spread over all threads; returns when all are done.
   // Tasks are handed out dynamically, so uneven tasks balance themselves. Not reentrant.
   void parallel_for(int64_t num_tasks, FunctionRef<void(int64_t task)> fn);
+  // The same for tasks that may throw (a task running on a worker must not): every task runs, each
+  // exception is caught where it is thrown, and the first one is rethrown here once all are done.
+  void parallel_for_rethrowing(int64_t num_tasks, FunctionRef<void(int64_t task)> fn);
 
  private:
   void worker_loop();

@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "core/error.h"
+#include "core/passes/passes.h"
 #include "core/prune/wave_runner.h"
 #include "core/thread_pool.h"
 
@@ -72,20 +74,16 @@ std::vector<double> mean_output(const std::vector<float>& w, const ConvLayer& c,
   return y;
 }
 
-// Whether the conv's output goes through a SiLU as exported: Sigmoid(y) and Mul(y, Sigmoid(y)).
-bool followed_by_silu(const Graph& g, const std::string& conv) {
-  int out = -1;
-  for (const Node& n : g.nodes)
-    if (!n.removed && n.name == conv) out = n.outputs.at(0);
-  if (out < 0) return false;
-  for (const Node& s : g.nodes) {
-    if (s.removed || s.op_type != "Sigmoid" || s.inputs.at(0) != out) continue;
-    for (const Node& m : g.nodes) {
-      if (m.removed || m.op_type != "Mul" || m.inputs.size() != 2) continue;
-      if ((m.inputs[0] == out && m.inputs[1] == s.outputs[0]) || (m.inputs[1] == out && m.inputs[0] == s.outputs[0])) return true;
-    }
+// The convs whose output only a SiLU reads: the ones the engine fuses with it (passes::fuse_activations),
+// so the ones whose next layer sees nothing but SiLU(Wx + b).
+std::set<std::string> convs_into_silu(const Graph& graph) {
+  Graph fused = graph;
+  passes::fuse_activations(fused);
+  std::set<std::string> out;
+  for (const Node& n : fused.nodes) {
+    if (!n.removed && n.op_type == "Conv" && n.attr_string("activation", "") == "silu") out.insert(n.name);
   }
-  return false;
+  return out;
 }
 
 }  // namespace
@@ -130,6 +128,7 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
   if (needs_data) runner = std::make_unique<WaveRunner>(graph, waves, session, frames, fill);
   std::map<std::string, LayerResult> results;
   std::unique_ptr<ThreadPool> refit_pool;  // silu_refit's, made when first needed
+  const std::set<std::string> into_silu = opt.silu_refit && float_target ? convs_into_silu(graph) : std::set<std::string>{};
   for (size_t wi = 0; wi < waves.size(); ++wi) {
     const auto& wave = waves[wi];
     std::map<std::string, std::shared_ptr<const InputStatistics>> stats;
@@ -139,7 +138,7 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
         const bool pruned = target[n] > 0;
         const bool refit = float_target && (pruned || (opt.refit_dense && model.conv(n).prunable_shape()));
         if (!pruned && !refit && !opt.bias_correction) continue;
-        const bool silu = opt.silu_refit && float_target && pruned && followed_by_silu(graph, n);
+        const bool silu = pruned && into_silu.count(n);
         req.push_back({n, (pruned && hessians) || refit ? opt.max_patches_per_frame : 0, opt.sampling_seed,
                        silu ? opt.max_patches_per_frame : 0});
       }

@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "core/error.h"
 #include "core/prune/wave_runner.h"
@@ -67,36 +65,27 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
     const std::vector<float> onnx0 = model.onnx_weights(c.name);
     std::unique_ptr<HessianPruner> solver;
     if (uses_hessian(opt.method)) solver = make_hessian_pruner(opt.method, stats.at(c.name)->hessian(), opt.obs, opt.admm);
-    // The levels' prunes are independent (one solver, const); the damages follow one by one. A worker
-    // must not throw, so the first error is carried back to this thread.
+    // The levels' prunes are independent (one solver, const); the damages follow one by one.
     std::vector<std::vector<float>> pruned(opt.levels.size(), w0);
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    pool.parallel_for(static_cast<int64_t>(pruned.size()), [&](int64_t k) {
-      try {
-        prune_matrix(pruned[k], c, opt.levels[k], opt.method, opt.pattern, solver.get());
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
+    pool.parallel_for_rethrowing(static_cast<int64_t>(pruned.size()), [&](int64_t k) {
+      prune_matrix(pruned[k], c, opt.levels[k], opt.method, opt.pattern, solver.get());
     });
-    if (error) std::rethrow_exception(error);
+    // The levels differ only in weights: one cut shape, so whether it reads the image is asked once.
+    const bool cut_reads_image = runner && reads_image(runner->cut_at_frontier(graph), damage_frames->kept);
     for (const std::vector<float>& w : pruned) {
       set_conv_constants(graph, c.name, matrix_to_onnx(w, c.out_channels, c.in_channels, c.kernel_h, c.kernel_w), {});
       double d = 0;
       try {
+        Graph cut;
+        DamageCandidate candidate;
+        candidate.graph = &graph;
         if (runner) {
-          const Graph cut = runner->cut_at_frontier(graph);
-          DamageCandidate candidate;
+          cut = runner->cut_at_frontier(graph);
           candidate.graph = &cut;
           candidate.feed = [&](Session& s, size_t frame) { runner->feed_frontier(s, frame); };
-          candidate.reads_image = reads_image(cut, damage_frames->kept);
-          d = damage(candidate);
-        } else {
-          DamageCandidate candidate;
-          candidate.graph = &graph;
-          d = damage(candidate);
+          candidate.reads_image = cut_reads_image;
         }
+        d = damage(candidate);
       } catch (...) {
         set_conv_constants(graph, c.name, onnx0, {});
         throw;

@@ -3,8 +3,6 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <mutex>
 #include <vector>
 
 #include "core/error.h"
@@ -108,25 +106,16 @@ SiluRefitResult silu_refit(std::span<float> w, std::span<float> bias, int64_t ro
   const Eigen::Map<const Eigen::MatrixXf> X(x.data(), k, n), R(r.data(), k, n);
   const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
   std::vector<BlockResult> parts(static_cast<size_t>(blocks));
-  // A pool worker must not throw (allocation failures): the first error is carried back to this thread.
-  std::exception_ptr error;
-  std::mutex error_mutex;
   auto run = [&](int64_t b) {
     const int64_t r0 = b * kBlockRows, m = std::min(kBlockRows, rows - r0);
-    try {
-      parts[static_cast<size_t>(b)] =
-          refit_block(w.data() + r0 * k, bias.data() + r0, w0.data() + r0 * k, b0.data() + r0, m, k, X, R, opt);
-    } catch (...) {
-      const std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
+    parts[static_cast<size_t>(b)] =
+        refit_block(w.data() + r0 * k, bias.data() + r0, w0.data() + r0 * k, b0.data() + r0, m, k, X, R, opt);
   };
   if (pool) {
-    pool->parallel_for(blocks, run);
+    pool->parallel_for_rethrowing(blocks, run);  // Eigen may throw std::bad_alloc
   } else {
     for (int64_t b = 0; b < blocks; ++b) run(b);
   }
-  if (error) std::rethrow_exception(error);
   SiluRefitResult res;
   for (const BlockResult& p : parts) {
     res.error_before += p.before;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace sp {
@@ -43,6 +45,25 @@ TEST(ThreadPool, UsesMoreThanOneThread) {
     });
   }
   EXPECT_EQ(seen_other.load(), 1);
+}
+
+// Tasks that throw: every task still runs, one of the errors reaches the caller, and the pool keeps working.
+TEST(ThreadPool, RethrowingRunsEveryTaskAndRethrowsOneError) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> ran(64);
+  try {
+    pool.parallel_for_rethrowing(64, [&](int64_t t) {
+      ran[static_cast<size_t>(t)]++;
+      if (t % 10 == 3) throw std::runtime_error("task " + std::to_string(t));
+    });
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("task ", 0), 0u) << e.what();
+  }
+  for (const auto& r : ran) EXPECT_EQ(r.load(), 1);
+  std::atomic<int> sum{0};
+  pool.parallel_for_rethrowing(10, [&](int64_t t) { sum += static_cast<int>(t); });
+  EXPECT_EQ(sum.load(), 45);
 }
 
 TEST(ThreadPool, DestroysCleanlyWhileIdleOrAfterWork) {
