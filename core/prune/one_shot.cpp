@@ -174,7 +174,7 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
           const std::vector<float> b0 = b;
           if (!refit_pool) refit_pool = std::make_unique<ThreadPool>(resolve_thread_count(session.threads));
           const SiluRefitResult sr = silu_refit(w, b, c.out_channels, w0, b0, st->samples(), st->reference_samples(),
-                                                st->kept_samples(), opt.silu, refit_pool.get());
+                                                st->kept_samples(), opt.silu, refit_pool.get(), session.isa);
           r.silu_error_before = sr.error_before;
           r.silu_error_after = sr.error_after;
           model.set_bias(n, b);

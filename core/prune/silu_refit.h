@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <span>
 
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
 
 namespace sp::prune {
@@ -29,10 +30,12 @@ struct SiluRefitResult {
 };
 
 // w: rows x k (row-major), pruned; bias: rows. w0, b0: the float conv. x: the pruned model's inputs, r: the
-// float model's, both k x n column-major (one sampled patch per column). Channels run in fixed blocks on
-// `pool` (null: this thread); the result does not depend on the pool's size.
+// float model's, both k x n column-major (one sampled patch per column). The products run on `isa`'s float
+// kernels, in fixed blocks of channels, samples and weight columns spread over `pool` (null: this
+// thread): the result does not depend on the pool's size, and differs between ISAs by rounding only.
 SiluRefitResult silu_refit(std::span<float> w, std::span<float> bias, int64_t rows, std::span<const float> w0,
                            std::span<const float> b0, std::span<const float> x, std::span<const float> r, int64_t n,
-                           const SiluRefitOptions& options = {}, ThreadPool* pool = nullptr);
+                           const SiluRefitOptions& options = {}, ThreadPool* pool = nullptr,
+                           Isa isa = best_isa());
 
 }  // namespace sp::prune

@@ -643,7 +643,9 @@ TEST(InputStatistics, KeptSamplesAreTheSampledPatches) {
 // The SiLU refit: error on the samples never rises, zeros stay zero, the thread count changes nothing,
 // and a perturbed unpruned conv is pulled back towards its float output.
 TEST(SiluRefit, LowersTheErrorKeepsTheMaskAndIgnoresThreads) {
-  const int64_t rows = 19, K = 24, n = 600;  // 19: the last block of channels is partial
+  // Each of the refit's fixed splits ends partial: 70 channels (blocks of 64), 70 weights per channel
+  // (gradient slices of 64), 1100 samples (forward chunks of 1024).
+  const int64_t rows = 70, K = 70, n = 1100;
   const std::vector<float> x = gaussian(static_cast<size_t>(K * n), 5);
   std::vector<float> r = gaussian(static_cast<size_t>(K * n), 6, 0.1f);
   for (size_t i = 0; i < r.size(); ++i) r[i] += x[i];  // the float model's inputs: near the pruned model's
@@ -686,6 +688,20 @@ TEST(SiluRefit, LowersTheErrorKeepsTheMaskAndIgnoresThreads) {
   const SiluRefitResult back = silu_refit(w, b, rows, w0, b0, r, r, n);
   EXPECT_LT(back.error_after, 0.3 * back.error_before) << back.error_before;
   EXPECT_THROW(silu_refit(w, b, rows, w0, b0, r, r, n - 1), Error);
+
+  // Every float ISA this CPU has reaches the same fit; their products differ by rounding only.
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    std::vector<float> wi = pruned, bi = b0;
+    const SiluRefitResult res = silu_refit(wi, bi, rows, w0, b0, x, r, n, {}, nullptr, isa);
+    EXPECT_NEAR(res.error_before, one.error_before, 1e-5 * one.error_before) << isa_name(isa);
+    EXPECT_NEAR(res.error_after, one.error_after, 1e-3 * one.error_before) << isa_name(isa);
+    for (size_t i = 0; i < wi.size(); ++i) {
+      if (pruned[i] == 0.0f) {
+        ASSERT_EQ(wi[i], 0.0f) << isa_name(isa) << " " << i;
+      }
+    }
+  }
 }
 
 // x -> c0 3x3 8->16 -> SiLU a0 -> Split s0, s1 -> c1 1x1 on s1 -> SiLU a1 -> r = s1 + a1
