@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/kernels/matmul_f64/matmul_f64.h"
 
 namespace sp::prune {
 namespace {
@@ -20,6 +21,12 @@ void choose_mask(const RowMajorD& v, const PrunePattern& p, int64_t remove, std:
                  std::vector<uint8_t>& keep) {
   std::fill(keep.begin(), keep.end(), uint8_t{1});
   remove_smallest_groups(v.data(), v.rows(), v.cols(), p, remove, sal, [&](int64_t i) { keep[static_cast<size_t>(i)] = 0; });
+}
+
+// out = a * h for a rows x n and h n x n, both row-major (the solvers' one heavy operation).
+void times_h(const RowMajorD& a, const double* h, RowMajorD& out, Isa isa) {
+  out.resize(a.rows(), a.cols());
+  kernels::matmul_f64(a.data(), a.cols(), h, a.cols(), out.data(), out.cols(), a.rows(), a.cols(), a.cols(), isa);
 }
 
 void apply_mask(RowMajorD& m, std::span<const uint8_t> keep) {
@@ -64,19 +71,22 @@ AdmmSolver::AdmmSolver(const Hessian& h, const AdmmOptions& options) : n_(h.n), 
 double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, const PrunePattern& p) const {
   const int64_t n = n_;
   check_weight_shape(w, rows, n, p);
-  Eigen::Map<const RowMajorD> Hn(h_unit_.data(), n, n), Inv(inverse_.data(), n, n);
   Eigen::Map<const Eigen::VectorXd> d(scale_.data(), n);
   const RowMajorD target = Eigen::Map<const RowMajorF>(w.data(), rows, n).cast<double>() * d.asDiagonal();
-  const RowMajorD pull = target * Hn;  // the least-squares step's fixed part
+  RowMajorD pull;  // the least-squares step's fixed part
+  times_h(target, h_unit_.data(), pull, options_.isa);
   const int64_t groups = (rows / p.rows) * (n / p.cols);
   const int64_t total = groups_to_remove(groups, sparsity);
   const double rho = options_.rho;
-  RowMajorD x = target, z = target, u = RowMajorD::Zero(rows, n), v(rows, n);
+  RowMajorD x = target, z = target, u = RowMajorD::Zero(rows, n), v(rows, n), step(rows, n);
   std::vector<uint8_t> keep(static_cast<size_t>(rows * n), 1);
   std::vector<std::pair<double, int64_t>> sal;
   const int ramp = options_.ramp_iterations, steps = ramp + options_.settle_iterations;
   for (int it = 0; it < steps; ++it) {
-    if (it > 0) x.noalias() = (pull + rho * (z - u)) * Inv;
+    if (it > 0) {
+      step = pull + rho * (z - u);
+      times_h(step, inverse_.data(), x, options_.isa);
+    }
     v = x + u;
     if (it < ramp) {
       // Cubic ramp (Zhu & Gupta's gradual pruning): most weights go early, while the others can
@@ -92,10 +102,12 @@ double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, cons
   }
   const std::vector<double> refit =
       masked_least_squares(h_unit_, n, {target.data(), static_cast<size_t>(target.size())}, {z.data(), static_cast<size_t>(z.size())},
-                           keep, rows, options_.refit_iterations);
+                           keep, rows, options_.refit_iterations, options_.isa);
   const Eigen::Map<const RowMajorD> result(refit.data(), rows, n);
   const RowMajorD delta = result - target;
-  const double loss = 0.5 * ((delta * Hn).array() * delta.array()).sum();
+  RowMajorD delta_h;
+  times_h(delta, h_unit_.data(), delta_h, options_.isa);
+  const double loss = 0.5 * (delta_h.array() * delta.array()).sum();
   Eigen::Map<RowMajorF> out(w.data(), rows, n);
   out = (result * d.cwiseInverse().asDiagonal()).cast<float>();
   for (size_t i = 0; i < keep.size(); ++i) {
@@ -106,23 +118,24 @@ double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, cons
 
 std::vector<double> masked_least_squares(std::span<const double> h, int64_t n, std::span<const double> w,
                                          std::span<const double> start, std::span<const uint8_t> keep, int64_t rows,
-                                         int iterations) {
+                                         int iterations, Isa isa) {
   const size_t size = static_cast<size_t>(rows * n);
   if (static_cast<int64_t>(h.size()) != n * n || w.size() != size || start.size() != size || keep.size() != size) {
     throw Error("pruning: least-squares operands do not match");
   }
-  Eigen::Map<const RowMajorD> H(h.data(), n, n), W(w.data(), rows, n);
+  Eigen::Map<const RowMajorD> W(w.data(), rows, n);
   RowMajorD x = Eigen::Map<const RowMajorD>(start.data(), rows, n);
   apply_mask(x, keep);
   // Per row: gradient of ½ (x - w)ᵀ H (x - w) is (x - w) H; the residual is its negative on the mask.
-  RowMajorD r = (W - x) * H;
+  RowMajorD r;
+  times_h(W - x, h.data(), r, isa);
   apply_mask(r, keep);
   RowMajorD p = r, ap(rows, n);
   Eigen::VectorXd rs = r.rowwise().squaredNorm();
   const Eigen::VectorXd rs0 = rs;
   for (int it = 0; it < iterations; ++it) {
     if ((rs.array() <= 1e-16 * rs0.array()).all()) break;
-    ap.noalias() = p * H;
+    times_h(p, h.data(), ap, isa);
     apply_mask(ap, keep);
     const Eigen::VectorXd pap = (p.array() * ap.array()).rowwise().sum();
     Eigen::VectorXd alpha(rows), beta(rows);

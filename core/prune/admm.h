@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/prune/obs.h"
 #include "core/prune/pattern.h"
 
@@ -32,6 +33,9 @@ struct AdmmOptions {
   // iterations ADMM is within ~1 % of that optimum in the objective (measured on YOLO11n-pose's convs:
   // 200 steps gained 0.1-1 %), so a few dozen steps take most of what is left at a fifth of the cost.
   int refit_iterations = 40;
+  // The float ISA family of the n x n products (kernels::matmul_f64); the result differs between ISAs by
+  // rounding only. Callers with a session pass its ISA.
+  Isa isa = best_isa();
 };
 
 class AdmmSolver final : public HessianPruner {
@@ -60,6 +64,6 @@ class AdmmSolver final : public HessianPruner {
 // Stops when every row's residual has shrunk by 1e-8 or after `iterations` steps.
 std::vector<double> masked_least_squares(std::span<const double> h, int64_t n, std::span<const double> w,
                                          std::span<const double> start, std::span<const uint8_t> keep, int64_t rows,
-                                         int iterations);
+                                         int iterations, Isa isa = best_isa());
 
 }  // namespace sp::prune

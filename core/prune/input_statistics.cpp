@@ -1,12 +1,11 @@
 #include "core/prune/input_statistics.h"
 
-#include <Eigen/Dense>
-
 #include <algorithm>
 #include <numeric>
 #include <string>
 
 #include "core/error.h"
+#include "core/kernels/vector_f32/vector_ops_f32.h"
 
 namespace sp::prune {
 namespace {
@@ -74,10 +73,27 @@ void add_pixel_sums(const ConvGeometry& g, const std::vector<float>& nhwc, std::
   }
 }
 
+// sum += Σ over the m samples (K values each, one after another) in double.
+void add_sample_sums(const std::vector<float>& samples, int64_t K, int64_t m, std::vector<double>& sum) {
+  for (int64_t i = 0; i < m; ++i) {
+    const float* x = samples.data() + i * K;
+    for (int64_t k = 0; k < K; ++k) sum[static_cast<size_t>(k)] += x[k];
+  }
+}
+
+// out (K x m, row-major) = the m samples of K values transposed.
+void transpose_samples(const std::vector<float>& samples, int64_t K, int64_t m, std::vector<float>& out) {
+  out.resize(static_cast<size_t>(K * m));
+  for (int64_t i = 0; i < m; ++i) {
+    const float* x = samples.data() + i * K;
+    for (int64_t k = 0; k < K; ++k) out[static_cast<size_t>(k * m + i)] = x[k];
+  }
+}
+
 }  // namespace
 
-InputStatistics::InputStatistics(const ConvGeometry& g, int64_t max_patches_per_frame, uint64_t seed)
-    : geometry_(g), max_patches_(std::max<int64_t>(0, max_patches_per_frame)), seed_(seed) {
+InputStatistics::InputStatistics(const ConvGeometry& g, int64_t max_patches_per_frame, uint64_t seed, Isa isa)
+    : geometry_(g), max_patches_(std::max<int64_t>(0, max_patches_per_frame)), seed_(seed), isa_(isa) {
   if (g.in_h <= 0 || g.in_w <= 0 || g.channels <= 0 || g.kernel_h <= 0 || g.kernel_w <= 0 || g.stride_h <= 0 ||
       g.stride_w <= 0 || g.dilation_h <= 0 || g.dilation_w <= 0 || g.out_h() <= 0 || g.out_w() <= 0) {
     throw Error("pruning: invalid convolution geometry");
@@ -124,13 +140,15 @@ void InputStatistics::add(const ActivationView& x, const ActivationView* ref) {
   }
   patch_.resize(static_cast<size_t>(K * m));
   for (int64_t i = 0; i < m; ++i) patch_of(g, nhwc_, idx[static_cast<size_t>(i)], patch_.data() + i * K);
-  Eigen::Map<const Eigen::MatrixXf> P(patch_.data(), K, m);
-  Eigen::Map<Eigen::VectorXd>(sum_xs_.data(), K) += P.rowwise().sum().cast<double>();
-  frame_xx_.assign(static_cast<size_t>(K * K), 0.0f);
-  Eigen::Map<Eigen::MatrixXf> F(frame_xx_.data(), K, K);
-  F.selfadjointView<Eigen::Lower>().rankUpdate(P);
+  // This frame's products run on the engine's float matmul (Eigen here is built for SSE2 only): the
+  // samples as rows (m x K, as sampled) times the same samples transposed (K x m); each element sums
+  // its m products in sample order, so F is exactly symmetric. Summed over frames in double.
+  add_sample_sums(patch_, K, m, sum_xs_);
+  transpose_samples(patch_, K, m, samples_t_);
+  frame_xx_.resize(static_cast<size_t>(K * K));
+  kernels::matmul_f32(samples_t_.data(), m, patch_.data(), K, frame_xx_.data(), K, K, K, m, isa_);
   for (int64_t c = 0; c < K; ++c) {
-    for (int64_t r = c; r < K; ++r) sum_xx_[static_cast<size_t>(c * K + r)] += F(r, c);
+    for (int64_t r = c; r < K; ++r) sum_xx_[static_cast<size_t>(c * K + r)] += frame_xx_[static_cast<size_t>(r * K + c)];
   }
   const int64_t keep = std::min(m, keep_per_frame_);  // the first of a random draw: random too
   kept_x_.insert(kept_x_.end(), patch_.begin(), patch_.begin() + keep * K);
@@ -138,11 +156,14 @@ void InputStatistics::add(const ActivationView& x, const ActivationView* ref) {
     ref_patch_.resize(static_cast<size_t>(K * m));
     for (int64_t i = 0; i < m; ++i) patch_of(g, ref_nhwc_, idx[static_cast<size_t>(i)], ref_patch_.data() + i * K);
     kept_r_.insert(kept_r_.end(), ref_patch_.begin(), ref_patch_.begin() + keep * K);
-    Eigen::Map<const Eigen::MatrixXf> R(ref_patch_.data(), K, m);
-    Eigen::Map<Eigen::VectorXd>(sum_rs_.data(), K) += R.rowwise().sum().cast<double>();
-    F.noalias() = R * P.transpose();
+    add_sample_sums(ref_patch_, K, m, sum_rs_);
+    // (r, c) = Σ_i r_i[r] x_i[c]: the reference's samples transposed times this model's as rows.
+    transpose_samples(ref_patch_, K, m, samples_t_);
+    kernels::matmul_f32(samples_t_.data(), m, patch_.data(), K, frame_xx_.data(), K, K, K, m, isa_);
     if (sum_rx_.empty()) sum_rx_.assign(static_cast<size_t>(K * K), 0.0);
-    Eigen::Map<Eigen::MatrixXd>(sum_rx_.data(), K, K) += F.cast<double>();
+    for (int64_t r = 0; r < K; ++r) {
+      for (int64_t c = 0; c < K; ++c) sum_rx_[static_cast<size_t>(c * K + r)] += frame_xx_[static_cast<size_t>(r * K + c)];
+    }
   }
   patches_ += m;
   kept_ += keep;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/prune/obs.h"
 
 namespace sp::prune {
@@ -37,8 +38,9 @@ struct ActivationView {
 
 class InputStatistics {
  public:
-  // max_patches_per_frame <= 0: no Hessian (means only).
-  InputStatistics(const ConvGeometry& geometry, int64_t max_patches_per_frame, uint64_t seed);
+  // max_patches_per_frame <= 0: no Hessian (means only). The per-frame products run on `isa`'s float
+  // matmul (the session's; results differ between ISAs by rounding only).
+  InputStatistics(const ConvGeometry& geometry, int64_t max_patches_per_frame, uint64_t seed, Isa isa = best_isa());
 
   // Throws sp::Error when x (or the reference) does not have the geometry's size and channels.
   // Either every frame has a reference or none does.
@@ -68,6 +70,7 @@ class InputStatistics {
   ConvGeometry geometry_;
   int64_t max_patches_;
   uint64_t seed_;
+  Isa isa_;
   int64_t frames_ = 0, reference_frames_ = 0, patches_ = 0, pixels_ = 0;
   int64_t keep_per_frame_ = 0, kept_ = 0;
   std::vector<float> kept_x_, kept_r_;
@@ -77,7 +80,8 @@ class InputStatistics {
   std::vector<double> sum_x_, sum_r_;    // K: Σ over every output pixel
   std::vector<float> nhwc_, ref_nhwc_;   // the frame, densely NHWC
   std::vector<float> patch_, ref_patch_; // K x m patches, column-major
-  std::vector<float> frame_xx_;    // K x K, this frame's products (float; summed in double)
+  std::vector<float> samples_t_;   // K x m, row-major: a frame's samples (or the reference's) transposed
+  std::vector<float> frame_xx_;    // K x K row-major, this frame's products (float; summed in double)
 };
 
 }  // namespace sp::prune

@@ -97,7 +97,8 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> gather_input_stati
     const std::string drawn = in + "|" + sampling_key(geo, requests[i]);
     const std::string key = drawn + "|" + std::to_string(requests[i].keep_samples_per_frame);
     if (!slots.count(key)) {
-      slots[key] = {o, std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame, stable_seed(drawn))};
+      slots[key] = {o, std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame, stable_seed(drawn),
+                                                            options.isa)};
       slots[key].stats->keep_samples(requests[i].keep_samples_per_frame);
     }
     key_of[i] = key;

@@ -31,10 +31,14 @@ const char* prune_method_name(PruneMethod m) {
 }
 
 std::unique_ptr<HessianPruner> make_hessian_pruner(PruneMethod method, const Hessian& h, const ObsOptions& obs,
-                                                   const AdmmOptions& admm) {
+                                                   const AdmmOptions& admm, Isa isa) {
   switch (method) {
     case PruneMethod::kObs: return std::make_unique<ObsSolver>(h, obs);
-    case PruneMethod::kAdmm: return std::make_unique<AdmmSolver>(h, admm);
+    case PruneMethod::kAdmm: {
+      AdmmOptions on_isa = admm;
+      on_isa.isa = isa;
+      return std::make_unique<AdmmSolver>(h, on_isa);
+    }
     case PruneMethod::kMagnitude: return nullptr;
   }
   return nullptr;
@@ -161,7 +165,7 @@ std::vector<LayerResult> prune_one_shot(PrunableModel& model, Graph& graph, cons
           // With a re-fitted bias the mean is the bias's job: centered statistics.
           h = stats.at(n)->hessian(opt.bias_correction);
           if (float_target) refit_to_reference(w, c.out_channels, h, stats.at(n)->cross_moment(opt.bias_correction), opt.obs.damping);
-          solver = make_hessian_pruner(opt.method, h, opt.obs, opt.admm);
+          solver = make_hessian_pruner(opt.method, h, opt.obs, opt.admm, session.isa);
           r.damping = solver->damping_used();
           r.hessian_samples = h.samples;
         }

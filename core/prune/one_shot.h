@@ -27,9 +27,10 @@ const char* prune_method_name(PruneMethod m);
 // OBS and ADMM prune from each layer's Hessian (calibration data); magnitude needs none.
 inline bool uses_hessian(PruneMethod m) { return m != PruneMethod::kMagnitude; }
 
-// The method's pruner for one layer's Hessian (damping, ρ … from the options); nullptr for magnitude.
+// The method's pruner for one layer's Hessian (damping, ρ … from the options; its products on `isa`, the
+// session's); nullptr for magnitude.
 std::unique_ptr<HessianPruner> make_hessian_pruner(PruneMethod method, const Hessian& h, const ObsOptions& obs,
-                                                   const AdmmOptions& admm);
+                                                   const AdmmOptions& admm, Isa isa);
 
 struct LayerTarget {
   std::string conv;

@@ -64,7 +64,7 @@ std::vector<LayerCurve> measure_layer_damage(const PrunableModel& model, Graph& 
     const std::vector<float> w0 = model.matrix(c.name);
     const std::vector<float> onnx0 = model.onnx_weights(c.name);
     std::unique_ptr<HessianPruner> solver;
-    if (uses_hessian(opt.method)) solver = make_hessian_pruner(opt.method, stats.at(c.name)->hessian(), opt.obs, opt.admm);
+    if (uses_hessian(opt.method)) solver = make_hessian_pruner(opt.method, stats.at(c.name)->hessian(), opt.obs, opt.admm, session.isa);
     // The levels' prunes are independent (one solver, const); the damages follow one by one.
     std::vector<std::vector<float>> pruned(opt.levels.size(), w0);
     pool.parallel_for_rethrowing(static_cast<int64_t>(pruned.size()), [&](int64_t k) {

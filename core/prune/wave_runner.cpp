@@ -263,7 +263,8 @@ std::map<std::string, std::shared_ptr<const InputStatistics>> WaveRunner::gather
     const std::string key = std::to_string(in) + "|" + sampling + "|" + std::to_string(requests[i].keep_samples_per_frame);
     if (!slots.count(key)) {
       slots[key] = std::make_shared<InputStatistics>(geo, requests[i].max_patches_per_frame,
-                                                     stable_seed(graph.values[static_cast<size_t>(in)].name + "|" + sampling));
+                                                     stable_seed(graph.values[static_cast<size_t>(in)].name + "|" + sampling),
+                                                     options_.isa);
       slots[key]->keep_samples(requests[i].keep_samples_per_frame);
       slot_value[key] = in;
     }
