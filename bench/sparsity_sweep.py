@@ -9,7 +9,7 @@ for each --kernels choice and thread count, with ONNX Runtime fp32 on the float 
   /usr/bin/python3 bench/sparsity_sweep.py --out docs/results/sparsity [--levels 50,55,65,70]
       [--methods obs,magnitude] [--head-levels 55,70] [--threads 1,2] [--kernels dense,sparse,auto]
       [--rounds 3] [--warmup 10] [--iters 40] [--calib-n 64] [--int8-sensitivity] [--skip-existing]
-      [--variants obs-p20-int8,...] [--latency-only]
+      [--variants obs-p20-int8,...] [--latency-only] [--imgsz 640] [--model FLOAT.onnx]
 
 `--kernels auto` starts from an empty plan cache (OUT/plan-cache), so each model's plan is timed in this
 run, as on a user's first start. Writes OUT/models/*.onnx, OUT/sweep.json (every figure), OUT/sweep.md (the table) and OUT/sweep.png
@@ -49,6 +49,7 @@ def parse_args():
     p.add_argument("--methods", default="obs,magnitude")
     p.add_argument("--head-levels", default="55,70", help="levels also run with --prune-head")
     p.add_argument("--pattern", default="", help="--pattern for optimize (default: optimize's)")
+    p.add_argument("--imgsz", type=int, default=640, help="input size of every latency run (a static export's own)")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--kernels", default="dense,sparse,auto")
     p.add_argument("--rounds", type=int, default=3)
@@ -224,13 +225,13 @@ def evaluate(a, model, out_prefix):
 
 
 def bench_ours(a, model, threads, kernels):
-    out = run([a.bin, "bench", "--model", model, "--threads", str(threads), "--kernels", kernels,
+    out = run([a.bin, "bench", "--model", model, "--imgsz", str(a.imgsz), "--threads", str(threads), "--kernels", kernels,
                "--warmup", str(a.warmup), "--iters", str(a.iters), "--json"])
     return json.loads(out)["latency_ms"]
 
 
 def bench_ort(a, threads):
-    out = run(["node", os.path.join(ROOT, "bench/ort_bench.js"), "--model", a.model, "--threads", str(threads),
+    out = run(["node", os.path.join(ROOT, "bench/ort_bench.js"), "--model", a.model, "--imgsz", str(a.imgsz), "--threads", str(threads),
                "--warmup", str(a.warmup), "--iters", str(a.iters), "--json"])
     return json.loads(out)["latency_ms"]
 
