@@ -5,27 +5,14 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/kernels/matrix_views.h"
 #include "core/kernels/vector_f32/vector_ops_f32_internal.h"
 
 namespace sp::kernels {
 namespace {
 
-[[noreturn]] void fail(const char* fn, const std::string& what) {
-  throw Error(std::string(fn) + ": " + what);
-}
-
-// A rows x cols view with leading dimension ld is valid when the rows do not overlap.
-void check_view(const char* fn, const char* name, const void* p, int64_t ld, int64_t rows, int64_t cols) {
-  if (rows < 0 || cols < 0) {
-    fail(fn, "negative shape " + std::to_string(rows) + "x" + std::to_string(cols));
-  }
-  if (rows == 0 || cols == 0) return;
-  if (p == nullptr) fail(fn, std::string("null pointer for ") + name);
-  if (rows > 1 && ld < cols) {
-    fail(fn, std::string("leading dimension of ") + name + " (" + std::to_string(ld) + ") is less than cols (" +
-                 std::to_string(cols) + ")");
-  }
-}
+using views::check_view;
+using views::fail;
 
 // Views whose rows are back to back are one long row: fewer loop iterations and tails.
 void collapse(int64_t& rows, int64_t& cols, int64_t& ld0, int64_t& ld1, int64_t& ld2) {
@@ -131,23 +118,7 @@ void softmax_rows_f32(const float* x, float* y, int64_t rows, int64_t cols, Isa 
 
 void matmul_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
                 int64_t n, int64_t k, Isa isa) {
-  const char* fn = "matmul_f32";
-  if (m < 0 || n < 0 || k < 0) {
-    fail(fn, "negative shape m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
-  }
-  check_view(fn, "c", c, ldc, m, n);
-  if (m == 0 || n == 0) return;
-  if (k == 0) {  // empty sum
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = 0.0f;
-    }
-    return;
-  }
-  check_view(fn, "a", a, lda, m, k);
-  check_view(fn, "b", b, ldb, k, n);
-  if (m == 1) lda = k;
-  if (k == 1) ldb = n;
-  if (m == 1) ldc = n;
+  if (!views::prepare_matmul("matmul_f32", a, lda, b, ldb, c, ldc, m, n, k)) return;
   switch (float_isa(isa)) {
     case Isa::kAvx512: return avx512::matmul_f32(a, lda, b, ldb, c, ldc, m, n, k);
     case Isa::kAvx2: return avx2::matmul_f32(a, lda, b, ldb, c, ldc, m, n, k);
