@@ -38,7 +38,7 @@ void apply_mask(RowMajorD& m, std::span<const uint8_t> keep) {
 
 }  // namespace
 
-AdmmSolver::AdmmSolver(const Hessian& h, const AdmmOptions& options) : n_(h.n), options_(options) {
+AdmmSolver::AdmmSolver(const Hessian& h, const AdmmOptions& options, Isa isa) : n_(h.n), options_(options), isa_(isa) {
   if (!(options.damping > 0) || !(options.rho > 0)) throw Error("pruning: ADMM damping and rho must be positive");
   if (options.ramp_iterations < 1 || options.settle_iterations < 0 || options.refit_iterations < 0) {
     throw Error("pruning: ADMM needs at least one ramp iteration");
@@ -74,7 +74,7 @@ double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, cons
   Eigen::Map<const Eigen::VectorXd> d(scale_.data(), n);
   const RowMajorD target = Eigen::Map<const RowMajorF>(w.data(), rows, n).cast<double>() * d.asDiagonal();
   RowMajorD pull;  // the least-squares step's fixed part
-  times_h(target, h_unit_.data(), pull, options_.isa);
+  times_h(target, h_unit_.data(), pull, isa_);
   const int64_t groups = (rows / p.rows) * (n / p.cols);
   const int64_t total = groups_to_remove(groups, sparsity);
   const double rho = options_.rho;
@@ -85,7 +85,7 @@ double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, cons
   for (int it = 0; it < steps; ++it) {
     if (it > 0) {
       step = pull + rho * (z - u);
-      times_h(step, inverse_.data(), x, options_.isa);
+      times_h(step, inverse_.data(), x, isa_);
     }
     v = x + u;
     if (it < ramp) {
@@ -102,11 +102,11 @@ double AdmmSolver::prune(std::span<float> w, int64_t rows, double sparsity, cons
   }
   const std::vector<double> refit =
       masked_least_squares(h_unit_, n, {target.data(), static_cast<size_t>(target.size())}, {z.data(), static_cast<size_t>(z.size())},
-                           keep, rows, options_.refit_iterations, options_.isa);
+                           keep, rows, options_.refit_iterations, isa_);
   const Eigen::Map<const RowMajorD> result(refit.data(), rows, n);
   const RowMajorD delta = result - target;
   RowMajorD delta_h;
-  times_h(delta, h_unit_.data(), delta_h, options_.isa);
+  times_h(delta, h_unit_.data(), delta_h, isa_);
   const double loss = 0.5 * (delta_h.array() * delta.array()).sum();
   Eigen::Map<RowMajorF> out(w.data(), rows, n);
   out = (result * d.cwiseInverse().asDiagonal()).cast<float>();

@@ -33,16 +33,15 @@ struct AdmmOptions {
   // iterations ADMM is within ~1 % of that optimum in the objective (measured on YOLO11n-pose's convs:
   // 200 steps gained 0.1-1 %), so a few dozen steps take most of what is left at a fifth of the cost.
   int refit_iterations = 40;
-  // The float ISA family of the n x n products (kernels::matmul_f64); the result differs between ISAs by
-  // rounding only. Callers with a session pass its ISA.
-  Isa isa = best_isa();
 };
 
 class AdmmSolver final : public HessianPruner {
  public:
   // Throws sp::Error (one line) if H is not n x n, not finite, or cannot be factored even damped
   // (the damping is raised tenfold up to three times, as OBS does).
-  AdmmSolver(const Hessian& h, const AdmmOptions& options);
+  // The n x n products run on `isa`'s kernels (kernels::matmul_f64; callers with a session pass its ISA):
+  // the result differs between ISAs by rounding only.
+  AdmmSolver(const Hessian& h, const AdmmOptions& options, Isa isa = best_isa());
   int64_t n() const { return n_; }
   double damping_used() const override { return damping_used_; }
 
@@ -52,6 +51,7 @@ class AdmmSolver final : public HessianPruner {
  private:
   int64_t n_ = 0;
   AdmmOptions options_;
+  Isa isa_;
   double damping_used_ = 0;
   std::vector<double> scale_;      // sqrt of the damped H's diagonal
   std::vector<double> h_unit_;     // D⁻¹ H_damped D⁻¹, row-major n x n

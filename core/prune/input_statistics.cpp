@@ -81,15 +81,6 @@ void add_sample_sums(const std::vector<float>& samples, int64_t K, int64_t m, st
   }
 }
 
-// out (K x m, row-major) = the m samples of K values transposed.
-void transpose_samples(const std::vector<float>& samples, int64_t K, int64_t m, std::vector<float>& out) {
-  out.resize(static_cast<size_t>(K * m));
-  for (int64_t i = 0; i < m; ++i) {
-    const float* x = samples.data() + i * K;
-    for (int64_t k = 0; k < K; ++k) out[static_cast<size_t>(k * m + i)] = x[k];
-  }
-}
-
 }  // namespace
 
 InputStatistics::InputStatistics(const ConvGeometry& g, int64_t max_patches_per_frame, uint64_t seed, Isa isa)
@@ -144,7 +135,8 @@ void InputStatistics::add(const ActivationView& x, const ActivationView* ref) {
   // samples as rows (m x K, as sampled) times the same samples transposed (K x m); each element sums
   // its m products in sample order, so F is exactly symmetric. Summed over frames in double.
   add_sample_sums(patch_, K, m, sum_xs_);
-  transpose_samples(patch_, K, m, samples_t_);
+  samples_t_.resize(static_cast<size_t>(K * m));
+  kernels::nhwc_to_nchw_f32(patch_.data(), static_cast<int>(K), m, K, samples_t_.data(), isa_);  // K x m
   frame_xx_.resize(static_cast<size_t>(K * K));
   kernels::matmul_f32(samples_t_.data(), m, patch_.data(), K, frame_xx_.data(), K, K, K, m, isa_);
   for (int64_t c = 0; c < K; ++c) {
@@ -158,7 +150,7 @@ void InputStatistics::add(const ActivationView& x, const ActivationView* ref) {
     kept_r_.insert(kept_r_.end(), ref_patch_.begin(), ref_patch_.begin() + keep * K);
     add_sample_sums(ref_patch_, K, m, sum_rs_);
     // (r, c) = Σ_i r_i[r] x_i[c]: the reference's samples transposed times this model's as rows.
-    transpose_samples(ref_patch_, K, m, samples_t_);
+    kernels::nhwc_to_nchw_f32(ref_patch_.data(), static_cast<int>(K), m, K, samples_t_.data(), isa_);
     kernels::matmul_f32(samples_t_.data(), m, patch_.data(), K, frame_xx_.data(), K, K, K, m, isa_);
     if (sum_rx_.empty()) sum_rx_.assign(static_cast<size_t>(K * K), 0.0);
     for (int64_t r = 0; r < K; ++r) {

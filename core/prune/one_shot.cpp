@@ -34,11 +34,7 @@ std::unique_ptr<HessianPruner> make_hessian_pruner(PruneMethod method, const Hes
                                                    const AdmmOptions& admm, Isa isa) {
   switch (method) {
     case PruneMethod::kObs: return std::make_unique<ObsSolver>(h, obs);
-    case PruneMethod::kAdmm: {
-      AdmmOptions on_isa = admm;
-      on_isa.isa = isa;
-      return std::make_unique<AdmmSolver>(h, on_isa);
-    }
+    case PruneMethod::kAdmm: return std::make_unique<AdmmSolver>(h, admm, isa);
     case PruneMethod::kMagnitude: return nullptr;
   }
   return nullptr;

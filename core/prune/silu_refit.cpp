@@ -36,7 +36,7 @@ class BlockRefit {
   BlockRefit(int64_t m, int64_t k, int64_t n, const float* x, Isa isa, ThreadPool* pool)
       : m_(m), k_(k), n_(n), chunks_((n + kChunkPixels - 1) / kChunkPixels), x_(x), isa_(isa), pool_(pool),
         wt_(static_cast<size_t>(k * m)), y_(static_cast<size_t>(n * m)), dt_(static_cast<size_t>(m * n)),
-        chunk_loss_(static_cast<size_t>(chunks_ * m)) {}
+        chunk_sums_(static_cast<size_t>(chunks_ * m)) {}
 
   // The target SiLU(W0 r + b0) of every sample, and each channel's RMS pre-activation W0 r over them.
   std::vector<double> set_target(const float* w0, const float* b0, const float* r) {
@@ -45,7 +45,7 @@ class BlockRefit {
       const int64_t j0 = c * kChunkPixels, cp = std::min(kChunkPixels, n_ - j0);
       float* y = y_.data() + j0 * m_;
       kernels::matmul_f32(r + j0 * k_, k_, wt_.data(), m_, y, m_, cp, m_, k_, isa_);
-      double* ss = chunk_loss_.data() + c * m_;
+      double* ss = chunk_sums_.data() + c * m_;
       std::fill(ss, ss + m_, 0.0);
       for (int64_t j = 0; j < cp; ++j) {
         for (int64_t o = 0; o < m_; ++o) ss[o] += double(y[j * m_ + o]) * y[j * m_ + o];
@@ -68,7 +68,7 @@ class BlockRefit {
       kernels::binary_row_broadcast_f32(kernels::BinaryOp::kAdd, z.data(), m_, b, z.data(), m_, cp, m_, isa_);
       kernels::activation_f32(Activation::kSigmoid, z.data(), m_, s.data(), m_, cp, m_, isa_);
       const float* y = y_.data() + j0 * m_;
-      double* loss = chunk_loss_.data() + c * m_;
+      double* loss = chunk_sums_.data() + c * m_;
       std::fill(loss, loss + m_, 0.0);
       for (int64_t j = 0; j < cp; ++j) {
         for (int64_t o = 0; o < m_; ++o) {
@@ -99,16 +99,13 @@ class BlockRefit {
   }
 
  private:
-  void transpose_weights(const float* w) {
-    for (int64_t o = 0; o < m_; ++o) {
-      for (int64_t c = 0; c < k_; ++c) wt_[static_cast<size_t>(c * m_ + o)] = w[o * k_ + c];
-    }
-  }
-  // chunk_loss_ summed over the chunks, in chunk order.
+  // The m rows of k weights as k x m: the layout change the engine has for NHWC -> NCHW.
+  void transpose_weights(const float* w) { kernels::nhwc_to_nchw_f32(w, static_cast<int>(k_), m_, k_, wt_.data(), isa_); }
+  // chunk_sums_ totalled per channel over the chunks, in chunk order.
   std::vector<double> per_channel_sums() const {
     std::vector<double> out(static_cast<size_t>(m_), 0.0);
     for (int64_t c = 0; c < chunks_; ++c) {
-      for (int64_t o = 0; o < m_; ++o) out[static_cast<size_t>(o)] += chunk_loss_[static_cast<size_t>(c * m_ + o)];
+      for (int64_t o = 0; o < m_; ++o) out[static_cast<size_t>(o)] += chunk_sums_[static_cast<size_t>(c * m_ + o)];
     }
     return out;
   }
@@ -120,7 +117,7 @@ class BlockRefit {
   std::vector<float> wt_;   // the weights, k x m row-major (the forward matmul's right side)
   std::vector<float> y_;    // targets, n x m row-major
   std::vector<float> dt_;   // dE/dz, m x n row-major (the gradient matmul's left side)
-  std::vector<double> chunk_loss_;  // chunks x m
+  std::vector<double> chunk_sums_;  // chunks x m: squared pre-activations (set_target) or errors (forward)
 };
 
 struct BlockResult {

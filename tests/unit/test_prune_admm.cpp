@@ -120,16 +120,12 @@ TEST(Admm, EveryIsaReachesTheReferencesResult) {
   const int64_t rows = 24, K = 80;
   const Hessian h = correlated_hessian(K, 1500, 20, 0.05f, 51);
   const std::vector<float> w0 = gaussian(static_cast<size_t>(rows * K), 52);
-  AdmmOptions ref_opt;
-  ref_opt.isa = Isa::kScalar;
   std::vector<float> want = w0;
-  const double want_loss = AdmmSolver(h, ref_opt).prune(want, rows, 0.5, {});
+  const double want_loss = AdmmSolver(h, {}, Isa::kScalar).prune(want, rows, 0.5, {});
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     if (!isa_supported(isa)) continue;
-    AdmmOptions opt;
-    opt.isa = isa;
     std::vector<float> got = w0;
-    const double loss = AdmmSolver(h, opt).prune(got, rows, 0.5, {});
+    const double loss = AdmmSolver(h, {}, isa).prune(got, rows, 0.5, {});
     EXPECT_NEAR(loss, want_loss, 1e-6 * want_loss) << isa_name(isa);
     int64_t same_mask = 0;
     for (size_t i = 0; i < got.size(); ++i) same_mask += (got[i] == 0.0f) == (want[i] == 0.0f);
